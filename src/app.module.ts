@@ -1,0 +1,40 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { CommonModule } from './common/common.module.js';
+import { LoggingModule } from './common/logging/logging.module.js';
+import { appConfig } from './config/app.config.js';
+import { databaseConfig } from './config/database.config.js';
+import { validateEnvironment } from './config/environment.js';
+import { mydexConfig } from './config/mydex.config.js';
+import { securityConfig } from './config/security.config.js';
+import { HealthModule } from './health/health.module.js';
+import { PersistenceModule } from './persistence/persistence.module.js';
+import { RegistrationModule } from './registration/registration.module.js';
+
+/**
+ * The BFF. A dynamic module so the environment is read when the app is created (tests set it per
+ * suite), not when this file is imported.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      cache: true,
+      load: [appConfig, databaseConfig, securityConfig, mydexConfig],
+      validate: (raw) => ({ ...raw, ...validateEnvironment(raw) }),
+    }),
+    LoggingModule,
+    CommonModule,
+    PersistenceModule,
+    HealthModule,
+    // Feature modules:
+    RegistrationModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { Global, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
+import { RouteRegistry } from './problem/route-registry.js';
+import { validationProblem } from './problem/validation-exception.factory.js';
+
+/**
+ * The global request pipeline, registered as providers so a testing module runs exactly what
+ * production runs: the problem+json filter and the ValidationPipe.
+ */
+@Global()
+@Module({
+  providers: [
+    RouteRegistry,
+    { provide: APP_FILTER, inject: [RouteRegistry], useFactory: (routes: RouteRegistry) => new ProblemDetailsFilter(routes) },
+    {
+      provide: APP_PIPE,
+      useFactory: () =>
+        new ValidationPipe({
+          transform: true,
+          whitelist: true,
+          forbidUnknownValues: true,
+          stopAtFirstError: false,
+          exceptionFactory: validationProblem,
+        }),
+    },
+  ],
+  exports: [RouteRegistry],
+})
+export class CommonModule {}

@@ -1,0 +1,156 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsBase64,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+
+/**
+ * Every environment variable the BFF reads. The names are part of the contract (architecture.md,
+ * "Configuration"): operators script against them. Defaults are the development ones; production
+ * refuses to start without real secrets.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  PUBLIC_BASE_URL = 'http://localhost:3000';
+
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'must be sqlite:<file> or postgres://…' })
+  DATABASE_URL = 'sqlite:data/bff.sqlite';
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @Matches(/^\s*https?:\/\/[^\s,/]+(\s*,\s*https?:\/\/[^\s,/]+)*\s*$/, {
+    message: 'must be a comma list of origins such as https://app.example.com',
+  })
+  FRONTEND_ORIGINS = 'http://localhost:3000';
+
+  @IsOptional()
+  @IsString()
+  NATIVE_REDIRECT_URIS?: string;
+
+  @IsIn(['on', 'off'])
+  RATE_LIMITS: 'on' | 'off' = 'on';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsOptional()
+  @IsString()
+  TRUSTED_PROXIES?: string;
+
+  @IsOptional()
+  @IsBase64()
+  DATA_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_ISSUER?: string;
+
+  @IsString()
+  MYDEX_CLIENT_ID = LOCAL_EMULATOR.clientId;
+
+  @IsString()
+  MYDEX_CLIENT_SECRET = LOCAL_EMULATOR.clientSecret;
+
+  @IsString()
+  MYDEX_SCOPES = 'openid mydexid';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_PDX_URL?: string;
+
+  @Matches(/^[0-9]+$/, { message: 'must be the numeric Connection NID' })
+  MYDEX_CONNECTION_NID = LOCAL_EMULATOR.connectionNid;
+
+  @IsString()
+  MYDEX_CONNECTION_TOKEN = LOCAL_EMULATOR.connectionToken;
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  EMULATOR_PORT: number = 4000;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_CALLBACK_URL?: string;
+}
+
+/** Credentials the local emulator and the BFF share when no Mydex settings are given. Development only. */
+export const LOCAL_EMULATOR = {
+  clientId: 'mydex-bff-local',
+  clientSecret: 'local-emulator-client-secret-not-for-production',
+  connectionNid: '45678',
+  connectionToken: 'local-emulator-connection-token-not-for-production',
+} as const;
+
+const PLACEHOLDER = /not-for-production|change-?me|placeholder|example|^secret$|^x+$/i;
+
+/** The secrets production refuses to run without (or with a placeholder value). */
+const PRODUCTION_SECRETS = ['MYDEX_CLIENT_SECRET', 'MYDEX_CONNECTION_TOKEN', 'DATA_ENCRYPTION_KEY'] as const;
+const PRODUCTION_REQUIRED = ['MYDEX_ISSUER', 'MYDEX_CLIENT_ID', 'MYDEX_PDX_URL', 'MYDEX_CONNECTION_NID'] as const;
+
+export class EnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/**
+ * Validates the raw environment and returns the typed, defaulted variables. Throws one error that
+ * names every bad variable, so an operator fixes them all in one go. Never echoes a secret's value.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const given: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
+  }
+  const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
+  for (const name of ['PORT', 'EMULATOR_PORT'] as const) {
+    if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
+      (env as unknown as Record<string, unknown>)[name] = Number.NaN;
+    }
+  }
+  const problems = validateSync(env, { skipMissingProperties: false, whitelist: false }).map(
+    (error) => `${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`,
+  );
+  if (env.DATA_ENCRYPTION_KEY !== undefined && Buffer.from(env.DATA_ENCRYPTION_KEY, 'base64').length !== 32) {
+    problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  }
+  if (env.NODE_ENV === 'production') {
+    for (const name of PRODUCTION_REQUIRED) {
+      if (given[name] === undefined) problems.push(`${name}: required in production`);
+    }
+    for (const name of PRODUCTION_SECRETS) {
+      const value = given[name];
+      if (value === undefined) problems.push(`${name}: required in production`);
+      else if (PLACEHOLDER.test(String(value))) problems.push(`${name}: is a placeholder; set the real secret`);
+    }
+  }
+  if (problems.length > 0) throw new EnvironmentError(problems.sort());
+  return env;
+}
+
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}

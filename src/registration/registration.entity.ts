@@ -1,0 +1,48 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type RegistrationStrategy = 'oidc' | 'own_form';
+export type RegistrationStatus = 'awaiting_private_key' | 'completed' | 'failed' | 'expired';
+
+/**
+ * One registration from either strategy. There is deliberately no password column: the password
+ * exists only in memory for the one upstream call.
+ */
+@Entity({ name: 'registrations' })
+export class Registration {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  strategy!: RegistrationStrategy;
+
+  @Column({ type: 'varchar', length: 32 })
+  status!: RegistrationStatus;
+
+  @Column({ type: 'varchar', length: 60, nullable: true })
+  mydexid!: string | null;
+
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email!: string | null;
+
+  /** The member's OIDC subject (oidc strategy). */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  sub!: string | null;
+
+  @Column({ name: 'return_to', type: 'text', nullable: true })
+  returnTo!: string | null;
+
+  @Column({ name: 'failure_code', type: 'varchar', length: 64, nullable: true })
+  failureCode!: string | null;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+
+  @Column({ name: 'completed_at', type: Date, nullable: true })
+  completedAt!: Date | null;
+
+  @Column({ name: 'expires_at', type: Date, nullable: true })
+  expiresAt!: Date | null;
+}

@@ -1,0 +1,55 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory.js';
+import { freshDatabase, type DatabaseTarget } from './database.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** http://127.0.0.1:<port> of the listening BFF, for supertest or fetch. */
+  url: string;
+  database: DatabaseTarget;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real BFF (same factory as production) on a random loopback port with a fresh database.
+ * `env` overrides variables for this app only; they are restored on close.
+ */
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  engine: 'sqlite' | 'postgres' = 'sqlite',
+): Promise<TestApp> {
+  const database = await freshDatabase(engine);
+  const saved: Record<string, string | undefined> = {};
+  const all = { NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', DATABASE_URL: database.url, ...env };
+  for (const [name, value] of Object.entries(all)) {
+    saved[name] = process.env[name];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  const restore = () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  try {
+    const app = await createApp({ quiet: true });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return {
+      app,
+      url: `http://127.0.0.1:${port}`,
+      database,
+      close: async () => {
+        await app.close();
+        restore();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    restore();
+    await database.drop();
+    throw error;
+  }
+}
