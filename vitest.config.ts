@@ -8,6 +8,7 @@ export default defineConfig({
     include: ['src/**/*.spec.ts', 'emulator/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     exclude: ['test/browser/**'],
     environment: 'node',
+    setupFiles: ['reflect-metadata'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,5 +1,5 @@
 import { Global, Module, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { RouteRegistry } from './problem/route-registry.js';
 import { validationProblem } from './problem/validation-exception.factory.js';
@@ -10,6 +10,7 @@ import { validationProblem } from './problem/validation-exception.factory.js';
  */
 @Global()
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     RouteRegistry,
     { provide: APP_FILTER, inject: [RouteRegistry], useFactory: (routes: RouteRegistry) => new ProblemDetailsFilter(routes) },

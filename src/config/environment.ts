@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import {
   IsBase64,
@@ -90,6 +91,12 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MYDEX_CALLBACK_URL?: string;
+
+  /** Per-call timeout for every request to Mydex (token, short access token, PDX API), in milliseconds. */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  MYDEX_TIMEOUT_MS: number = 10000;
 }
 
 /** Credentials the local emulator and the BFF share when no Mydex settings are given. Development only. */
@@ -123,7 +130,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
   }
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }

@@ -21,5 +21,7 @@ export const mydexConfig = registerAs('mydex', () => {
     connectionNid: env.MYDEX_CONNECTION_NID,
     connectionToken: env.MYDEX_CONNECTION_TOKEN,
     callbackUrl: env.MYDEX_CALLBACK_URL ?? `${publicBaseUrl}/v1/connections/callback`,
+    /** Per-call timeout for every request to Mydex (MydexClient). */
+    timeoutMs: env.MYDEX_TIMEOUT_MS,
   };
 });

@@ -51,6 +51,9 @@ export function freshDatabase(engine: 'sqlite' | 'postgres'): Promise<DatabaseTa
   return engine === 'sqlite' ? Promise.resolve(freshSqlite()) : freshPostgres();
 }
 
+if (!POSTGRES_URL && process.env.REQUIRE_POSTGRES === '1') {
+  throw new Error('REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL suites must run here.');
+}
 if (!POSTGRES_URL) {
   process.stdout.write('PostgreSQL suites skipped: TEST_DATABASE_URL is not set (.ci/run sets it).\n');
 }

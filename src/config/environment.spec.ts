@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError, validateEnvironment } from './environment.js';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    validateEnvironment(env);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvironmentError);
+    return (error as EnvironmentError).problems;
+  }
+};
+
+describe('environment validation', () => {
+  it('starts in development with no configuration at all, on SQLite and the emulator', () => {
+    const env = validateEnvironment({});
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBe('sqlite:data/bff.sqlite');
+    expect(env.MYDEX_ISSUER).toBeUndefined();
+  });
+
+  it('names every bad variable in one error', () => {
+    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', RATE_LIMITS: 'maybe', FRONTEND_ORIGINS: 'not a url' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'FRONTEND_ORIGINS', 'PORT', 'RATE_LIMITS']);
+  });
+
+  it('refuses production without the Mydex settings and secrets', () => {
+    const names = problemsOf({ NODE_ENV: 'production' }).map((p) => p.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining(['MYDEX_ISSUER', 'MYDEX_CLIENT_SECRET', 'MYDEX_CONNECTION_TOKEN', 'DATA_ENCRYPTION_KEY', 'MYDEX_PDX_URL']),
+    );
+  });
+
+  it('refuses placeholder secrets in production and never echoes their values', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      MYDEX_ISSUER: 'https://op.mydexid.org',
+      MYDEX_PDX_URL: 'https://api.mydex.org',
+      MYDEX_CLIENT_ID: 'client',
+      MYDEX_CONNECTION_NID: '45678',
+      MYDEX_CLIENT_SECRET: 'change-me',
+      MYDEX_CONNECTION_TOKEN: 'local-emulator-connection-token-not-for-production',
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    expect(problems).toEqual([
+      'MYDEX_CLIENT_SECRET: is a placeholder; set the real secret',
+      'MYDEX_CONNECTION_TOKEN: is a placeholder; set the real secret',
+    ]);
+    expect(problems.join()).not.toContain('change-me');
+  });
+
+  it('accepts a complete production configuration', () => {
+    const env = validateEnvironment({
+      NODE_ENV: 'production',
+      MYDEX_ISSUER: 'https://op.mydexid.org',
+      MYDEX_PDX_URL: 'https://api.mydex.org',
+      MYDEX_CLIENT_ID: 'client',
+      MYDEX_CONNECTION_NID: '45678',
+      MYDEX_CLIENT_SECRET: 'a-real-looking-secret-9f8e7d',
+      MYDEX_CONNECTION_TOKEN: 'a-real-looking-token-1a2b3c',
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    expect(env.NODE_ENV).toBe('production');
+  });
+
+  it('rejects an encryption key that is not 32 bytes', () => {
+    expect(problemsOf({ DATA_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toEqual([
+      'DATA_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)',
+    ]);
+  });
+});
