@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { RouteRegistry } from './common/problem/route-registry.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
+import { applyBrowserSafety } from './common/http/browser-safety.js';
 import { mountOpenApi } from './openapi/openapi.js';
 
 /** 1 MiB: the largest body any endpoint accepts (the Mydex callback is the biggest). */
@@ -42,6 +43,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Only JSON bodies by default: a text/plain body to a JSON route is 415, not a string DTO.
   fastify.removeContentTypeParser(['text/plain']);
+  await applyBrowserSafety(app, splitList(env.FRONTEND_ORIGINS).map((origin) => new URL(origin).origin));
   if (!options.quiet) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   mountOpenApi(app);

@@ -9,7 +9,9 @@ export class RouteRegistry {
 
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      // CORS preflight routes (OPTIONS *) say nothing about which methods a path serves.
+      const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((method) => method !== 'OPTIONS');
+      if (methods.length === 0) return;
       const source = route.url
         .split('/')
         .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))

@@ -1,0 +1,64 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics. HTTP requests are measured by one Fastify hook (route pattern, not the raw
+ * URL, so ids don't explode the label space); features count their own outcomes through the
+ * counters here. Meanings: docs/operations.md.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'bff_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status, with latency',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly registrations = new Counter({
+    name: 'bff_registrations_total',
+    help: 'Registrations by strategy (oidc, own_form) and outcome',
+    labelNames: ['strategy', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly callbacks = new Counter({
+    name: 'bff_connection_callbacks_total',
+    help: 'Mydex connection callbacks by method and outcome',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'bff_upstream_request_duration_seconds',
+    help: 'Calls to Mydex by endpoint and outcome (ok or an error code)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bff_' });
+  }
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.httpDuration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
