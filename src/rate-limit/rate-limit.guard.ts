@@ -1,0 +1,36 @@
+import { ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import { ProblemException } from '../common/problem/problem.exception.js';
+
+/**
+ * Per-client-IP limits on the public, abusable routes. The client IP is Fastify's `request.ip`,
+ * which believes X-Forwarded-For only from TRUSTED_PROXIES. If the counter store (Redis) is down,
+ * the request is let through and the failure logged: an outage of Redis must not take down
+ * registration.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  private readonly log = new Logger('RateLimitGuard');
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    try {
+      return await super.canActivate(context);
+    } catch (error) {
+      if (error instanceof ProblemException) throw error;
+      this.log.warn({ err: error }, 'rate-limit store unavailable; request allowed');
+      return true;
+    }
+  }
+
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return (request as unknown as FastifyRequest).ip;
+  }
+
+  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const retryAfter = Math.max(1, detail.isBlocked ? detail.timeToBlockExpire : detail.timeToExpire);
+    throw new ProblemException('rate_limited', `Too many requests from this address; try again in ${retryAfter} s.`, {
+      headers: { 'retry-after': String(retryAfter) },
+    });
+  }
+}
