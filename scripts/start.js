@@ -3,6 +3,7 @@
 //   npm start                 the BFF (beside the local Mydex emulator when MYDEX_ISSUER is unset)
 //   npm run emulator          the emulator alone
 //   npm run migrate           apply migrations and exit
+//   npm run rotate-data-key   re-encrypt stored member keys under DATA_ENCRYPTION_KEY and exit
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,4 +33,5 @@ if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
 const mode = process.argv[2];
 if (mode === '--emulator-only') await import(join(root, 'dist/emulator/main.js'));
 else if (mode === '--migrate-only') await import(join(root, 'dist/scripts/migrate.js'));
+else if (mode === '--rotate-data-key') await import(join(root, 'dist/scripts/rotate-data-key.js'));
 else await import(entry);

@@ -1,12 +1,15 @@
+import fastifyCookie from '@fastify/cookie';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { registerCallbackFormParser } from './connection/callback-form.js';
 import { RouteRegistry } from './common/problem/route-registry.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
 import { applyBrowserSafety } from './common/http/browser-safety.js';
 import { mountOpenApi } from './openapi/openapi.js';
+import { mountDemoSpa } from './demo/demo-spa.js';
 
 /** 1 MiB: the largest body any endpoint accepts (the Mydex callback is the biggest). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -43,9 +46,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Only JSON bodies by default: a text/plain body to a JSON route is 415, not a string DTO.
   fastify.removeContentTypeParser(['text/plain']);
+  // Form bodies only where a route asks for them (Mydex's connection callback); elsewhere 415.
+  registerCallbackFormParser(app);
+  // Session and OIDC transaction cookies (src/session/session-cookies.ts).
+  await app.register(fastifyCookie);
   await applyBrowserSafety(app, splitList(env.FRONTEND_ORIGINS).map((origin) => new URL(origin).origin));
   if (!options.quiet) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   mountOpenApi(app);
+  await mountDemoSpa(app, env);
   return app;
 }

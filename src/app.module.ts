@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { CommonModule } from './common/common.module.js';
+import { ConnectionModule } from './connection/connection.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { appConfig } from './config/app.config.js';
 import { databaseConfig } from './config/database.config.js';
@@ -8,8 +9,13 @@ import { validateEnvironment } from './config/environment.js';
 import { mydexConfig } from './config/mydex.config.js';
 import { securityConfig } from './config/security.config.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { MydexModule } from './mydex/mydex.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RegistrationModule } from './registration/registration.module.js';
+import { SessionModule } from './session/session.module.js';
+import { ValidationModule } from './validation/validation.module.js';
 
 /**
  * The BFF. A dynamic module so the environment is read when the app is created (tests set it per
@@ -32,8 +38,14 @@ export class AppModule {
     CommonModule,
     PersistenceModule,
     HealthModule,
+    MetricsModule,
+    RateLimitModule,
     // Feature modules:
+    ConnectionModule,
+    MydexModule,
     RegistrationModule,
+    SessionModule,
+    ValidationModule,
       ],
     };
   }

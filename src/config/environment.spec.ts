@@ -68,4 +68,15 @@ describe('environment validation', () => {
       'DATA_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)',
     ]);
   });
+
+  it('reads the data-sharing agreement version and old data keys, and rejects malformed ones', () => {
+    const env = validateEnvironment({ MYDEX_CONNECTION_VERSION: '3', DATA_ENCRYPTION_KEYS_OLD: `${Buffer.alloc(32, 1).toString('base64')}, ${Buffer.alloc(32, 2).toString('base64')}` });
+    expect(env.MYDEX_CONNECTION_VERSION).toBe(3);
+    expect(validateEnvironment({}).MYDEX_CONNECTION_VERSION).toBe(1);
+    expect(problemsOf({ MYDEX_CONNECTION_VERSION: '0' }).map((p) => p.split(':')[0])).toEqual(['MYDEX_CONNECTION_VERSION']);
+    expect(problemsOf({ MYDEX_CONNECTION_VERSION: 'two' }).map((p) => p.split(':')[0])).toEqual(['MYDEX_CONNECTION_VERSION']);
+    expect(problemsOf({ DATA_ENCRYPTION_KEYS_OLD: `${Buffer.alloc(32).toString('base64')},short` })).toEqual([
+      'DATA_ENCRYPTION_KEYS_OLD: must be a comma list of 32-byte base64 keys',
+    ]);
+  });
 });

@@ -49,6 +49,14 @@ export class EnvironmentVariables {
   @IsIn(['on', 'off'])
   RATE_LIMITS: 'on' | 'off' = 'on';
 
+  /**
+   * The demo SPA (examples/spa) at `/` (docs/demo.md). Unset: served in development and test, not in
+   * production. `on` or `off` decides in every environment.
+   */
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  DEMO_SPA?: 'on' | 'off';
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
@@ -59,6 +67,24 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsBase64()
   DATA_ENCRYPTION_KEY?: string;
+
+  /**
+   * Earlier data encryption keys (comma list, base64 32 bytes each), still accepted for decryption
+   * while `npm run rotate-data-key` re-encrypts under DATA_ENCRYPTION_KEY (docs/connections.md).
+   */
+  @IsOptional()
+  @IsString()
+  DATA_ENCRYPTION_KEYS_OLD?: string;
+
+  /** Where development keeps the generated key when DATA_ENCRYPTION_KEY is unset (never used in production). */
+  @IsString()
+  DATA_ENCRYPTION_KEY_FILE = 'data/data-encryption.key';
+
+  /** The version of the Data Sharing Agreement configured for the Dedicated Connection at Mydex. */
+  @IsInt()
+  @Min(1)
+  @Max(1000000)
+  MYDEX_CONNECTION_VERSION: number = 1;
 
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
@@ -97,6 +123,33 @@ export class EnvironmentVariables {
   @Min(100)
   @Max(120000)
   MYDEX_TIMEOUT_MS: number = 10000;
+
+  // OIDC endpoint overrides (docs/oidc-and-sessions.md): each one wins over discovery.
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_AUTHORIZATION_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_TOKEN_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_USERINFO_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_JWKS_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  MYDEX_END_SESSION_URL?: string;
+
+  /** Lifetime of a member session (web cookie or native bearer token), in seconds. */
+  @IsInt()
+  @Min(60)
+  @Max(2592000)
+  SESSION_TTL_SECONDS: number = 43200;
 }
 
 /** Credentials the local emulator and the BFF share when no Mydex settings are given. Development only. */
@@ -130,7 +183,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
   }
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }
@@ -140,6 +193,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   );
   if (env.DATA_ENCRYPTION_KEY !== undefined && Buffer.from(env.DATA_ENCRYPTION_KEY, 'base64').length !== 32) {
     problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  }
+  if (splitList(env.DATA_ENCRYPTION_KEYS_OLD).some((key) => !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32)) {
+    problems.push('DATA_ENCRYPTION_KEYS_OLD: must be a comma list of 32-byte base64 keys');
   }
   if (env.NODE_ENV === 'production') {
     for (const name of PRODUCTION_REQUIRED) {

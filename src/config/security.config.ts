@@ -9,5 +9,10 @@ export const securityConfig = registerAs('security', () => {
     trustedProxies: splitList(env.TRUSTED_PROXIES),
     /** base64 of 32 bytes; in development a key is generated under data/ when unset. */
     dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
+    /** Earlier keys, accepted for decryption only (key rotation). */
+    dataEncryptionKeysOld: splitList(env.DATA_ENCRYPTION_KEYS_OLD),
+    /** Development only: where the generated key lives when DATA_ENCRYPTION_KEY is unset. */
+    dataEncryptionKeyFile: env.DATA_ENCRYPTION_KEY_FILE,
+    production: env.NODE_ENV === 'production',
   };
 });

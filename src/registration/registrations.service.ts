@@ -5,6 +5,8 @@ import type { Repository } from 'typeorm';
 import { Registration, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
 
 export interface NewRegistration {
+  /** A pre-allocated id (the own-form strategy needs it in Mydex's return_to before the row exists). */
+  id?: string;
   strategy: RegistrationStrategy;
   status: RegistrationStatus;
   mydexid?: string | null;
@@ -22,7 +24,7 @@ export class RegistrationsService {
   async create(input: NewRegistration): Promise<Registration> {
     const now = new Date();
     const registration = this.registrations.create({
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       strategy: input.strategy,
       status: input.status,
       mydexid: input.mydexid ?? null,

@@ -12,13 +12,17 @@ export interface TestApp {
 
 /**
  * Starts the real BFF (same factory as production) on a random loopback port with a fresh database.
- * `env` overrides variables for this app only; they are restored on close.
+ * `env` overrides variables for this app only; they are restored on close. `options.port` fixes the
+ * port (for a PUBLIC_BASE_URL known in advance); `options.database` shares another app's database
+ * (several instances), which this app then does not drop.
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
   engine: 'sqlite' | 'postgres' = 'sqlite',
+  options: { port?: number; database?: DatabaseTarget } = {},
 ): Promise<TestApp> {
-  const database = await freshDatabase(engine);
+  const database = options.database ?? (await freshDatabase(engine));
+  const dropDatabase = options.database ? async () => undefined : () => database.drop();
   const saved: Record<string, string | undefined> = {};
   const all = { NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', DATABASE_URL: database.url, ...env };
   for (const [name, value] of Object.entries(all)) {
@@ -34,7 +38,7 @@ export async function startTestApp(
   };
   try {
     const app = await createApp({ quiet: true });
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : 0;
     return {
@@ -44,12 +48,12 @@ export async function startTestApp(
       close: async () => {
         await app.close();
         restore();
-        await database.drop();
+        await dropDatabase();
       },
     };
   } catch (error) {
     restore();
-    await database.drop();
+    await dropDatabase();
     throw error;
   }
 }

@@ -8,7 +8,7 @@ describe('log redaction', () => {
       body: { mydexid: 'alice1', Password: 'hunter22!', nested: { member_key: 'k', clientSecret: 's' } },
       headers: { authorization: 'Bearer t', Authentication: 'abc', cookie: 'bff_session=1' },
       list: [{ token: 't' }],
-    }) as Record<string, any>;
+    }) as Record<string, Record<string, unknown>>;
     expect(out.body).toEqual({ mydexid: 'alice1', Password: CENSOR, nested: { member_key: CENSOR, clientSecret: CENSOR } });
     expect(out.headers).toEqual({ authorization: CENSOR, Authentication: CENSOR, cookie: CENSOR });
     expect(out.list).toEqual([{ token: CENSOR }]);

@@ -39,6 +39,20 @@ export const ERROR_CODES = {
   csrf_header_missing: { status: 403, title: 'The X-CSRF header is required' },
   callback_unauthenticated: { status: 401, title: 'The callback Authentication header is missing or wrong' },
   already_connected: { status: 409, title: 'Already connected at the current version' },
+  malformed_form: { status: 400, title: 'The form body could not be parsed' },
+  // OIDC delegation (mostly delivered as `?error=<code>` on the callback's redirect)
+  state_invalid: { status: 400, title: 'The login state is unknown or was tampered with' },
+  state_reused: { status: 400, title: 'The login state was already used' },
+  transaction_expired: { status: 400, title: 'The login took too long and expired' },
+  browser_mismatch: { status: 400, title: 'The login finished in another browser than it started in' },
+  access_denied: { status: 403, title: 'The member cancelled or refused at Mydex' },
+  provider_error: { status: 502, title: 'Mydex answered the login with an error' },
+  issuer_mismatch: { status: 502, title: 'The login response came from an unexpected issuer' },
+  token_exchange_failed: { status: 502, title: 'Mydex refused the authorization code' },
+  id_token_invalid: { status: 502, title: 'The ID token failed validation' },
+  userinfo_invalid: { status: 502, title: 'UserInfo did not match the ID token' },
+  callback_failed: { status: 500, title: 'The login could not be completed' },
+  exchange_code_invalid: { status: 400, title: 'The exchange code or secret is not valid' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,315 @@
+/**
+ * `npm run bench`: load benchmark of the built BFF against a bare Fastify baseline.
+ *
+ * Starts the built BFF (dist/src/main.js, or BENCH_BFF_ENTRY) and bench/baseline.ts as child
+ * processes on loopback, drives every endpoint of bench/endpoints.ts on each in turn with autocannon,
+ * then drives the BFF again at half its peak rate to read the latency a not-saturated instance gives.
+ *
+ * Environment:
+ *   BENCH_BFF_ENTRY     the BFF's compiled main.js (default: ../src/main.js beside this file)
+ *   BENCH_DURATION      seconds per measured run (default 8)
+ *   BENCH_WARMUP        seconds of warm-up before each measured run (default 3)
+ *   BENCH_CONNECTIONS   concurrent connections (default 10)
+ *   BENCH_ROUNDS        measured runs per endpoint and server, alternating baseline and BFF; the best
+ *                       run of each counts, which filters out other load on a shared machine (default 2)
+ *   BENCH_ONLY          run only endpoints whose name contains this text
+ *   BENCH_JSON          also write the results as JSON to this file
+ *   BENCH_STRICT=1      exit 1 when an endpoint misses a target
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { ENDPOINTS, type BenchEndpoint } from './endpoints.js';
+
+const numberFromEnv = (name: string, fallback: number) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+
+const DURATION = numberFromEnv('BENCH_DURATION', 8);
+const WARMUP = numberFromEnv('BENCH_WARMUP', 3);
+const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 10);
+const ROUNDS = numberFromEnv('BENCH_ROUNDS', 2);
+const BFF_ENTRY = process.env.BENCH_BFF_ENTRY ?? join(import.meta.dirname, '../src/main.js');
+const BASELINE_ENTRY = join(import.meta.dirname, 'baseline.js');
+
+interface Server {
+  label: string;
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+interface RunResult {
+  requestsPerSecond: number;
+  /** The server's CPU time (user + system) per response, in µs: steadier than req/s on a shared machine. */
+  cpuMicrosPerRequest?: number;
+  p50: number;
+  p99: number;
+  /** Responses with a status other than the endpoint's, plus connection errors and timeouts. */
+  failures: number;
+  total: number;
+}
+
+interface EndpointResult {
+  endpoint: string;
+  baseline?: RunResult;
+  bff: RunResult;
+  ratio?: number;
+  /** Baseline CPU per request ÷ BFF CPU per request: the throughput ratio a CPU-bound server would show. */
+  cpuRatio?: number;
+  halfPeak: RunResult & { rate: number };
+  verdict: string[];
+}
+
+const children = new Set<ChildProcess>();
+const tempDir = mkdtempSync(join(tmpdir(), 'bff-bench-'));
+
+function cleanUp(): void {
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(tempDir, { recursive: true, force: true });
+}
+process.once('SIGINT', () => {
+  cleanUp();
+  process.exit(130);
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node entry` with exactly `env` (plus PATH) and waits until GET /health/live answers 200. */
+async function startServer(label: string, entry: string, env: Record<string, string>): Promise<Server> {
+  if (!existsSync(entry)) throw new Error(`${label}: ${entry} does not exist; build first (npm run bench builds).`);
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [entry], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  // Keep draining the pipes (a full pipe would stall the server) but remember only the tail.
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    children.delete(child);
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(`${url}/health/live`);
+      if (res.status === 200) return { label, url, child, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`${label} did not become ready${exited ? ` (exited with ${child.exitCode})` : ''}. Its output:\n${output}`);
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  if (server.child.exitCode === null) server.child.kill('SIGKILL');
+}
+
+/** Resident set size and its high-water mark, in MiB (Linux /proc; undefined elsewhere). */
+function memoryOf(pid: number | undefined): { rss?: number; peak?: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => {
+      const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match ? Number(match[1]) / 1024 : undefined;
+    };
+    return { rss: field('VmRSS'), peak: field('VmHWM') };
+  } catch {
+    return {};
+  }
+}
+
+/** CPU seconds (user + system) the process has used (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    // Fields after the command name; utime and stime are the 12th and 13th, in clock ticks (100 Hz on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One request, to check the server answers the endpoint as expected before loading it. */
+async function probe(server: Server, endpoint: BenchEndpoint): Promise<unknown> {
+  const res = await fetch(`${server.url}${endpoint.path}`, { method: endpoint.method, headers: endpoint.headers, body: endpoint.body });
+  const text = await res.text();
+  if (res.status !== endpoint.status) {
+    throw new Error(`${server.label} answered ${endpoint.method} ${endpoint.path} with ${res.status}, expected ${endpoint.status}: ${text.slice(0, 300)}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+async function load(server: Server, endpoint: BenchEndpoint, seconds: number, overallRate?: number): Promise<RunResult> {
+  const cpuBefore = cpuSecondsOf(server.child.pid);
+  const result = await autocannon({
+    url: `${server.url}${endpoint.path}`,
+    method: endpoint.method,
+    headers: endpoint.headers,
+    body: endpoint.body,
+    connections: CONNECTIONS,
+    duration: seconds,
+    pipelining: 1,
+    ...(overallRate ? { overallRate } : {}),
+  });
+  const stats = result.statusCodeStats ?? {};
+  let total = 0;
+  let expected = 0;
+  for (const [status, { count = 0 }] of Object.entries(stats)) {
+    total += count;
+    if (Number(status) === endpoint.status) expected += count;
+  }
+  const cpuAfter = cpuSecondsOf(server.child.pid);
+  return {
+    requestsPerSecond: result.requests.average,
+    cpuMicrosPerRequest: cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1e6) / total : undefined,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: total - expected + result.errors + result.timeouts,
+    total,
+  };
+}
+
+const best = (a: RunResult | undefined, b: RunResult) => (a === undefined || b.requestsPerSecond > a.requestsPerSecond ? b : a);
+
+const fixed = (value: number | undefined, digits = 0) => (value === undefined ? '—' : value.toFixed(digits));
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const endpoints = ENDPOINTS.filter((e) => !process.env.BENCH_ONLY || e.name.includes(process.env.BENCH_ONLY));
+  const databaseUrl = `sqlite:${join(tempDir, 'bench.sqlite')}`;
+  // Production mode with throwaway secrets; the benchmarked endpoints do not call Mydex, so Mydex
+  // points at a closed loopback port (and no emulator is started).
+  const bffEnv: Record<string, string> = {
+    NODE_ENV: 'production',
+    RATE_LIMITS: 'off',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl,
+    PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
+    MYDEX_ISSUER: 'http://127.0.0.1:9',
+    MYDEX_PDX_URL: 'http://127.0.0.1:9',
+    MYDEX_CLIENT_ID: 'bench',
+    MYDEX_CLIENT_SECRET: randomBytes(24).toString('hex'),
+    // The connection callback entry signs its requests with this NID and token (bench/endpoints.ts).
+    MYDEX_CONNECTION_NID: '1',
+    MYDEX_CONNECTION_TOKEN: 'bench-connection-token',
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+
+  process.stdout.write(
+    [
+      `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, best of ${ROUNDS} alternating runs, loopback.`,
+      `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); load generator and servers share them.`,
+      `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn`,
+      `     DATABASE_URL=${databaseUrl} (temporary), throwaway secrets, Mydex unreachable (not called).`,
+      'Baseline: bare Fastify (bench/baseline.ts), the same checks by hand, no logging.',
+      '',
+    ].join('\n'),
+  );
+
+  const baseline = await startServer('baseline', BASELINE_ENTRY, {});
+  const bff = await startServer('BFF', BFF_ENTRY, bffEnv);
+  const idle = memoryOf(bff.child.pid);
+  const results: EndpointResult[] = [];
+  try {
+    for (const endpoint of endpoints) {
+      process.stdout.write(`… ${endpoint.name}\n`);
+      const bffBody = await probe(bff, endpoint);
+      if (endpoint.baseline && !isDeepStrictEqual(bffBody, await probe(baseline, endpoint))) {
+        throw new Error(`The baseline and the BFF answer ${endpoint.name} differently; fix the baseline so they do the same work.`);
+      }
+      if (endpoint.baseline) await load(baseline, endpoint, WARMUP);
+      await load(bff, endpoint, WARMUP);
+      let baselineRun: RunResult | undefined;
+      let bffRun: RunResult | undefined;
+      for (let round = 0; round < ROUNDS; round++) {
+        if (endpoint.baseline) baselineRun = best(baselineRun, await load(baseline, endpoint, DURATION));
+        bffRun = best(bffRun, await load(bff, endpoint, DURATION));
+      }
+      if (!bffRun) throw new Error('BENCH_ROUNDS must be at least 1');
+      const rate = Math.max(1, Math.round(bffRun.requestsPerSecond / 2));
+      const halfPeak = { ...(await load(bff, endpoint, DURATION, rate)), rate };
+      const ratio = baselineRun ? bffRun.requestsPerSecond / baselineRun.requestsPerSecond : undefined;
+      const cpuRatio = baselineRun?.cpuMicrosPerRequest && bffRun.cpuMicrosPerRequest ? baselineRun.cpuMicrosPerRequest / bffRun.cpuMicrosPerRequest : undefined;
+      const verdict: string[] = [];
+      const { minRatio, maxP99AtHalfPeakMs } = endpoint.targets ?? {};
+      if (minRatio !== undefined && ratio !== undefined) verdict.push(`${ratio >= minRatio ? 'ok' : 'MISSED'} ratio ≥ ${minRatio}`);
+      if (maxP99AtHalfPeakMs !== undefined) verdict.push(`${halfPeak.p99 < maxP99AtHalfPeakMs ? 'ok' : 'MISSED'} p99 < ${maxP99AtHalfPeakMs} ms`);
+      if (bffRun.failures + halfPeak.failures + (baselineRun?.failures ?? 0) > 0) verdict.push('MISSED: unexpected statuses or errors');
+      results.push({ endpoint: endpoint.name, baseline: baselineRun, bff: bffRun, ratio, cpuRatio, halfPeak, verdict });
+    }
+  } finally {
+    await stopServer(baseline);
+  }
+  const loaded = memoryOf(bff.child.pid);
+  await stopServer(bff);
+
+  const percent = (value: number | undefined) => (value === undefined ? '—' : `${(value * 100).toFixed(0)}%`);
+  const rows: string[][] = [];
+  for (const r of results) {
+    if (r.baseline) rows.push([r.endpoint, 'baseline', fixed(r.baseline.requestsPerSecond), fixed(r.baseline.p50, 1), fixed(r.baseline.p99, 1), fixed(r.baseline.cpuMicrosPerRequest), '', '']);
+    rows.push([r.endpoint, 'BFF', fixed(r.bff.requestsPerSecond), fixed(r.bff.p50, 1), fixed(r.bff.p99, 1), fixed(r.bff.cpuMicrosPerRequest), percent(r.ratio), percent(r.cpuRatio)]);
+  }
+  process.stdout.write(
+    `\nPeak throughput (${CONNECTIONS} connections)\n` +
+      `${table(['endpoint', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'of baseline req/s', 'of baseline by CPU'], rows)}\n`,
+  );
+
+  const halfRows = results.map((r) => [r.endpoint, String(r.halfPeak.rate), fixed(r.halfPeak.requestsPerSecond), fixed(r.halfPeak.p50, 1), fixed(r.halfPeak.p99, 1), r.verdict.join('; ') || '—']);
+  process.stdout.write(`\nBFF at half its peak rate (autocannon overallRate)\n${table(['endpoint', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'targets'], halfRows)}\n`);
+  process.stdout.write(`\nBFF resident memory: ${fixed(idle.rss)} MiB idle after start, ${fixed(loaded.rss)} MiB after the runs, ${fixed(loaded.peak)} MiB peak.\n`);
+
+  if (process.env.BENCH_JSON) {
+    writeFileSync(process.env.BENCH_JSON, `${JSON.stringify({ duration: DURATION, connections: CONNECTIONS, node: process.version, memoryMiB: { idle, loaded }, results }, null, 2)}\n`);
+  }
+  const missed = results.some((r) => r.verdict.some((v) => v.includes('MISSED')));
+  if (missed) process.stdout.write('\nSome targets were missed (see "targets").\n');
+  cleanUp();
+  if (missed && process.env.BENCH_STRICT === '1') process.exit(1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  cleanUp();
+  process.exit(2);
+});

@@ -1,0 +1,96 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { appConfig } from '../../config/app.config.js';
+import { ProblemException } from '../problem/problem.exception.js';
+
+/** Longest returnTo / appRedirectUri accepted; longer values are refused, never truncated. */
+export const MAX_REDIRECT_LENGTH = 2048;
+
+/**
+ * Checks a web `returnTo` against the exact-origin allowlist. Returns the normalised absolute URL to
+ * redirect to, or undefined when it is not allowed.
+ *
+ * Accepted: an absolute http(s) URL whose origin is exactly one of `origins`, without userinfo; or a
+ * path starting with a single `/`, resolved against `origins[0]`. Everything else is refused,
+ * including protocol-relative (`//host`), backslash (`/\host`), control characters, whitespace and
+ * any scheme other than http(s). The check runs on the parsed URL, so percent-encoding and case
+ * variants cannot change the origin that is checked from the one the browser will visit.
+ */
+export function allowedWebReturnTo(value: string, origins: readonly string[]): string | undefined {
+  if (origins.length === 0 || value.length === 0 || value.length > MAX_REDIRECT_LENGTH) return undefined;
+  // Browsers treat `\` as `/` and strip tabs/newlines inside URLs: refuse them rather than guess.
+  if (/[\\\s]/.test(value) || hasControlCharacter(value)) return undefined;
+  let url: URL;
+  try {
+    if (value.startsWith('/')) {
+      if (value.startsWith('//')) return undefined;
+      url = new URL(value, origins[0]);
+    } else {
+      url = new URL(value);
+    }
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.username !== '' || url.password !== '') return undefined;
+  if (!origins.includes(url.origin)) return undefined;
+  return url.href;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** A native app redirect URI is allowed only when it equals one configured URI exactly. */
+export function allowedAppRedirectUri(value: string, uris: readonly string[]): string | undefined {
+  if (value.length === 0 || value.length > MAX_REDIRECT_LENGTH) return undefined;
+  return uris.includes(value) ? value : undefined;
+}
+
+/** Appends query parameters to an (already allowed) redirect target, keeping its own query and fragment. */
+export function withQuery(target: string, params: Record<string, string>): string {
+  const url = new URL(target);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return url.href;
+}
+
+/**
+ * The returnTo / appRedirectUri allowlist (FRONTEND_ORIGINS, NATIVE_REDIRECT_URIS): the only way any
+ * feature turns caller input into a redirect target, so there are no open redirects.
+ */
+@Injectable()
+export class ReturnToPolicy {
+  constructor(@Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>) {}
+
+  /** Where a web flow lands when the caller gave no returnTo: the first frontend origin. */
+  get defaultWebTarget(): string {
+    return `${this.app.frontendOrigins[0] ?? this.app.publicBaseUrl}/`;
+  }
+
+  /** The checked web target, the default when absent; throws 400 `return_to_not_allowed` otherwise. */
+  webReturnTo(value: string | undefined, field = 'returnTo'): string {
+    if (value === undefined) return this.defaultWebTarget;
+    const allowed = allowedWebReturnTo(value, this.app.frontendOrigins);
+    if (allowed === undefined) {
+      throw refused(field, `${field} must be on one of the configured frontend origins (FRONTEND_ORIGINS).`);
+    }
+    return allowed;
+  }
+
+  /** The checked native redirect URI; throws 400 `return_to_not_allowed` unless it is configured exactly. */
+  appRedirectUri(value: string | undefined, field = 'appRedirectUri'): string {
+    const allowed = value === undefined ? undefined : allowedAppRedirectUri(value, this.app.nativeRedirectUris);
+    if (allowed === undefined) {
+      throw refused(field, `${field} must be exactly one of the configured app redirect URIs (NATIVE_REDIRECT_URIS).`);
+    }
+    return allowed;
+  }
+}
+
+function refused(field: string, message: string): ProblemException {
+  return new ProblemException('return_to_not_allowed', message, { errors: [{ field, code: 'return_to_not_allowed', message }] });
+}

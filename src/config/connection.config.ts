@@ -1,0 +1,11 @@
+import { registerAs } from '@nestjs/config';
+import { validateEnvironment } from './environment.js';
+
+/** The Dedicated Connection's agreement, as the ConnectionModule needs it. */
+export const connectionConfig = registerAs('connection', () => {
+  const env = validateEnvironment(process.env);
+  return {
+    /** The Data Sharing Agreement version configured at Mydex (MYDEX_CONNECTION_VERSION); newer than a member's → an update. */
+    version: env.MYDEX_CONNECTION_VERSION,
+  };
+});

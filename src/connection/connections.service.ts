@@ -1,0 +1,162 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { DataEncryption } from '../common/crypto/data-encryption.js';
+import { connectionConfig } from '../config/connection.config.js';
+import { SessionConnectionStatus } from '../session/connection-status.js';
+import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
+import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
+import { writeAtomically, type Statement } from './engine-transaction.js';
+import { normalisePermissions, type NormalisedPermissions } from './permissions.js';
+
+export interface DeliveryContext {
+  method: 'POST' | 'PUT';
+  contentType: 'form' | 'json';
+  requestId: string;
+}
+
+/** What the member-facing endpoints may show: everything but the key. */
+export interface ConnectionView {
+  connectionId: string;
+  uid: number;
+  mydexid: string;
+  permissions: NormalisedPermissions;
+  version: number;
+  connectedAt: Date;
+  updatedAt: Date;
+}
+
+/** Columns a repeated delivery overwrites; `created_at` keeps the first connection's time. */
+const UPSERT_COLUMNS = [
+  'uid',
+  'mydexid',
+  'mydexid_lower',
+  'key_id',
+  'key_iv',
+  'key_tag',
+  'key_ciphertext',
+  'permissions_raw',
+  'permissions',
+  'version',
+  'linking_token',
+  'last_method',
+  'updated_at',
+];
+
+/**
+ * The connections store. A delivery is written atomically (one transaction on SQLite, one statement
+ * on PostgreSQL): the upsert on connection_id (the database's own `INSERT … ON CONFLICT
+ * (connection_id) DO UPDATE`, never read-then-write, so duplicate and concurrent deliveries end as
+ * one row) and the event row.
+ */
+@Injectable()
+export class ConnectionsService implements OnModuleInit {
+  private readonly logger = new Logger('ConnectionCallback');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(Connection) private readonly connections: Repository<Connection>,
+    private readonly encryption: DataEncryption,
+    @Inject(connectionConfig.KEY) private readonly connection: ConfigType<typeof connectionConfig>,
+    private readonly sessionStatus: SessionConnectionStatus,
+  ) {}
+
+  onModuleInit(): void {
+    // GET /v1/session answers `connected` through this lookup (the Session module cannot import us).
+    this.sessionStatus.use(async (member) => (member.mydexid ? (await this.findByMydexid(member.mydexid)) !== null : false));
+  }
+
+  /** Stores one authenticated, validated delivery. */
+  async record(delivery: CallbackDelivery, context: DeliveryContext): Promise<void> {
+    const now = new Date();
+    const event = this.eventStatement(delivery, context, now);
+    if (delivery.kind === 'notification') {
+      await writeAtomically(this.dataSource, [event]);
+      this.logger.log(`notification recorded for connection ${delivery.connectionId ?? '(none)'} (request ${context.requestId})`);
+      return;
+    }
+    const upsert = this.upsertStatement(delivery, context, now);
+    await writeAtomically(this.dataSource, [upsert, event]);
+    this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
+  }
+
+  /** The member's connection, found by MydexID (unique whatever the letter case). */
+  async findByMydexid(mydexid: string): Promise<ConnectionView | null> {
+    const row = await this.connections.findOne({ where: { mydexidLower: mydexid.toLowerCase() }, order: { updatedAt: 'DESC' } });
+    return row ? toView(row) : null;
+  }
+
+  /**
+   * The decrypted member key, for the later PDS calls that need it (mydex-integration.md §8). Never
+   * log or answer it.
+   */
+  async memberKey(connectionId: string): Promise<string | null> {
+    const row = await this.connections.findOneBy({ connectionId });
+    if (!row) return null;
+    return this.encryption.open({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, sealContext(row.connectionId));
+  }
+
+  private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Statement {
+    const sealed = this.encryption.seal(delivery.key, sealContext(delivery.connectionId));
+    const row: Partial<Connection> = {
+      connectionId: delivery.connectionId,
+      uid: delivery.uid,
+      mydexid: delivery.mydexid,
+      mydexidLower: delivery.mydexid.toLowerCase(),
+      keyId: sealed.keyId,
+      keyIv: sealed.iv,
+      keyTag: sealed.tag,
+      keyCiphertext: sealed.ciphertext,
+      permissionsRaw: scrub(JSON.stringify(delivery.fields), delivery.key),
+      permissions: JSON.stringify(normalisePermissions(delivery.fields)),
+      // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
+      version: delivery.version ?? this.connection.version,
+      linkingToken: delivery.linkingToken,
+      lastMethod: context.method,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(Connection)
+      .values(row)
+      .orUpdate(UPSERT_COLUMNS, ['connection_id'])
+      .updateEntity(false)
+      .getQueryAndParameters();
+  }
+
+  private eventStatement(delivery: CallbackDelivery, context: DeliveryContext, now: Date): Statement {
+    const payload = JSON.stringify(delivery.record);
+    const event: Partial<ConnectionEvent> = {
+      kind: delivery.kind,
+      method: context.method,
+      connectionId: delivery.connectionId,
+      uid: delivery.uid,
+      contentType: context.contentType,
+      requestId: context.requestId.slice(0, 128),
+      payload: delivery.kind === 'connection' ? scrub(payload, delivery.key) : payload,
+      receivedAt: now,
+    };
+    return this.dataSource.createQueryBuilder().insert().into(ConnectionEvent).values(event).updateEntity(false).getQueryAndParameters();
+  }
+}
+
+/** Removes the member key wherever it might appear inside other stored text (defence in depth). */
+function scrub(json: string, key: string): string {
+  const needle = JSON.stringify(key).slice(1, -1);
+  return needle.length >= 8 ? json.split(needle).join('[redacted]') : json;
+}
+
+function toView(row: Connection): ConnectionView {
+  return {
+    connectionId: row.connectionId,
+    uid: row.uid,
+    mydexid: row.mydexid,
+    permissions: JSON.parse(row.permissions) as NormalisedPermissions,
+    version: row.version,
+    connectedAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

@@ -1,0 +1,84 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { DataSource } from 'typeorm';
+
+/** A statement ready for either engine: SQL in the driver's placeholder style and its parameters. */
+export type Statement = [sql: string, parameters: unknown[]];
+
+const sqliteStatements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
+
+/**
+ * Runs the statements in one transaction on either engine and answers the rows each one changed.
+ *
+ * SQLite: TypeORM shares one query runner, so concurrent async transactions would nest into each
+ * other. better-sqlite3 is synchronous, so the whole transaction runs in one tick, once no TypeORM
+ * transaction is open, and nothing can interleave; IMMEDIATE takes the write lock up front (another
+ * process holding it is waited for, up to busy_timeout). PostgreSQL: a pooled connection of its own.
+ */
+export async function runInTransaction(dataSource: DataSource, statements: Statement[]): Promise<number[]> {
+  if (dataSource.options.type === 'better-sqlite3') {
+    const db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+    while (db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+    return db
+      .transaction(() =>
+        statements.map(([sql, parameters]) => {
+          const statement = prepared(db, sql);
+          const values = parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+          if (statement.reader) return statement.all(...values).length;
+          return statement.run(...values).changes;
+        }),
+      )
+      .immediate();
+  }
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.startTransaction();
+    const affected: number[] = [];
+    try {
+      for (const [sql, parameters] of statements) affected.push((await runner.query(sql, parameters, true)).affected ?? 0);
+      await runner.commitTransaction();
+    } catch (error) {
+      await runner.rollbackTransaction();
+      throw error;
+    }
+    return affected;
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * Runs several writes atomically with as few round trips as the engine allows: on PostgreSQL one
+ * statement (the first ones as data-modifying CTEs, which always run to completion, the last as the
+ * main statement); on SQLite one synchronous transaction as in runInTransaction.
+ */
+export async function writeAtomically(dataSource: DataSource, statements: Statement[]): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await runInTransaction(dataSource, statements);
+    return;
+  }
+  const parameters: unknown[] = [];
+  const parts = statements.map(([sql, values]) => {
+    const offset = parameters.length;
+    parameters.push(...values);
+    // TypeORM's generated SQL carries its values only as $n placeholders, never as literals.
+    return sql.replace(/\$(\d+)/g, (_match, n: string) => `$${Number(n) + offset}`);
+  });
+  const main = parts.pop()!;
+  const sql = parts.length === 0 ? main : `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(', ')} ${main}`;
+  await dataSource.query(sql, parameters);
+}
+
+function prepared(db: BetterSqlite3.Database, sql: string): BetterSqlite3.Statement {
+  let cache = sqliteStatements.get(db);
+  if (!cache) {
+    cache = new Map();
+    sqliteStatements.set(db, cache);
+  }
+  let statement = cache.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}

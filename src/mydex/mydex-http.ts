@@ -1,0 +1,62 @@
+/**
+ * One HTTP exchange with Mydex through Node's global fetch: a timeout per call (AbortSignal.timeout
+ * covers the connection, the headers and the body), the body read as text, and failures sorted into
+ * the two kinds the client maps differently. No logging here: the caller knows what is safe to log.
+ */
+
+export type TransportFailureKind = 'timeout' | 'network';
+
+export class MydexTransportError extends Error {
+  constructor(
+    readonly kind: TransportFailureKind,
+    /** Method and path only: never a query string, header or body. */
+    readonly target: string,
+  ) {
+    super(`${kind} on ${target}`);
+    this.name = 'MydexTransportError';
+  }
+}
+
+export interface MydexAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface ExchangeOptions {
+  timeoutMs: number;
+  /**
+   * Extra attempts after a network failure (refused, reset). Only for idempotent calls: a timeout is
+   * never retried (the first attempt may still be running at Mydex), and nor is any POST that creates.
+   */
+  networkRetries?: number;
+}
+
+const RETRY_DELAY_MS = 100;
+
+export async function exchange(url: string, init: RequestInit, options: ExchangeOptions): Promise<MydexAnswer> {
+  const target = `${init.method ?? 'GET'} ${new URL(url).pathname}`;
+  let attemptsLeft = 1 + (options.networkRetries ?? 0);
+  for (;;) {
+    attemptsLeft -= 1;
+    try {
+      const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text };
+    } catch (error) {
+      const kind = failureKind(error);
+      if (kind === 'network' && attemptsLeft > 0) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        continue;
+      }
+      throw new MydexTransportError(kind, target);
+    }
+  }
+}
+
+function failureKind(error: unknown): TransportFailureKind {
+  const name = (error as { name?: unknown } | null)?.name;
+  // AbortSignal.timeout aborts with a TimeoutError DOMException, during the request or the body read.
+  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+  return 'network';
+}

@@ -1,0 +1,33 @@
+import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { MemberSessionRoute } from '../../../common/auth/route-access.decorator.js';
+import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
+import { CurrentMember } from '../../../session/current-member.decorator.js';
+import { LogoutDto, LogoutResponseDto } from './oidc-delegate.dto.js';
+import { OidcDelegateService } from './oidc-delegate.service.js';
+
+/**
+ * Logout lives with the relying party because it answers Mydex's end-session URL (RP-initiated
+ * logout with the session's ID token as hint); the session itself ends in SessionsService.
+ */
+@ApiTags('session')
+@ApiCookieAuth()
+@ApiBearerAuth()
+@MemberSessionRoute()
+@Controller('v1/session')
+export class OidcLogoutController {
+  constructor(private readonly oidc: OidcDelegateService) {}
+
+  /** Ends the session on every instance and answers where to send the browser to end Mydex's session too. */
+  @Post('logout')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @ApiOkResponse({ type: LogoutResponseDto })
+  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist.' })
+  @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
+  @ApiForbiddenResponse({ description: 'problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`.' })
+  logout(@CurrentMember() member: AuthenticatedMember, @Body() input: LogoutDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<LogoutResponseDto> {
+    return this.oidc.logout(member, input ?? {}, reply);
+  }
+}

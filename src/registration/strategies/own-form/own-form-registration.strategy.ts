@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { appConfig } from '../../../config/app.config.js';
+import { mydexConfig } from '../../../config/mydex.config.js';
+import { MydexClient } from '../../../mydex/mydex.client.js';
+import type { RegistrationDetails } from '../../../validation/registration-rules.js';
+import { RegistrationsService } from '../../registrations.service.js';
+import type { CreatedRegistrationDto } from './own-form-registration.dto.js';
+
+/**
+ * How long a registration waits for the member to finish Mydex's Private Key form. Mydex does not say
+ * how long its form link lives [I]; after this the status reads `expired`, but a later return still completes it.
+ */
+export const PRIVATE_KEY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Registration through our own form (Mydex's PDX "Scenario 1"): details already validated go to Mydex
+ * through MydexClient; the answer is recorded as a Registration and the browser is sent to Mydex's
+ * Private Key form, which brings it back to `/v1/registrations/{id}/return`.
+ */
+@Injectable()
+export class OwnFormRegistrationStrategy {
+  constructor(
+    private readonly mydex: MydexClient,
+    private readonly registrations: RegistrationsService,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+    @Inject(mydexConfig.KEY) private readonly mydexSettings: ConfigType<typeof mydexConfig>,
+  ) {}
+
+  /** The longest one registration can take at Mydex (four calls at most), for idempotency leases. */
+  get maxDurationMs(): number {
+    return 4 * this.mydexSettings.timeoutMs + 5_000;
+  }
+
+  /** `returnTo` is the frontend target, already checked against the allowlist. */
+  async register(details: RegistrationDetails, returnTo: string): Promise<CreatedRegistrationDto> {
+    // The id is allocated first because Mydex's return_to must carry it; the row is written only once
+    // Mydex has accepted, so failed attempts leave no personal data behind.
+    const id = randomUUID();
+    const { privateKeyUrl } = await this.mydex.registerMember({
+      mydexid: details.mydexid,
+      email: details.email,
+      password: details.password,
+      returnTo: this.mydexReturnUrl(id),
+    });
+    await this.registrations.create({
+      id,
+      strategy: 'own_form',
+      status: 'awaiting_private_key',
+      mydexid: details.mydexid,
+      email: details.email,
+      returnTo,
+      expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
+    });
+    return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl };
+  }
+
+  /** Where Mydex sends the browser after the Private Key form. Mydex appends nothing to it [I]: the id is in the path. */
+  mydexReturnUrl(id: string): string {
+    return `${this.app.publicBaseUrl}/v1/registrations/${id}/return`;
+  }
+}

@@ -1,0 +1,29 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { MemberSessionRoute } from '../common/auth/route-access.decorator.js';
+import type { AuthenticatedMember } from './authenticated-member.js';
+import { SessionConnectionStatus } from './connection-status.js';
+import { CurrentMember } from './current-member.decorator.js';
+import { SessionDto } from './session.dto.js';
+
+@ApiTags('session')
+@ApiCookieAuth()
+@ApiBearerAuth()
+@MemberSessionRoute()
+@Controller('v1/session')
+export class SessionController {
+  constructor(private readonly connection: SessionConnectionStatus) {}
+
+  /** The member of the current session (web cookie or native bearer token). */
+  @Get()
+  @Header('cache-control', 'no-store')
+  @ApiOkResponse({ type: SessionDto })
+  @ApiUnauthorizedResponse({ description: 'problem+json `session_required`: no session, or it expired or was ended.' })
+  async current(@CurrentMember() member: AuthenticatedMember): Promise<SessionDto> {
+    return {
+      member: { sub: member.sub, mydexid: member.mydexid },
+      expiresAt: member.expiresAt.toISOString(),
+      connected: await this.connection.isConnected(member),
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { IsNull, LessThan, type Repository } from 'typeorm';
+import { sessionConfig } from '../config/session.config.js';
+import { MemberSession, type SessionClient } from './member-session.entity.js';
+import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
+
+export interface NewMemberSession {
+  client: SessionClient;
+  issuer: string;
+  sub: string;
+  mydexid: string | null;
+  idToken: string | null;
+}
+
+/** Rows older than this past their expiry are deleted (opportunistically, at most every few minutes). */
+const PURGE_EVERY_MS = 5 * 60 * 1000;
+
+/**
+ * Member sessions in the shared database, so every instance accepts a session any instance created
+ * and a logout on one instance ends it on all.
+ */
+@Injectable()
+export class SessionsService {
+  private lastPurge = 0;
+
+  constructor(
+    @InjectRepository(MemberSession) private readonly sessions: Repository<MemberSession>,
+    @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
+  ) {}
+
+  /** Creates a session; the returned token is the only copy of the secret. */
+  async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
+    await this.purgeExpired();
+    const token = newOpaqueToken();
+    const now = new Date();
+    const session = this.sessions.create({
+      id: randomUUID(),
+      tokenHash: sha256Hex(token),
+      client: input.client,
+      issuer: input.issuer,
+      sub: input.sub,
+      mydexid: input.mydexid,
+      idToken: input.idToken,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.config.ttlSeconds * 1000),
+      revokedAt: null,
+    });
+    await this.sessions.insert(session);
+    return { token, session };
+  }
+
+  /** The live session for a token of the given client kind, or null (unknown, expired, revoked). */
+  async findActive(token: unknown, client: SessionClient): Promise<MemberSession | null> {
+    if (!isOpaqueToken(token)) return null;
+    const session = await this.sessions.findOneBy({ tokenHash: sha256Hex(token), client, revokedAt: IsNull() });
+    if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+    return session;
+  }
+
+  /**
+   * Ends a session everywhere (every instance reads the same row). Returns its ID token (for the
+   * logout hint) when it was live, null when it had already ended.
+   */
+  async end(id: string): Promise<{ idToken: string | null } | null> {
+    const session = await this.sessions.findOneBy({ id });
+    if (!session) return null;
+    const result = await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
+    return (result.affected ?? 0) > 0 ? { idToken: session.idToken } : null;
+  }
+
+  private async purgeExpired(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    // A day of grace keeps recently ended sessions visible to operators.
+    await this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) });
+  }
+}

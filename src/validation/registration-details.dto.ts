@@ -1,0 +1,53 @@
+import { ApiProperty } from '@nestjs/swagger';
+import {
+  differs,
+  EMAIL_MAX,
+  EMAIL_PATTERN,
+  isEmailWellFormed,
+  isMydexIdAlphanumeric,
+  isMydexIdLengthOk,
+  isMydexIdNotDigitsOnly,
+  isPasswordLongEnough,
+  isPresent,
+  MYDEXID_MAX,
+  MYDEXID_MIN,
+  MYDEXID_PATTERN,
+  PASSWORD_MIN,
+} from './rule-catalogue.js';
+import { InRuleOrder, Rule, Trim } from './rule-constraints.js';
+
+/**
+ * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only
+ * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations.
+ */
+export class RegistrationDetailsDto {
+  /** The MydexID the member wants: ASCII letters and digits, not only digits, 3 to 60 characters. */
+  @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })
+  @Trim()
+  @InRuleOrder(
+    Rule('registration', 'mydexid', 'required', isPresent),
+    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
+    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
+    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
+  )
+  mydexid!: string;
+
+  /** The member's email address, at most 254 characters. */
+  @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN, format: 'email' })
+  @Trim()
+  @InRuleOrder(
+    Rule('registration', 'email', 'required', isPresent),
+    Rule('registration', 'email', 'email_invalid', isEmailWellFormed),
+  )
+  email!: string;
+
+  /** The MydexID password: at least 8 characters and not the MydexID. Never stored, logged or echoed. */
+  @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN, format: 'password', writeOnly: true })
+  @Trim()
+  @InRuleOrder(
+    Rule('registration', 'password', 'required', isPresent),
+    Rule('registration', 'password', 'password_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
+    Rule('registration', 'password', 'password_too_short', isPasswordLongEnough),
+  )
+  password!: string;
+}

@@ -1,0 +1,317 @@
+import { ValidationPipe } from '@nestjs/common';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { validationProblem } from '../common/problem/validation-exception.factory.js';
+import {
+  expectedPrivateKeyViolations,
+  expectedRegistrationViolations,
+  privateKeyBody,
+  registrationBody,
+} from '../../test/support/registration-reference.js';
+import { checkRegistrationBody, requireValidRegistration } from './registration-body.js';
+import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES } from './registration-rules.js';
+
+const valid = { mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse' };
+const codes = (input: unknown) => checkRegistration(input).errors.map((e) => `${e.field}:${e.code}`);
+const keyCodes = (input: unknown) => checkPrivateKey(input).errors.map((e) => `${e.field}:${e.code}`);
+const validKey = { mydexid: 'alice2024', password: 'correct horse', privateKey: 'my private key', termsAccepted: true };
+
+describe('registration rules: required', () => {
+  it('accepts a complete, valid set of details', () => {
+    expect(checkRegistration(valid)).toEqual({ details: valid, errors: [] });
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['a number', 12345678],
+    ['a boolean', true],
+    ['an object', { value: 'alice2024' }],
+    ['an array', ['alice2024']],
+    ['empty', ''],
+    ['white space only', ' \t\n\u00a0\u3000 '],
+  ])('reports required, and nothing else, for a MydexID that is %s', (_label, mydexid) => {
+    expect(codes({ ...valid, mydexid })).toEqual(['mydexid:required']);
+  });
+
+  it('reports required for each missing field, in field order', () => {
+    expect(codes({})).toEqual(['mydexid:required', 'email:required', 'password:required']);
+  });
+
+  it('treats a value that is not an object as no details at all', () => {
+    for (const input of [null, [valid], 'alice2024', 42, undefined]) {
+      expect(codes(input)).toEqual(['mydexid:required', 'email:required', 'password:required']);
+    }
+  });
+
+  it('reads only own fields, ignores unknown ones and does not return them', () => {
+    const input = Object.assign(Object.create({ mydexid: 'inherited1' }) as object, { email: valid.email, password: valid.password, role: 'admin' });
+    const result = checkRegistration(input);
+    expect(result.errors.map((e) => e.code)).toEqual(['required']);
+    expect(result.details).toEqual({ mydexid: '', email: valid.email, password: valid.password });
+  });
+});
+
+describe('registration rules: MydexID', () => {
+  it.each([
+    [2, ['mydexid:mydexid_length']],
+    [3, []],
+    [60, []],
+    [61, ['mydexid:mydexid_length']],
+  ])('with %i characters reports %j', (length, expected) => {
+    expect(codes({ ...valid, mydexid: 'a'.repeat(length - 1) + '1' })).toEqual(expected);
+  });
+
+  it('rejects a MydexID made only of digits and accepts one with a single letter', () => {
+    expect(codes({ ...valid, mydexid: '1234567' })).toEqual(['mydexid:mydexid_digits_only']);
+    expect(codes({ ...valid, mydexid: '123456a' })).toEqual([]);
+  });
+
+  it.each([
+    ['an accented letter', 'café2024'],
+    ['Cyrillic letters', 'Дмитрий'],
+    ['full-width digits and letters', 'ａｌｉｃｅ１'],
+    ['an underscore', 'alice_2024'],
+    ['an inner space', 'alice 2024'],
+    ['an emoji', 'alice😀'],
+  ])('rejects a MydexID with %s as not alphanumeric', (_label, mydexid) => {
+    expect(codes({ ...valid, mydexid })).toEqual(['mydexid:mydexid_not_alphanumeric']);
+  });
+
+  it('counts full-width digits as not alphanumeric rather than as digits', () => {
+    expect(codes({ ...valid, mydexid: '１２３' })).toEqual(['mydexid:mydexid_not_alphanumeric']);
+  });
+
+  it('trims surrounding white space before checking and returns the trimmed value', () => {
+    const result = checkRegistration({ ...valid, mydexid: ' \t alice2024 \n' });
+    expect(result.errors).toEqual([]);
+    expect(result.details.mydexid).toBe('alice2024');
+  });
+
+  it('counts the length after trimming: 2 characters with padding are still too short', () => {
+    expect(codes({ ...valid, mydexid: '   ab   ' })).toEqual(['mydexid:mydexid_length']);
+  });
+
+  it('counts length in code points: two emoji are two characters', () => {
+    expect(codes({ ...valid, mydexid: '😀😀' })).toEqual(['mydexid:mydexid_not_alphanumeric', 'mydexid:mydexid_length']);
+    expect(codes({ ...valid, mydexid: '😀😀😀' })).toEqual(['mydexid:mydexid_not_alphanumeric']);
+  });
+
+  it('reports every failure of a field, in rule order', () => {
+    expect(codes({ ...valid, mydexid: '12' })).toEqual(['mydexid:mydexid_digits_only', 'mydexid:mydexid_length']);
+    expect(codes({ ...valid, mydexid: 'é'.repeat(61) })).toEqual(['mydexid:mydexid_not_alphanumeric', 'mydexid:mydexid_length']);
+  });
+
+  it('never reports mydexid_taken or email_taken: only Mydex can tell', () => {
+    const reported = new Set(fc.sample(registrationBody, 300).flatMap((body) => checkRegistration(body).errors.map((e) => e.code)));
+    expect(reported.has('mydexid_taken')).toBe(false);
+    expect(reported.has('email_taken')).toBe(false);
+  });
+});
+
+describe('registration rules: email', () => {
+  const at254 = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+
+  it('accepts an address of exactly 254 characters and rejects one of 255', () => {
+    expect(at254).toHaveLength(254);
+    expect(codes({ ...valid, email: at254 })).toEqual([]);
+    expect(codes({ ...valid, email: `a${at254}` })).toEqual(['email:email_invalid']);
+  });
+
+  it.each(['plain', '@example.org', 'alice@', 'alice@example', 'a..b@example.org', '.a@example.org', 'a b@example.org', 'alice@-example.org', 'alice@example.-org', 'ü@example.org', 'alice@exämple.org', 'alice@example.123', `${'a'.repeat(65)}@example.org`])(
+    'rejects %j as not well-formed',
+    (email) => {
+      expect(codes({ ...valid, email })).toEqual(['email:email_invalid']);
+    },
+  );
+
+  it.each(['alice@example.org', 'Alice.Smith+tag@mail.example.co.uk', "o'brien@example.ie", 'x@a.b', '  alice@example.org\n'])('accepts %j', (email) => {
+    expect(codes({ ...valid, email })).toEqual([]);
+  });
+});
+
+describe('registration rules: password', () => {
+  it('rejects a password equal to the MydexID after trimming both', () => {
+    expect(codes({ ...valid, mydexid: ' alice2024', password: 'alice2024   ' })).toEqual(['password:password_same_as_mydexid']);
+  });
+
+  it('compares the password with the MydexID exactly, so a different case is not the same', () => {
+    expect(codes({ ...valid, mydexid: 'alice2024', password: 'ALICE2024' })).toEqual([]);
+  });
+
+  it('does not compare with a MydexID that is missing', () => {
+    expect(codes({ email: valid.email, password: 'alice2024' })).toEqual(['mydexid:required']);
+  });
+
+  it('reports both rules when a short password equals the MydexID', () => {
+    expect(codes({ ...valid, mydexid: 'abc', password: 'abc' })).toEqual(['password:password_same_as_mydexid', 'password:password_too_short']);
+  });
+
+  it.each([
+    ['7 ASCII characters', 'abcdefg', ['password:password_too_short']],
+    ['8 ASCII characters', 'abcdefgh', []],
+    ['7 code points with an emoji (8 UTF-16 units)', 'abcdef😀', ['password:password_too_short']],
+    ['8 code points with an emoji', 'abcdefg😀', []],
+    ['7 emoji (14 UTF-16 units)', '😀'.repeat(7), ['password:password_too_short']],
+    ['8 emoji', '😀'.repeat(8), []],
+    ['8 characters of which 2 are surrounding spaces', ' abcdef ', ['password:password_too_short']],
+  ])('with %s reports %j', (_label, password, expected) => {
+    expect(codes({ ...valid, password })).toEqual(expected);
+  });
+});
+
+describe('Private Key form rules', () => {
+  it('accepts a valid key with the terms accepted', () => {
+    expect(keyCodes(validKey)).toEqual([]);
+  });
+
+  it.each([
+    [7, ['privateKey:private_key_length']],
+    [8, []],
+    [128, []],
+    [129, ['privateKey:private_key_length']],
+  ])('with a key of %i characters reports %j', (length, expected) => {
+    expect(keyCodes({ ...validKey, privateKey: 'k'.repeat(length) })).toEqual(expected);
+  });
+
+  it('counts the key length in code points', () => {
+    expect(keyCodes({ ...validKey, privateKey: '🔑'.repeat(7) })).toEqual(['privateKey:private_key_length']);
+    expect(keyCodes({ ...validKey, privateKey: '🔑'.repeat(128) })).toEqual([]);
+  });
+
+  it('reports required and nothing else for a missing or blank key', () => {
+    expect(keyCodes({ ...validKey, privateKey: undefined })).toEqual(['privateKey:required']);
+    expect(keyCodes({ ...validKey, privateKey: '   ' })).toEqual(['privateKey:required']);
+  });
+
+  it('rejects a key equal to the MydexID or to the password, after trimming', () => {
+    expect(keyCodes({ ...validKey, privateKey: ' alice2024 ' })).toEqual(['privateKey:private_key_same_as_mydexid']);
+    expect(keyCodes({ ...validKey, privateKey: 'correct horse\t' })).toEqual(['privateKey:private_key_same_as_password']);
+  });
+
+  it('reports every failure of the key in rule order', () => {
+    expect(keyCodes({ mydexid: 'abc', password: 'abc', privateKey: 'abc', termsAccepted: true })).toEqual([
+      'privateKey:private_key_same_as_mydexid',
+      'privateKey:private_key_same_as_password',
+      'privateKey:private_key_length',
+    ]);
+  });
+
+  it.each([
+    ['false', false],
+    ['missing', undefined],
+    ['the string "true"', 'true'],
+    ['the number 1', 1],
+    ['"on"', 'on'],
+  ])('does not take terms that are %s as accepted', (_label, termsAccepted) => {
+    expect(keyCodes({ ...validKey, termsAccepted })).toEqual(['termsAccepted:terms_not_accepted']);
+  });
+});
+
+describe('rule catalogue', () => {
+  it('holds exactly the stable codes of the architecture', () => {
+    expect([...new Set(RULES.map((r) => r.code))].sort()).toEqual(
+      [
+        'required',
+        'mydexid_taken',
+        'mydexid_not_alphanumeric',
+        'mydexid_digits_only',
+        'mydexid_length',
+        'email_taken',
+        'email_invalid',
+        'password_same_as_mydexid',
+        'password_too_short',
+        'private_key_same_as_mydexid',
+        'private_key_same_as_password',
+        'private_key_length',
+        'terms_not_accepted',
+      ].sort(),
+    );
+  });
+
+  it('gives the message of the catalogue entry with each violation', () => {
+    const { errors } = checkRegistration({ mydexid: '12', email: 'x', password: '12' });
+    for (const error of errors) {
+      expect(error.message).toBe(RULES.find((r) => r.form === 'registration' && r.field === error.field && r.code === error.code)?.message);
+    }
+  });
+
+  it('publishes patterns that agree with the checks', () => {
+    const pattern = (code: string) => new RegExp(RULES.find((r) => r.code === code)!.params.pattern!, 'u');
+    expect(pattern('mydexid_not_alphanumeric').test('alice2024')).toBe(true);
+    expect(pattern('mydexid_not_alphanumeric').test('café')).toBe(false);
+    expect(pattern('mydexid_digits_only').test('1234')).toBe(false);
+    expect(pattern('mydexid_digits_only').test('123a')).toBe(true);
+    expect(pattern('email_invalid').test('alice@example.org')).toBe(true);
+    expect(pattern('email_invalid').test('alice@example')).toBe(false);
+  });
+});
+
+describe('registration body helpers for the own-form strategy', () => {
+  it('refuses a body that is not a JSON object with body_not_object', () => {
+    for (const body of [null, [], 'x', 3, undefined]) {
+      expect(() => checkRegistrationBody(body)).toThrow(expect.objectContaining({ code: 'body_not_object', status: 400 }));
+    }
+  });
+
+  it('answers invalid details with 422 validation_failed carrying the same errors', () => {
+    const body = { mydexid: '12', email: 'x', password: '12' };
+    try {
+      requireValidRegistration(body);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ProblemException);
+      expect((error as ProblemException).status).toBe(422);
+      expect((error as ProblemException).code).toBe('validation_failed');
+      expect((error as ProblemException).options.errors).toEqual(checkRegistration(body).errors);
+    }
+  });
+
+  it('returns the trimmed details when valid', () => {
+    expect(requireValidRegistration({ mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse' })).toEqual(valid);
+  });
+});
+
+describe('properties', () => {
+  it('checkRegistration agrees with an independent statement of the rules', () => {
+    fc.assert(
+      fc.property(registrationBody, (body) => {
+        const { errors, details } = checkRegistration(body);
+        expect(errors.map(({ field, code }) => ({ field, code }))).toEqual(expectedRegistrationViolations(body));
+        for (const name of ['mydexid', 'email', 'password'] as const) {
+          const raw = body[name];
+          expect(details[name]).toBe(typeof raw === 'string' ? raw.trim() : '');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('checkPrivateKey agrees with an independent statement of the rules', () => {
+    fc.assert(
+      fc.property(privateKeyBody, (body) => {
+        expect(checkPrivateKey(body).errors.map(({ field, code }) => ({ field, code }))).toEqual(expectedPrivateKeyViolations(body));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the global ValidationPipe reports the same errors, in the same order, for the DTO', async () => {
+    // The options of CommonModule's APP_PIPE: what POST /v1/registrations runs on this DTO.
+    const pipe = new ValidationPipe({ transform: true, whitelist: true, forbidUnknownValues: true, stopAtFirstError: false, exceptionFactory: validationProblem });
+    await fc.assert(
+      fc.asyncProperty(registrationBody, async (body) => {
+        const expected = checkRegistration(body).errors;
+        try {
+          await pipe.transform(structuredClone(body), { type: 'body', metatype: RegistrationDetailsDto });
+          expect(expected).toEqual([]);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ProblemException);
+          expect((error as ProblemException).options.errors).toEqual(expected);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,95 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { PrivateKeyRulesDto } from './private-key-rules.dto.js';
+import { RegistrationDetailsDto } from './registration-details.dto.js';
+import { ruleIndex, type RuleForm } from './rule-catalogue.js';
+
+/**
+ * The registration and Private Key checks as plain functions, usable outside Nest (the Mydex
+ * emulator's forms, the own-form strategy, the validation endpoint). They run the same class-validator
+ * DTOs that the Nest ValidationPipe runs.
+ */
+
+export { PrivateKeyRulesDto } from './private-key-rules.dto.js';
+export { RegistrationDetailsDto } from './registration-details.dto.js';
+export { RULES, type RuleCode, type RuleDefinition, type RuleParams } from './rule-catalogue.js';
+
+export interface RuleViolation {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** Registration details after trimming; a field that was missing or not a string is ''. */
+export interface RegistrationDetails {
+  mydexid: string;
+  email: string;
+  password: string;
+}
+
+// Keep neither the object nor the value in ValidationErrors: the password must not travel further.
+const VALIDATOR_OPTIONS = { forbidUnknownValues: true, validationError: { target: false, value: false } } as const;
+
+/**
+ * Trims, runs the registration rules (RegistrationDetailsDto) and returns every violation in rule
+ * order. Only `mydexid`, `email` and `password` are read; other fields are ignored. Never reports
+ * `mydexid_taken` or `email_taken`: only Mydex can tell.
+ */
+export function checkRegistration(input: unknown): { details: RegistrationDetails; errors: RuleViolation[] } {
+  const source = asRecord(input);
+  const dto = plainToInstance(RegistrationDetailsDto, {
+    mydexid: ownField(source, 'mydexid'),
+    email: ownField(source, 'email'),
+    password: ownField(source, 'password'),
+  });
+  const errors = violations('registration', validateSync(dto, VALIDATOR_OPTIONS));
+  return {
+    details: { mydexid: stringOrEmpty(dto.mydexid), email: stringOrEmpty(dto.email), password: stringOrEmpty(dto.password) },
+    errors,
+  };
+}
+
+/**
+ * The Private Key form: input `{ mydexid, password, privateKey, termsAccepted }`; the four private-key
+ * rules and the terms (only the boolean true accepts them).
+ */
+export function checkPrivateKey(input: unknown): { errors: RuleViolation[] } {
+  const source = asRecord(input);
+  const dto = plainToInstance(PrivateKeyRulesDto, {
+    mydexid: ownField(source, 'mydexid'),
+    password: ownField(source, 'password'),
+    privateKey: ownField(source, 'privateKey'),
+    termsAccepted: ownField(source, 'termsAccepted'),
+  });
+  return { errors: violations('privateKey', validateSync(dto, VALIDATOR_OPTIONS)) };
+}
+
+/** class-validator errors → violations with the catalogue code, sorted into rule order. */
+export function violations(form: RuleForm, errors: ValidationError[]): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  for (const error of errors) {
+    for (const [name, message] of Object.entries(error.constraints ?? {})) {
+      const code = (error.contexts?.[name] as { code?: string } | undefined)?.code ?? name;
+      out.push({ field: error.property, code, message });
+    }
+  }
+  // Decorators are registered in rule order already; the sort makes the order independent of that.
+  return out.sort((a, b) => ruleIndex(form, a.field, a.code) - ruleIndex(form, b.field, b.code));
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asRecord(input: unknown): Record<string, unknown> {
+  return isJsonObject(input) ? input : {};
+}
+
+/** Own properties only, so nothing is read from the prototype chain. */
+function ownField(source: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(source, name) ? source[name] : undefined;
+}
+
+function stringOrEmpty(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}

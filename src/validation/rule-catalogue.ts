@@ -1,0 +1,170 @@
+/**
+ * The catalogue of Mydex's registration and Private Key rules: the single source of truth for codes,
+ * limits, patterns and English messages. Plain TypeScript (no Nest), so the emulator, the DTOs, the
+ * rules endpoint and the own-form strategy all read the same table.
+ */
+
+export type RuleForm = 'registration' | 'privateKey';
+export type RegistrationField = 'mydexid' | 'email' | 'password';
+export type PrivateKeyField = 'privateKey' | 'termsAccepted';
+
+export type RuleCode =
+  | 'required'
+  | 'mydexid_taken'
+  | 'mydexid_not_alphanumeric'
+  | 'mydexid_digits_only'
+  | 'mydexid_length'
+  | 'email_taken'
+  | 'email_invalid'
+  | 'password_same_as_mydexid'
+  | 'password_too_short'
+  | 'private_key_same_as_mydexid'
+  | 'private_key_same_as_password'
+  | 'private_key_length'
+  | 'terms_not_accepted';
+
+export interface RuleParams {
+  /** Minimum length in Unicode code points, after trimming. */
+  min?: number;
+  /** Maximum length in Unicode code points, after trimming. */
+  max?: number;
+  /** A JavaScript regular expression (flag `u`) the trimmed value must match. */
+  pattern?: string;
+  /** The field whose trimmed value this one must differ from. */
+  differentFrom?: string;
+}
+
+export interface RuleDefinition {
+  form: RuleForm;
+  field: string;
+  code: RuleCode;
+  params: RuleParams;
+  message: string;
+  /** false for the rules only Mydex can check (uniqueness): the BFF never reports those itself. */
+  local: boolean;
+}
+
+export const MYDEXID_MIN = 3;
+export const MYDEXID_MAX = 60;
+export const EMAIL_MAX = 254;
+export const PASSWORD_MIN = 8;
+export const PRIVATE_KEY_MIN = 8;
+export const PRIVATE_KEY_MAX = 128;
+
+/** ASCII letters and digits only ("alphanumeric" in Mydex's rule 3). */
+export const MYDEXID_PATTERN = '^[A-Za-z0-9]+$';
+/** At least one character that is not an ASCII digit (rule 4, "not made up exclusively of numbers"). */
+export const MYDEXID_NOT_DIGITS_ONLY_PATTERN = '[^0-9]';
+/**
+ * A well-formed address: an RFC 5322 dot-atom local part (ASCII, at most 64 characters, checked
+ * separately) and a host name of two or more labels whose last label starts with a letter.
+ * Quoted local parts, IP-literal domains and non-ASCII addresses are refused. Mydex does not publish
+ * its email check [I]; this is the common subset every mail system accepts.
+ */
+export const EMAIL_PATTERN =
+  "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*" +
+  '@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$';
+export const EMAIL_LOCAL_MAX = 64;
+
+const mydexidPattern = new RegExp(MYDEXID_PATTERN, 'u');
+const notDigitsOnlyPattern = new RegExp(MYDEXID_NOT_DIGITS_ONLY_PATTERN, 'u');
+const emailPattern = new RegExp(EMAIL_PATTERN, 'u');
+
+/** The rules in rule order: a field's violations are always reported in this order. */
+export const RULES: readonly RuleDefinition[] = [
+  // Registration details: Mydex's rules 1 to 8, grouped by field.
+  { form: 'registration', field: 'mydexid', code: 'required', params: {}, message: 'Enter a MydexID.', local: true },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_taken', params: {}, message: 'This MydexID is already in use; choose another.', local: false },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_not_alphanumeric', params: { pattern: MYDEXID_PATTERN }, message: 'A MydexID may contain only the letters A to Z and the digits 0 to 9.', local: true },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_digits_only', params: { pattern: MYDEXID_NOT_DIGITS_ONLY_PATTERN }, message: 'A MydexID cannot be made up only of digits.', local: true },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_length', params: { min: MYDEXID_MIN, max: MYDEXID_MAX }, message: `A MydexID must be ${MYDEXID_MIN} to ${MYDEXID_MAX} characters long.`, local: true },
+  { form: 'registration', field: 'email', code: 'required', params: {}, message: 'Enter an email address.', local: true },
+  { form: 'registration', field: 'email', code: 'email_taken', params: {}, message: 'This email address is already in use.', local: false },
+  { form: 'registration', field: 'email', code: 'email_invalid', params: { max: EMAIL_MAX, pattern: EMAIL_PATTERN }, message: `Enter a valid email address of at most ${EMAIL_MAX} characters.`, local: true },
+  { form: 'registration', field: 'password', code: 'required', params: {}, message: 'Enter a password.', local: true },
+  { form: 'registration', field: 'password', code: 'password_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The password must not be the same as the MydexID.', local: true },
+  { form: 'registration', field: 'password', code: 'password_too_short', params: { min: PASSWORD_MIN }, message: `The password must be at least ${PASSWORD_MIN} characters long.`, local: true },
+  // The Private Key form (Mydex's; the BFF never receives a private key).
+  { form: 'privateKey', field: 'privateKey', code: 'required', params: {}, message: 'Enter a private key.', local: true },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The private key must not be the same as the MydexID.', local: true },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_password', params: { differentFrom: 'password' }, message: 'The private key must not be the same as the password.', local: true },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_length', params: { min: PRIVATE_KEY_MIN, max: PRIVATE_KEY_MAX }, message: `The private key must be ${PRIVATE_KEY_MIN} to ${PRIVATE_KEY_MAX} characters long.`, local: true },
+  { form: 'privateKey', field: 'termsAccepted', code: 'terms_not_accepted', params: {}, message: 'Accept the terms of service to continue.', local: true },
+];
+
+/** The catalogue entry for a field and code; throws on a pair that is not in the catalogue (a bug). */
+export function ruleFor(form: RuleForm, field: string, code: RuleCode): RuleDefinition {
+  const rule = RULES.find((r) => r.form === form && r.field === field && r.code === code);
+  if (!rule) throw new Error(`No rule ${code} for ${form}.${field}`);
+  return rule;
+}
+
+/** Position of a rule in the catalogue: sorts violations into rule order. */
+export function ruleIndex(form: RuleForm, field: string, code: string): number {
+  const index = RULES.findIndex((r) => r.form === form && r.field === field && r.code === code);
+  return index < 0 ? RULES.length : index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Predicates on already-trimmed values. Each answers "does the value satisfy the rule?"; every rule
+// but `required` passes a value that is not a non-empty string, so a missing field reports only
+// `required`.
+
+/** Trims strings (Mydex trims every field); anything else is returned unchanged. */
+export function trimField(value: unknown): unknown {
+  return typeof value === 'string' ? value.trim() : value;
+}
+
+export function isPresent(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** Length in Unicode code points (an emoji counts once, as a member would count it). */
+export function codePointLength(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+export function isMydexIdAlphanumeric(value: unknown): boolean {
+  return !isPresent(value) || mydexidPattern.test(value);
+}
+
+export function isMydexIdNotDigitsOnly(value: unknown): boolean {
+  return !isPresent(value) || notDigitsOnlyPattern.test(value);
+}
+
+export function isMydexIdLengthOk(value: unknown): boolean {
+  if (!isPresent(value)) return true;
+  const length = codePointLength(value);
+  return length >= MYDEXID_MIN && length <= MYDEXID_MAX;
+}
+
+export function isEmailWellFormed(value: unknown): boolean {
+  if (!isPresent(value)) return true;
+  // The length checks come first so the pattern never runs on long input.
+  if (codePointLength(value) > EMAIL_MAX) return false;
+  const at = value.lastIndexOf('@');
+  if (at < 1 || at > EMAIL_LOCAL_MAX) return false;
+  return emailPattern.test(value);
+}
+
+/** True unless both are non-empty strings and equal (compared exactly, after trimming). */
+export function differs(value: unknown, other: unknown): boolean {
+  return !isPresent(value) || !isPresent(other) || value !== other;
+}
+
+export function isPasswordLongEnough(value: unknown): boolean {
+  return !isPresent(value) || codePointLength(value) >= PASSWORD_MIN;
+}
+
+export function isPrivateKeyLengthOk(value: unknown): boolean {
+  if (!isPresent(value)) return true;
+  const length = codePointLength(value);
+  return length >= PRIVATE_KEY_MIN && length <= PRIVATE_KEY_MAX;
+}
+
+/** Only the boolean true accepts the terms: the string "true" or 1 do not. */
+export function isTermsAccepted(value: unknown): boolean {
+  return value === true;
+}

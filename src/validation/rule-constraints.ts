@@ -1,0 +1,40 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator } from 'class-validator';
+import { ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
+
+/**
+ * class-validator constraints built from the catalogue. Each carries `context: { code }` (the stable
+ * code that `errors[]` reports) and the catalogue's English message, so the DTOs, the own-form 422 and
+ * the rules endpoint cannot drift apart.
+ */
+
+/** Trims string values before validation (Mydex trims every field); other values pass unchanged. */
+export const Trim = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => trimField(value));
+
+/**
+ * One catalogue rule as a class-validator constraint. `test` sees the (trimmed) value and the whole
+ * object, and answers whether the rule is satisfied.
+ */
+export function Rule(form: RuleForm, field: string, code: RuleCode, test: (value: unknown, object: Record<string, unknown>) => boolean): PropertyDecorator {
+  const definition = ruleFor(form, field, code);
+  return (target, propertyName) => {
+    registerDecorator({
+      // The constraint name keys the field's error; codes are unique per field.
+      name: code,
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: definition.message, context: { code } },
+      validator: { validate: (value: unknown, args) => test(value, args?.object as Record<string, unknown>) },
+    });
+  };
+}
+
+/**
+ * Applies property decorators in the order written. TypeScript applies stacked decorators bottom-up,
+ * and class-validator reports a field's failures in registration order: this keeps rule order explicit.
+ */
+export function InRuleOrder(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, propertyName) => {
+    for (const decorator of decorators) decorator(target, propertyName);
+  };
+}

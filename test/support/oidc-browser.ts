@@ -1,0 +1,136 @@
+import { createServer } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
+import { CookieJar } from '../../emulator/testing/cookie-jar.js';
+import type { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
+import { LOCAL_EMULATOR } from '../../src/config/environment.js';
+import { startTestApp, type TestApp } from './app.js';
+
+/** A scripted browser: one cookie jar, no automatic redirects (each test follows them on purpose). */
+export class TestBrowser {
+  readonly jar = new CookieJar();
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const cookie = this.jar.header(url);
+    if (cookie) headers.set('cookie', cookie);
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    this.jar.store(url, response);
+    return response;
+  }
+
+  /** POSTs JSON as the frontend's fetch with credentials would. */
+  postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  }
+}
+
+/** A port free right now on the loopback interface (for a BFF whose PUBLIC_BASE_URL must be known first). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Rows in a table of the app's database (sessions, registrations, oidc_transactions). */
+export async function countRows(app: NestFastifyApplication, table: 'sessions' | 'registrations' | 'oidc_transactions'): Promise<number> {
+  const [row] = (await app.get(DataSource).query(`SELECT COUNT(*) AS n FROM ${table}`)) as { n: number | string }[];
+  return Number(row?.n ?? 0);
+}
+
+/** The `error` query parameter of a redirect target, and the target without it. */
+export function redirectError(location: string | null): { error: string | null; base: string } {
+  const url = new URL(location ?? 'about:blank');
+  const error = url.searchParams.get('error');
+  url.searchParams.delete('error');
+  return { error, base: url.href };
+}
+
+export const FRONTEND_ORIGIN = 'https://app.example';
+export const NATIVE_REDIRECT_URI = 'com.example.app:/oauth/callback';
+
+export interface OidcStack {
+  emulator: RunningEmulator;
+  t: TestApp;
+  /** The BFF's PUBLIC_BASE_URL (the same for every instance, as behind a load balancer). */
+  publicBaseUrl: string;
+  /** Another BFF instance on the same database and PUBLIC_BASE_URL. */
+  startSecondInstance(): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+/**
+ * The Mydex emulator and a BFF pointed at it: the BFF's port is chosen first so the emulator can
+ * register its callback URL as redirect URI, as a subscriber registers it with Mydex.
+ */
+export async function startOidcStack(engine: 'sqlite' | 'postgres' = 'sqlite', env: Record<string, string> = {}): Promise<OidcStack> {
+  const port = await freePort();
+  const publicBaseUrl = `http://127.0.0.1:${port}`;
+  const emulator = await startEmulator({
+    port: 0,
+    clientId: LOCAL_EMULATOR.clientId,
+    clientSecret: LOCAL_EMULATOR.clientSecret,
+    redirectUris: [`${publicBaseUrl}/v1/auth/oidc/callback`],
+    // The emulator's client is a web client: its post-logout redirect URIs must be web URIs.
+    postLogoutRedirectUris: [`${FRONTEND_ORIGIN}/`],
+  });
+  const bffEnv = {
+    MYDEX_ISSUER: emulator.issuer,
+    MYDEX_CLIENT_ID: LOCAL_EMULATOR.clientId,
+    MYDEX_CLIENT_SECRET: LOCAL_EMULATOR.clientSecret,
+    PUBLIC_BASE_URL: publicBaseUrl,
+    FRONTEND_ORIGINS: FRONTEND_ORIGIN,
+    NATIVE_REDIRECT_URIS: NATIVE_REDIRECT_URI,
+    ...env,
+  };
+  let t: TestApp;
+  try {
+    t = await startTestApp(bffEnv, engine, { port });
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+  const others: TestApp[] = [];
+  return {
+    emulator,
+    t,
+    publicBaseUrl,
+    async startSecondInstance() {
+      const other = await startTestApp(bffEnv, engine, { database: t.database });
+      others.push(other);
+      return other;
+    },
+    async close() {
+      for (const other of others) await other.close();
+      await t.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** The web frontend's fetch to POST /v1/auth/oidc/authorize (credentials included: the binding cookie). */
+export async function startWebFlow(
+  browser: ScriptedBrowser,
+  bffUrl: string,
+  body: Record<string, unknown>,
+): Promise<{ authorizationUrl: string; transactionId: string }> {
+  const response = await browser.request(`${bffUrl}/v1/auth/oidc/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 200) throw new Error(`authorize answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { authorizationUrl: string; transactionId: string };
+}
+
+/** Stops a browser journey where it leaves for the frontend or the native app. */
+export const atFrontendOrApp = (url: URL) => url.origin === FRONTEND_ORIGIN || url.protocol === 'com.example.app:';
+/** Stops a browser journey just before the BFF's callback (to replay or divert it). */
+export const atCallback = (url: URL) => url.pathname === '/v1/auth/oidc/callback';

@@ -1,0 +1,53 @@
+import { createServer } from 'node:net';
+import type { RunningEmulator } from '../../emulator/emulator.js';
+import type { NewMember } from '../../emulator/testing/journeys.js';
+import { ScriptedBrowser, type Landing } from '../../emulator/testing/scripted-browser.js';
+import { startTestApp, type TestApp } from './app.js';
+
+/** Helpers for the own-form registration suites (own-form-*.e2e-spec.ts). */
+
+export const FRONTEND = 'https://app.example.org';
+export const OTHER_FRONTEND = 'https://other.example.org';
+
+/** A free loopback port, so PUBLIC_BASE_URL can be the BFF's real address (Mydex's return_to must reach it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The BFF pointed at `emulator` (MYDEX_ISSUER and MYDEX_PDX_URL), listening at its PUBLIC_BASE_URL. */
+export async function startBffFor(emulator: RunningEmulator, engine: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  return startTestApp(
+    {
+      MYDEX_ISSUER: emulator.issuer,
+      MYDEX_PDX_URL: emulator.url,
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      FRONTEND_ORIGINS: `${FRONTEND},${OTHER_FRONTEND}`,
+      ...env,
+    },
+    engine,
+    { port },
+  );
+}
+
+/**
+ * Follows privateKeyUrl through Mydex's Private Key form, back through the BFF's return route, and
+ * stops at the frontend (not fetched). Returns that landing.
+ */
+export async function finishAtMydex(privateKeyUrl: string, member: NewMember): Promise<Landing> {
+  const browser = new ScriptedBrowser();
+  const form = await browser.navigate(privateKeyUrl);
+  if (form.status !== 200) throw new Error(`Private Key form answered ${form.status}`);
+  return browser.submit(
+    form,
+    { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+    { stopAt: (url) => url.origin === FRONTEND || url.origin === OTHER_FRONTEND },
+  );
+}
