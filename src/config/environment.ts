@@ -118,6 +118,16 @@ export class EnvironmentVariables {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MYDEX_CALLBACK_URL?: string;
 
+  /** Interface the local emulator listens on (0.0.0.0 inside a container). */
+  @IsOptional()
+  @IsString()
+  EMULATOR_HOST?: string;
+
+  /** The emulator's URL as browsers and the BFF reach it (its issuer); default http://localhost:EMULATOR_PORT. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  EMULATOR_PUBLIC_URL?: string;
+
   /** Per-call timeout for every request to Mydex (token, short access token, PDX API), in milliseconds. */
   @IsInt()
   @Min(100)

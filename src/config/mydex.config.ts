@@ -8,7 +8,7 @@ import { validateEnvironment } from './environment.js';
 export const mydexConfig = registerAs('mydex', () => {
   const env = validateEnvironment(process.env);
   const emulated = env.MYDEX_ISSUER === undefined;
-  const emulatorUrl = `http://localhost:${env.EMULATOR_PORT}`;
+  const emulatorUrl = (env.EMULATOR_PUBLIC_URL ?? `http://localhost:${env.EMULATOR_PORT}`).replace(/\/+$/, '');
   const publicBaseUrl = env.PUBLIC_BASE_URL.replace(/\/+$/, '');
   return {
     emulated,
