@@ -78,6 +78,7 @@ export class ConnectionsController {
   @ApiCookieAuth()
   @ApiBearerAuth()
   @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: "The signed-in member's connection: state, permissions and version (never the key)" })
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiUnauthorizedResponse({ description: '`session_required`', content: PROBLEM })
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
@@ -104,7 +105,7 @@ export class ConnectionsController {
   @Get('return')
   @Public()
   @ApiOperation({ summary: 'The browser back from Mydex → 303 to the frontend' })
-  @ApiQuery({ name: 'returnTo', required: false, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
+  @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
   back(@Query('returnTo') returnTo: unknown, @Res() reply: FastifyReply): void {
     const given = typeof returnTo === 'string' ? returnTo : undefined;

@@ -6,7 +6,7 @@ import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
 import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
-import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
+import { Connection, sealContext } from './connection.entity.js';
 import { writeAtomically, type Statement } from './engine-transaction.js';
 import { normalisePermissions, type NormalisedPermissions } from './permissions.js';
 
@@ -27,6 +27,23 @@ export interface ConnectionView {
   updatedAt: Date;
 }
 
+const CONNECTION_COLUMNS = [
+  'connection_id',
+  'uid',
+  'mydexid',
+  'mydexid_lower',
+  'key_id',
+  'key_iv',
+  'key_tag',
+  'key_ciphertext',
+  'permissions_raw',
+  'permissions',
+  'version',
+  'linking_token',
+  'last_method',
+  'created_at',
+  'updated_at',
+];
 /** Columns a repeated delivery overwrites; `created_at` keeps the first connection's time. */
 const UPSERT_COLUMNS = [
   'uid',
@@ -43,6 +60,22 @@ const UPSERT_COLUMNS = [
   'last_method',
   'updated_at',
 ];
+const EVENT_COLUMNS = ['kind', 'method', 'connection_id', 'uid', 'content_type', 'request_id', 'payload', 'received_at'];
+
+/**
+ * The two statements of a delivery, written out once per engine (the same SQL on both but for the
+ * placeholders): building them per request with TypeORM's query builder cost more than the writes.
+ */
+function deliverySql(postgres: boolean): { upsert: string; event: string } {
+  const names = (columns: string[]) => columns.map((column) => `"${column}"`).join(', ');
+  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
+  return {
+    upsert:
+      `INSERT INTO "connections" (${names(CONNECTION_COLUMNS)}) VALUES (${placeholders(CONNECTION_COLUMNS.length)}) ` +
+      `ON CONFLICT ("connection_id") DO UPDATE SET ${UPSERT_COLUMNS.map((column) => `"${column}" = EXCLUDED."${column}"`).join(', ')}`,
+    event: `INSERT INTO "connection_events" (${names(EVENT_COLUMNS)}) VALUES (${placeholders(EVENT_COLUMNS.length)})`,
+  };
+}
 
 /**
  * The connections store. A delivery is written atomically (one transaction on SQLite, one statement
@@ -53,6 +86,7 @@ const UPSERT_COLUMNS = [
 @Injectable()
 export class ConnectionsService implements OnModuleInit {
   private readonly logger = new Logger('ConnectionCallback');
+  private readonly sql: { upsert: string; event: string };
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -60,7 +94,9 @@ export class ConnectionsService implements OnModuleInit {
     private readonly encryption: DataEncryption,
     @Inject(connectionConfig.KEY) private readonly connection: ConfigType<typeof connectionConfig>,
     private readonly sessionStatus: SessionConnectionStatus,
-  ) {}
+  ) {
+    this.sql = deliverySql(dataSource.options.type === 'postgres');
+  }
 
   onModuleInit(): void {
     // GET /v1/session answers `connected` through this lookup (the Session module cannot import us).
@@ -99,47 +135,50 @@ export class ConnectionsService implements OnModuleInit {
 
   private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Statement {
     const sealed = this.encryption.seal(delivery.key, sealContext(delivery.connectionId));
-    const row: Partial<Connection> = {
-      connectionId: delivery.connectionId,
-      uid: delivery.uid,
-      mydexid: delivery.mydexid,
-      mydexidLower: delivery.mydexid.toLowerCase(),
-      keyId: sealed.keyId,
-      keyIv: sealed.iv,
-      keyTag: sealed.tag,
-      keyCiphertext: sealed.ciphertext,
-      permissionsRaw: scrub(JSON.stringify(delivery.fields), delivery.key),
-      permissions: JSON.stringify(normalisePermissions(delivery.fields)),
-      // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
-      version: delivery.version ?? this.connection.version,
-      linkingToken: delivery.linkingToken,
-      lastMethod: context.method,
-      createdAt: now,
-      updatedAt: now,
-    };
-    return this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(Connection)
-      .values(row)
-      .orUpdate(UPSERT_COLUMNS, ['connection_id'])
-      .updateEntity(false)
-      .getQueryAndParameters();
+    const at = this.timestamp(now);
+    return [
+      this.sql.upsert,
+      [
+        delivery.connectionId,
+        delivery.uid,
+        delivery.mydexid,
+        delivery.mydexid.toLowerCase(),
+        sealed.keyId,
+        sealed.iv,
+        sealed.tag,
+        sealed.ciphertext,
+        scrub(JSON.stringify(delivery.fields), delivery.key),
+        JSON.stringify(normalisePermissions(delivery.fields)),
+        // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
+        delivery.version ?? this.connection.version,
+        delivery.linkingToken,
+        context.method,
+        at,
+        at,
+      ],
+    ];
   }
 
   private eventStatement(delivery: CallbackDelivery, context: DeliveryContext, now: Date): Statement {
     const payload = JSON.stringify(delivery.record);
-    const event: Partial<ConnectionEvent> = {
-      kind: delivery.kind,
-      method: context.method,
-      connectionId: delivery.connectionId,
-      uid: delivery.uid,
-      contentType: context.contentType,
-      requestId: context.requestId.slice(0, 128),
-      payload: delivery.kind === 'connection' ? scrub(payload, delivery.key) : payload,
-      receivedAt: now,
-    };
-    return this.dataSource.createQueryBuilder().insert().into(ConnectionEvent).values(event).updateEntity(false).getQueryAndParameters();
+    return [
+      this.sql.event,
+      [
+        delivery.kind,
+        context.method,
+        delivery.connectionId,
+        delivery.uid,
+        context.contentType,
+        context.requestId.slice(0, 128),
+        delivery.kind === 'connection' ? scrub(payload, delivery.key) : payload,
+        this.timestamp(now),
+      ],
+    ];
+  }
+
+  /** As TypeORM writes a Date column: UTC text on SQLite, a Date for the pg driver. */
+  private timestamp(date: Date): Date | string {
+    return this.dataSource.options.type === 'postgres' ? date : date.toISOString().replace('T', ' ').replace('Z', '');
   }
 }
 

@@ -37,7 +37,10 @@ export class RegistrationsService {
       completedAt: input.status === 'completed' ? now : null,
       expiresAt: input.expiresAt ?? null,
     });
-    return this.registrations.save(registration);
+    // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
+    // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.
+    await this.registrations.insert(registration);
+    return registration;
   }
 
   findById(id: string): Promise<Registration | null> {

@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
+import { newMember, registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
+import { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
+import { LOCAL_EMULATOR } from '../../src/config/environment.js';
+import { startTestApp, type TestApp } from './app.js';
+import type { DatabaseTarget } from './database.js';
+import { atFrontendOrApp, FRONTEND_ORIGIN, freePort, NATIVE_REDIRECT_URI, startWebFlow } from './oidc-browser.js';
+
+/**
+ * The emulator and one or more BFF instances wired to it (OIDC, PDX API and the connection callback)
+ * with secrets made up for this run, so a suite can search every response for them. Used by the
+ * fuzz, several-instances and fault suites.
+ */
+
+export interface StackSecrets {
+  clientSecret: string;
+  connectionToken: string;
+  /** What Mydex sends in `Authentication`: SHA-512 hex of the connection token. */
+  callbackAuth: string;
+  dataEncryptionKey: string;
+}
+
+export interface BffStack {
+  emulator: RunningEmulator;
+  /** The first instance; its address is PUBLIC_BASE_URL (the "load balancer" every redirect names). */
+  a: TestApp;
+  publicBaseUrl: string;
+  secrets: StackSecrets;
+  /** The environment every instance gets (without per-instance overrides). */
+  env: Record<string, string>;
+  /** Another instance on the same database and PUBLIC_BASE_URL, with `env` on top. */
+  startInstance(env?: Record<string, string>): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+export function makeSecrets(): StackSecrets {
+  const connectionToken = `conn-token-${randomBytes(18).toString('hex')}`;
+  return {
+    clientSecret: `client-secret-${randomBytes(18).toString('hex')}`,
+    connectionToken,
+    callbackAuth: createHash('sha512').update(connectionToken).digest('hex'),
+    dataEncryptionKey: randomBytes(32).toString('base64'),
+  };
+}
+
+export async function startBffStack(
+  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget } = {},
+): Promise<BffStack> {
+  const engine = options.engine ?? 'sqlite';
+  const secrets = makeSecrets();
+  const port = await freePort();
+  const publicBaseUrl = `http://127.0.0.1:${port}`;
+  const emulator = await startEmulator({
+    port: 0,
+    clientId: LOCAL_EMULATOR.clientId,
+    clientSecret: secrets.clientSecret,
+    connectionNid: LOCAL_EMULATOR.connectionNid,
+    connectionToken: secrets.connectionToken,
+    redirectUris: [`${publicBaseUrl}/v1/auth/oidc/callback`],
+    postLogoutRedirectUris: [`${FRONTEND_ORIGIN}/`],
+    callbackUrl: `${publicBaseUrl}/v1/connections/callback`,
+    callbackRetryDelaysMs: [50, 100],
+  });
+  const env: Record<string, string> = {
+    MYDEX_ISSUER: emulator.issuer,
+    MYDEX_PDX_URL: emulator.url,
+    MYDEX_CLIENT_ID: LOCAL_EMULATOR.clientId,
+    MYDEX_CLIENT_SECRET: secrets.clientSecret,
+    MYDEX_CONNECTION_NID: LOCAL_EMULATOR.connectionNid,
+    MYDEX_CONNECTION_TOKEN: secrets.connectionToken,
+    DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
+    PUBLIC_BASE_URL: publicBaseUrl,
+    FRONTEND_ORIGINS: FRONTEND_ORIGIN,
+    NATIVE_REDIRECT_URIS: NATIVE_REDIRECT_URI,
+    ...options.env,
+  };
+  let a: TestApp;
+  try {
+    a = await startTestApp(env, engine, { port, database: options.database });
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+  const others: TestApp[] = [];
+  return {
+    emulator,
+    a,
+    publicBaseUrl,
+    secrets,
+    env,
+    async startInstance(extra = {}) {
+      const other = await startTestApp({ ...env, ...extra }, engine, { database: a.database });
+      others.push(other);
+      return other;
+    },
+    async close() {
+      for (const other of others.splice(0)) await other.close().catch(() => undefined);
+      await a.close().catch(() => undefined);
+      await emulator.close();
+    },
+  };
+}
+
+/**
+ * Registers a new member through the BFF's web flow (action=register at the emulator's LaCa) and
+ * answers the browser, which then holds the BFF's session cookie.
+ */
+export async function registerWebMember(bffUrl: string, member: NewMember = newMember('stack')): Promise<{ browser: ScriptedBrowser; member: NewMember; cookie: string }> {
+  const browser = new ScriptedBrowser();
+  const { authorizationUrl } = await startWebFlow(browser, bffUrl, { intent: 'register', email: member.email, returnTo: `${FRONTEND_ORIGIN}/` });
+  const landing = await registerThroughLaca(browser, authorizationUrl, member, { stopAt: atFrontendOrApp });
+  const cookie = browser.jar.get('bff_session', bffUrl);
+  if (!cookie) throw new Error(`no session cookie after registering (landed on ${landing.url.href})`);
+  return { browser, member, cookie };
+}
