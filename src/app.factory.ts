@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { registerCallbackFormParser } from './connection/callback-form.js';
+import { frameworkErrorProblem, rewriteNonProblemErrors } from './common/problem/framework-errors.js';
 import { RouteRegistry } from './common/problem/route-registry.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
@@ -32,6 +33,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: trusted.length > 0 ? trusted : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
+    // The router's own refusals (bad percent-encoding, over-long parameter) as problem+json.
+    frameworkErrors: frameworkErrorProblem,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(), adapter, {
     bufferLogs: true,
@@ -44,6 +47,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     void reply.header('x-request-id', request.id);
     done();
   });
+  rewriteNonProblemErrors(fastify);
   // Only JSON bodies by default: a text/plain body to a JSON route is 415, not a string DTO.
   fastify.removeContentTypeParser(['text/plain']);
   // Form bodies only where a route asks for them (Mydex's connection callback); elsewhere 415.

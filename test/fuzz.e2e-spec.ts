@@ -155,7 +155,10 @@ function queryArb(names: string[]): fc.Arbitrary<string> {
     { weight: 1, arbitrary: names.length > 0 ? fc.constantFrom(...names.map((n) => `${n}[]`), ...names.map((n) => `${n}[a][b]`)) : fc.constant('x[]') },
     { weight: 2, arbitrary: jsonText },
   );
-  const pair = fc.tuple(key, jsonText).map(([k, v]) => `${encode(k)}=${encode(v)}`);
+  const arbitraryPair = fc.tuple(key, jsonText);
+  // Documented parameters with mostly-valid values, so the fuzz gets past validation too.
+  const plausiblePair = names.length > 0 ? fc.constantFrom(...names).chain((name) => fc.tuple(fc.constant(name), plausible(name).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))))) : arbitraryPair;
+  const pair = fc.oneof(arbitraryPair, plausiblePair).map(([k, v]) => `${encode(k)}=${encode(v)}`);
   return fc
     .array(fc.oneof({ weight: 5, arbitrary: pair }, { weight: 1, arbitrary: fc.constantFrom(...RAW_QUERY) }), { maxLength: 6 })
     .map((parts) => (parts.length > 0 ? `?${parts.join('&')}` : ''));
@@ -192,6 +195,14 @@ function bodyObject(fields: string[]): fc.Arbitrary<Record<string, unknown>> {
     .map(([a, extra]) => ({ ...extra, ...a }));
 }
 
+/** Every known field with a mostly-valid value: the bodies most likely to be accepted. */
+function complete(fields: string[]): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record(Object.fromEntries(fields.map((field) => [field, plausible(field)]))).map((body) =>
+    // Mydex's connection id is `<uid>-<NID>`; a callback whose two disagree is refused before it is stored.
+    'uid' in body && 'connection_id' in body ? { ...body, connection_id: `${String(body.uid)}-${stack.env.MYDEX_CONNECTION_NID}` } : body,
+  );
+}
+
 function formEncode(value: Record<string, unknown>): string {
   const parts: string[] = [];
   const walk = (prefix: string, v: unknown) => {
@@ -208,6 +219,8 @@ function bodyArb(fields: string[]): fc.Arbitrary<{ body: Buffer | undefined; kin
   return fc.oneof(
     { weight: 10, arbitrary: fc.constant({ body: undefined, kind: 'other' as const }) },
     { weight: 30, arbitrary: bodyObject(fields).map((o) => ({ body: Buffer.from(JSON.stringify(o)), kind: 'json' as const })) },
+    { weight: 10, arbitrary: complete(fields).map((o) => ({ body: Buffer.from(JSON.stringify(o)), kind: 'json' as const })) },
+    { weight: 5, arbitrary: complete(fields).map((o) => ({ body: Buffer.from(formEncode(o)), kind: 'form' as const })) },
     { weight: 10, arbitrary: fc.json({ maxDepth: 3 }).map((s) => ({ body: Buffer.from(s), kind: 'json' as const })) },
     { weight: 10, arbitrary: bodyObject(fields).map((o) => ({ body: Buffer.from(formEncode(o)), kind: 'form' as const })) },
     { weight: 10, arbitrary: jsonText.map((s) => ({ body: Buffer.from(s), kind: 'other' as const })) },

@@ -15,7 +15,65 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setLicense('UNLICENSED', 'https://example.invalid/license')
     .addServer('http://localhost:3000', 'Local development')
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  const document = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+  });
+  return withProblemResponses(document);
+}
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  description: 'RFC 9457 problem details. Switch on `code`; it never changes meaning.',
+  required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
+  properties: {
+    type: { type: 'string', format: 'uri', example: 'https://github.com/mydex-bff/docs/errors#validation_failed' },
+    title: { type: 'string', example: 'The request has invalid fields' },
+    status: { type: 'integer', example: 422 },
+    detail: { type: 'string', example: '2 field error(s); see errors.' },
+    code: { type: 'string', description: 'Stable snake_case error code', example: 'validation_failed' },
+    requestId: { type: 'string', description: 'Also in the X-Request-Id response header', example: '3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e' },
+    errors: {
+      type: 'array',
+      description: 'Field errors, in rule order per field',
+      items: {
+        type: 'object',
+        required: ['field', 'code', 'message'],
+        properties: {
+          field: { type: 'string', example: 'mydexid' },
+          code: { type: 'string', example: 'mydexid_digits_only' },
+          message: { type: 'string', example: 'A MydexID cannot be made up only of digits.' },
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Every error of every operation is a Problem: error responses documented by description only get the
+ * schema, and operations get a generic 4XX (unknown method 405, 413, 415, 429 apply everywhere).
+ */
+function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas = { ...document.components.schemas, Problem: PROBLEM_SCHEMA as never };
+  const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (/^[45]/.test(status) && response && 'description' in response && !response.content) {
+          operation.responses[status] = { ...response, content: problemContent };
+        }
+      }
+      if (!Object.keys(operation.responses ?? {}).some((status) => status.startsWith('4'))) {
+        operation.responses['4XX'] = {
+          description: 'problem+json: e.g. `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, `rate_limited`',
+          content: problemContent,
+        };
+      }
+    }
+  }
+  return document;
 }
 
 /** Deterministic YAML: keys sorted at every level, so the checked-in file diffs cleanly. */

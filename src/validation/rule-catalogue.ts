@@ -99,10 +99,11 @@ export function ruleFor(form: RuleForm, field: string, code: RuleCode): RuleDefi
   return rule;
 }
 
+const RULE_POSITIONS = new Map(RULES.map((r, index) => [`${r.form}.${r.field}.${r.code}`, index]));
+
 /** Position of a rule in the catalogue: sorts violations into rule order. */
 export function ruleIndex(form: RuleForm, field: string, code: string): number {
-  const index = RULES.findIndex((r) => r.form === form && r.field === field && r.code === code);
-  return index < 0 ? RULES.length : index;
+  return RULE_POSITIONS.get(`${form}.${field}.${code}`) ?? RULES.length;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { RuleCode, RuleForm } from './rule-catalogue.js';
 
 /** One failed rule on one field. The same shape as `errors[]` in a 422 problem. */
 export class FieldErrorDto {
@@ -48,13 +47,13 @@ export class RuleParamsDto {
 export class ValidationRuleDto {
   /** `registration` (the details the BFF checks) or `privateKey` (Mydex's Private Key form, for reference). */
   @ApiProperty({ enum: ['registration', 'privateKey'] })
-  form!: RuleForm;
+  form!: string;
 
   @ApiProperty({ example: 'mydexid' })
   field!: string;
 
   @ApiProperty({ example: 'mydexid_length' })
-  code!: RuleCode;
+  code!: string;
 
   @ApiProperty({ type: RuleParamsDto })
   params!: RuleParamsDto;
@@ -71,11 +70,11 @@ export class ValidationRuleDto {
 export class ValidationRulesDto {
   /** Every field is trimmed (leading and trailing white space) before its rules run. */
   @ApiProperty({ example: true })
-  trimmed!: true;
+  trimmed!: boolean;
 
   /** Lengths count Unicode code points, not UTF-16 units or bytes. */
   @ApiProperty({ enum: ['codePoints'] })
-  lengthUnit!: 'codePoints';
+  lengthUnit!: string;
 
   @ApiProperty({ type: [ValidationRuleDto] })
   rules!: ValidationRuleDto[];

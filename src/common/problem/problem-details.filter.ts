@@ -12,7 +12,7 @@ interface ErrorWithStatus {
   message?: string;
 }
 
-const STATUS_CODES: Record<number, ErrorCode> = {
+export const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
