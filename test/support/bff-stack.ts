@@ -97,7 +97,8 @@ export async function startBffStack(
     async close() {
       for (const other of others.splice(0)) await other.close().catch(() => undefined);
       await a.close().catch(() => undefined);
-      await emulator.close();
+      // A fault suite may have stopped the emulator already.
+      await emulator.close().catch(() => undefined);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from './database-errors.js';
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.js';
 import { ProblemException } from './problem.exception.js';
@@ -47,6 +48,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
     if (problem.code === 'internal_error') {
       this.logger.error({ err: exception, requestId }, 'unexpected error');
+    } else if (problem.code === 'database_unavailable') {
+      this.logger.warn({ err: exception, requestId }, 'database unavailable');
     }
     if (reply.sent) return;
     for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
@@ -105,6 +108,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (status !== undefined && status >= 400 && status < 500) {
       const code = STATUS_CODES[status] ?? 'invalid_request';
       return { ...base, code, status, detail: safeDetail(exception, ERROR_CODES[code].title) };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return { ...base, code: 'database_unavailable' as const, status: 503, detail: 'The database cannot be reached; try again shortly.', headers: { 'retry-after': '5' } };
     }
     if (status === 503) {
       return { ...base, code: 'service_unavailable' as const, status, detail: 'Try again shortly.', headers: { 'retry-after': '5' } };
