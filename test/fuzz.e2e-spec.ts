@@ -386,7 +386,7 @@ describe(`fuzz: every endpoint, ${RUNS} cases each (FUZZ_RUNS)`, () => {
         }
         expect([...kinds.values()], `FUZZ_SEED=${seed} replays this run`).toEqual([]);
       },
-      Math.max(60_000, RUNS * 40),
+      Math.max(60_000, RUNS * 60),
     );
   }
 });
