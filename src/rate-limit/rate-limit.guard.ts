@@ -1,7 +1,10 @@
-import { ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { securityConfig } from '../config/security.config.js';
+import { RATE_LIMIT_PREFIXES } from './rate-limit.groups.js';
 
 /**
  * Per-client-IP limits on the public, abusable routes. The client IP is Fastify's `request.ip`,
@@ -12,6 +15,16 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   private readonly log = new Logger('RateLimitGuard');
+
+  @Inject(securityConfig.KEY)
+  private readonly security!: ConfigType<typeof securityConfig>;
+
+  /** Most requests are on unlimited routes (or limits are off): decide that once, before any throttler runs. */
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    if (!this.security.rateLimits) return true;
+    const path = (context.switchToHttp().getRequest<FastifyRequest>().url ?? '').split('?')[0] ?? '';
+    return !RATE_LIMIT_PREFIXES.some((prefix) => path.startsWith(prefix));
+  }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     try {

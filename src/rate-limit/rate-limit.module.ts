@@ -7,12 +7,9 @@ import { securityConfig } from '../config/security.config.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
-/** The limited route groups: requests per client IP per minute. The Mydex callback is not limited by IP. */
-export const RATE_LIMIT_GROUPS = [
-  { name: 'registrations', prefix: '/v1/registrations', limit: 20 },
-  { name: 'validation', prefix: '/v1/validation/', limit: 300 },
-  { name: 'auth', prefix: '/v1/auth/', limit: 60 },
-] as const;
+import { RATE_LIMIT_GROUPS } from './rate-limit.groups.js';
+
+export { RATE_LIMIT_GROUPS };
 
 const pathOf = (context: Parameters<NonNullable<ThrottlerOptions['skipIf']>>[0]) =>
   (context.switchToHttp().getRequest<FastifyRequest>().url ?? '').split('?')[0] ?? '';
