@@ -4,8 +4,14 @@
  * The BFF's figures are read against it: what the framework, the DTO pipeline and the middleware cost.
  *   PORT=4100 node dist/bench/baseline.js    prints {"listening":4100} once ready
  */
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createCipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import qs from 'qs';
 import {
   differs,
   isEmailWellFormed,
@@ -46,8 +52,63 @@ function checkByHand(body: Record<string, unknown>): Violation[] {
   return errors;
 }
 
+/**
+ * The Mydex callback by hand: the Authentication header compared in constant time, the form parsed
+ * with qs, the fields checked, the member key sealed with AES-256-GCM, and an upsert plus an event
+ * written durably in one SQLite transaction (WAL, synchronous=NORMAL, as the BFF runs it).
+ */
+function addCallbackRoute(app: FastifyInstance, file: string): void {
+  const expected = Buffer.from(createHash('sha512').update(process.env.MYDEX_CONNECTION_TOKEN ?? 'bench-connection-token').digest('hex'));
+  const nid = process.env.MYDEX_CONNECTION_NID ?? '1';
+  const dataKey = randomBytes(32);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE TABLE IF NOT EXISTS connections (connection_id TEXT PRIMARY KEY, uid INTEGER, mydexid TEXT,
+    key_iv TEXT, key_tag TEXT, key_ciphertext TEXT, permissions TEXT, updated_at TEXT);
+    CREATE TABLE IF NOT EXISTS connection_events (id INTEGER PRIMARY KEY, connection_id TEXT, payload TEXT, received_at TEXT);`);
+  const upsert = db.prepare(`INSERT INTO connections VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id) DO UPDATE SET
+    uid = excluded.uid, mydexid = excluded.mydexid, key_iv = excluded.key_iv, key_tag = excluded.key_tag,
+    key_ciphertext = excluded.key_ciphertext, permissions = excluded.permissions, updated_at = excluded.updated_at`);
+  const event = db.prepare('INSERT INTO connection_events (connection_id, payload, received_at) VALUES (?, ?, ?)');
+  const store = db.transaction((row: unknown[], payload: string) => {
+    upsert.run(...row);
+    event.run(row[0], payload, row[7]);
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, qs.parse(body as string, { depth: 8, parameterLimit: 1000, arrayLimit: 100 }));
+  });
+  app.post('/v1/connections/callback', async (request, reply) => {
+    const header = request.headers.authentication;
+    const given = Buffer.from(typeof header === 'string' ? header.toLowerCase() : '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return reply.status(401).type('application/problem+json').send({ code: 'callback_unauthenticated', status: 401 });
+    }
+    const body = request.body as Record<string, unknown>;
+    const uid = Number(body.uid);
+    const mydexid = trimField(body.mydexid);
+    const key = body.key;
+    const ok =
+      Number.isInteger(uid) && uid > 0 && isPresent(mydexid) && isMydexIdAlphanumeric(mydexid) && isMydexIdNotDigitsOnly(mydexid) &&
+      isMydexIdLengthOk(mydexid) && typeof key === 'string' && key !== '' && body.connection_id === `${uid}-${nid}` &&
+      (body.fields === undefined || (typeof body.fields === 'object' && body.fields !== null));
+    if (!ok) return reply.status(422).type('application/problem+json').send({ code: 'validation_failed', status: 422 });
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+    const ciphertext = Buffer.concat([cipher.update(key as string, 'utf8'), cipher.final()]);
+    const permissions = JSON.stringify(body.fields ?? {});
+    const { key: _secret, ...withoutKey } = body;
+    store(
+      [body.connection_id, uid, mydexid, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64'), permissions, new Date().toISOString()],
+      JSON.stringify(withoutKey),
+    );
+    return reply.send({ received: true });
+  });
+}
+
 export function createBaseline(): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  addCallbackRoute(app, process.env.BASELINE_SQLITE ?? join(mkdtempSync(join(tmpdir(), 'bff-baseline-')), 'baseline.sqlite'));
   app.removeContentTypeParser(['text/plain']);
   const catalogue = { trimmed: true, lengthUnit: 'codePoints', rules: RULES };
 

@@ -15,6 +15,7 @@
  *   BENCH_ONLY          run only endpoints whose name contains this text
  *   BENCH_JSON          also write the results as JSON to this file
  *   BENCH_STRICT=1      exit 1 when an endpoint misses a target
+ *   BENCH_DATABASE_URL  the BFF's DATABASE_URL (default: a temporary SQLite file); the baseline stays on SQLite
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -217,7 +218,8 @@ function table(headers: string[], rows: string[][]): string {
 
 async function main(): Promise<void> {
   const endpoints = ENDPOINTS.filter((e) => !process.env.BENCH_ONLY || e.name.includes(process.env.BENCH_ONLY));
-  const databaseUrl = `sqlite:${join(tempDir, 'bench.sqlite')}`;
+  // BENCH_DATABASE_URL runs the BFF on another database (e.g. postgres://…?schema=bench) for a second table.
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tempDir, 'bench.sqlite')}`;
   // Production mode with throwaway secrets; the benchmarked endpoints do not call Mydex, so Mydex
   // points at a closed loopback port (and no emulator is started).
   const bffEnv: Record<string, string> = {
@@ -241,13 +243,13 @@ async function main(): Promise<void> {
       `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, best of ${ROUNDS} alternating runs, loopback.`,
       `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); load generator and servers share them.`,
       `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn`,
-      `     DATABASE_URL=${databaseUrl} (temporary), throwaway secrets, Mydex unreachable (not called).`,
+      `     DATABASE_URL=${databaseUrl.replace(/\/\/[^@/]*@/, '//')}, throwaway secrets, Mydex unreachable (not called).`,
       'Baseline: bare Fastify (bench/baseline.ts), the same checks by hand, no logging.',
       '',
     ].join('\n'),
   );
 
-  const baseline = await startServer('baseline', BASELINE_ENTRY, {});
+  const baseline = await startServer('baseline', BASELINE_ENTRY, { BASELINE_SQLITE: join(tempDir, 'baseline.sqlite') });
   const bff = await startServer('BFF', BFF_ENTRY, bffEnv);
   const idle = memoryOf(bff.child.pid);
   const results: EndpointResult[] = [];
