@@ -20,7 +20,7 @@ import { readCallbackDelivery } from './callback-delivery.js';
 import { CallbackReceivedDto, ConnectionCallbackDto, ConnectionNotificationDto } from './connection-callback.dto.js';
 import { ConnectionCallbackGuard } from './connection-callback.guard.js';
 import { ConnectionsService } from './connections.service.js';
-import { PROBLEM } from './problem-content.js';
+import { PROBLEM } from '../common/problem/problem-openapi.js';
 
 const RECEIVED: CallbackReceivedDto = { received: true };
 

@@ -24,7 +24,7 @@ import type { AuthenticatedMember } from '../session/authenticated-member.js';
 import { CurrentMember } from '../session/current-member.decorator.js';
 import { ConnectionStartedDto, ConnectionStatusDto, DatasetPermissionDto, StartConnectionDto } from './connections.dto.js';
 import { ConnectionsService } from './connections.service.js';
-import { PROBLEM } from './problem-content.js';
+import { PROBLEM } from '../common/problem/problem-openapi.js';
 
 /** The member-facing side: start a connection (or an update), show it, and the browser's way back. */
 @ApiTags('connections')

@@ -22,27 +22,8 @@ import type { Registration } from './registration.entity.js';
 import { RegistrationsService } from './registrations.service.js';
 import { CreatedRegistrationDto, CreateRegistrationDto, RegistrationStatusDto } from './strategies/own-form/own-form-registration.dto.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
+import { PROBLEM } from '../common/problem/problem-openapi.js';
 
-const PROBLEM = {
-  'application/problem+json': {
-    schema: {
-      type: 'object',
-      required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
-      properties: {
-        type: { type: 'string' },
-        title: { type: 'string' },
-        status: { type: 'integer' },
-        detail: { type: 'string' },
-        code: { type: 'string' },
-        requestId: { type: 'string' },
-        errors: {
-          type: 'array',
-          items: { type: 'object', properties: { field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } },
-        },
-      },
-    },
-  },
-};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';

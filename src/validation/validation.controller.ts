@@ -5,23 +5,8 @@ import { checkRegistrationBody } from './registration-body.js';
 import { RegistrationDetailsDto } from './registration-details.dto.js';
 import { RULES } from './rule-catalogue.js';
 import { RegistrationCheckDto, ValidationRulesDto } from './validation-results.dto.js';
+import { PROBLEM } from '../common/problem/problem-openapi.js';
 
-const PROBLEM = {
-  'application/problem+json': {
-    schema: {
-      type: 'object',
-      required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
-      properties: {
-        type: { type: 'string' },
-        title: { type: 'string' },
-        status: { type: 'integer' },
-        detail: { type: 'string' },
-        code: { type: 'string' },
-        requestId: { type: 'string' },
-      },
-    },
-  },
-};
 
 const CATALOGUE: ValidationRulesDto = {
   trimmed: true,
