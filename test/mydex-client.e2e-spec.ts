@@ -1,10 +1,12 @@
 import { Logger, type LoggerService } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProblemException } from '../src/common/problem/problem.exception.js';
 import { MydexClient } from '../src/mydex/mydex.client.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
 
 /**
  * MydexClient over real HTTP against a scripted Mydex: a node:http server whose answers each test sets,
@@ -66,6 +68,9 @@ function defaultRoutes(): Record<string, Handler> {
   };
 }
 
+/** The real metrics service (its Fastify hook is not needed here): upstream calls are counted in it. */
+const metrics = new MetricsService(new HttpAdapterHost());
+
 function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pdxUrl: string }> = {}): MydexClient {
   return new MydexClient({
     emulated: false,
@@ -79,7 +84,7 @@ function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pd
     connectionToken: CONNECTION_TOKEN,
     callbackUrl: 'http://127.0.0.1:1/v1/connections/callback',
     timeoutMs: overrides.timeoutMs ?? 2000,
-  } as unknown as ConstructorParameters<typeof MydexClient>[0]);
+  } as unknown as ConstructorParameters<typeof MydexClient>[0], metrics);
 }
 
 const member = { mydexid: 'alice2024', email: 'alice@example.org', password: PASSWORD, returnTo: 'https://bff.example/v1/registrations/r1/return' };
@@ -165,6 +170,15 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
       connection_token_hash: sha512(CONNECTION_TOKEN),
       return_to: member.returnTo,
     });
+  });
+
+  it('records every upstream call by endpoint and outcome in the metrics', async () => {
+    const before = await metrics.registry.getSingleMetricAsString('bff_upstream_request_duration_seconds');
+    const count = (text: string, labels: string) => Number(new RegExp(`_count\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    await client().registerMember(member);
+    const after = await metrics.registry.getSingleMetricAsString('bff_upstream_request_duration_seconds');
+    expect(count(after, 'endpoint="POST /api/pds",outcome="ok"')).toBe(count(before, 'endpoint="POST /api/pds",outcome="ok"') + 1);
+    expect(count(after, 'endpoint="GET /access-token/45678",outcome="ok"')).toBe(count(before, 'endpoint="GET /access-token/45678",outcome="ok"') + 1);
   });
 
   it('uses {issuer}/oauth2/token when discovery is not served', async () => {

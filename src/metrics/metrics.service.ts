@@ -8,6 +8,15 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
  * URL, so ids don't explode the label space); features count their own outcomes through the
  * counters here. Meanings: docs/operations.md.
  */
+const CALLBACK_ROUTE = '/v1/connections/callback';
+
+function callbackOutcome(status: number): string {
+  if (status === 200) return 'stored';
+  if (status === 401) return 'unauthenticated';
+  if (status === 400 || status === 422) return 'invalid';
+  return `http_${status}`;
+}
+
 @Injectable()
 export class MetricsService implements OnModuleInit {
   readonly registry = new Registry();
@@ -54,6 +63,8 @@ export class MetricsService implements OnModuleInit {
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      // Mydex's callbacks are counted here, where refusals by the guard and the body parser are seen too.
+      if (route === CALLBACK_ROUTE) this.callbacks.inc({ method: request.method, outcome: callbackOutcome(reply.statusCode) });
       done();
     });
   }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { parseJson, retryAfterSeconds } from './mydex-answers.js';
 import { exchange, MydexTransportError } from './mydex-http.js';
+import type { UpstreamObserver } from './mydex-http.js';
 
 export interface ClientCredentialsSettings {
   issuer: string;
@@ -10,6 +11,7 @@ export interface ClientCredentialsSettings {
   timeoutMs: number;
   /** `mydex:pdx` for the PDX API. [S] */
   scope: string;
+  observe?: UpstreamObserver;
 }
 
 interface CachedToken {
@@ -66,7 +68,7 @@ export class ClientCredentialsTokens {
           body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.settings.scope }).toString(),
         },
         // Asking for a token changes nothing at Mydex, so one retry after a network failure is safe.
-        { timeoutMs: this.settings.timeoutMs, networkRetries: 1 },
+        { timeoutMs: this.settings.timeoutMs, networkRetries: 1, observe: this.settings.observe },
       ),
     );
     const body = parseJson(answer.text) as Record<string, unknown> | undefined;
@@ -98,7 +100,7 @@ export class ClientCredentialsTokens {
     if (this.tokenEndpoint) return this.tokenEndpoint;
     const issuer = this.settings.issuer.replace(/\/+$/, '');
     const answer = await this.call(() =>
-      exchange(`${issuer}/.well-known/openid-configuration`, { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs: this.settings.timeoutMs, networkRetries: 1 }),
+      exchange(`${issuer}/.well-known/openid-configuration`, { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs: this.settings.timeoutMs, networkRetries: 1, observe: this.settings.observe }),
     );
     if (answer.status >= 500 || answer.status === 429) throw unavailable(retryAfterSeconds(answer.headers.get('retry-after')));
     const discovered = (parseJson(answer.text) as Record<string, unknown> | undefined)?.token_endpoint;

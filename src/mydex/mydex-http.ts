@@ -30,18 +30,25 @@ export interface ExchangeOptions {
    * never retried (the first attempt may still be running at Mydex), and nor is any POST that creates.
    */
   networkRetries?: number;
+  /** Told how each call ended (`ok`, `http_4xx`, `http_5xx`, `timeout`, `network`) and how long it took. */
+  observe?: UpstreamObserver;
 }
+
+export type UpstreamObserver = (endpoint: string, outcome: string, seconds: number) => void;
 
 const RETRY_DELAY_MS = 100;
 
 export async function exchange(url: string, init: RequestInit, options: ExchangeOptions): Promise<MydexAnswer> {
   const target = `${init.method ?? 'GET'} ${new URL(url).pathname}`;
   let attemptsLeft = 1 + (options.networkRetries ?? 0);
+  const started = performance.now();
+  const observe = (outcome: string) => options.observe?.(target, outcome, (performance.now() - started) / 1000);
   for (;;) {
     attemptsLeft -= 1;
     try {
       const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
       const text = await response.text();
+      observe(response.status < 400 ? 'ok' : `http_${Math.floor(response.status / 100)}xx`);
       return { status: response.status, headers: response.headers, text };
     } catch (error) {
       const kind = failureKind(error);
@@ -49,6 +56,7 @@ export async function exchange(url: string, init: RequestInit, options: Exchange
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         continue;
       }
+      observe(kind);
       throw new MydexTransportError(kind, target);
     }
   }

@@ -7,7 +7,8 @@ import { mydexConfig } from '../config/mydex.config.js';
 import { RULES } from '../validation/rule-catalogue.js';
 import { ClientCredentialsTokens, transportProblem, unavailable } from './client-credentials.js';
 import { isRefusal, mydexMessage, parseJson, retryAfterSeconds, safeMessage, shortTokenFromAnswer, takenFields, urlFromAnswer } from './mydex-answers.js';
-import { exchange, type MydexAnswer } from './mydex-http.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { exchange, type MydexAnswer, type UpstreamObserver } from './mydex-http.js';
 
 export interface MemberRegistration {
   mydexid: string;
@@ -48,8 +49,15 @@ export class MydexClient {
   private readonly tokens: ClientCredentialsTokens;
   private readonly connectionTokenHash: string;
 
-  constructor(@Inject(mydexConfig.KEY) private readonly config: ConfigType<typeof mydexConfig>) {
+  private readonly observe: UpstreamObserver;
+
+  constructor(
+    @Inject(mydexConfig.KEY) private readonly config: ConfigType<typeof mydexConfig>,
+    metrics: MetricsService,
+  ) {
+    this.observe = (endpoint, outcome, seconds) => metrics.upstreamDuration.observe({ endpoint, outcome }, seconds);
     this.tokens = new ClientCredentialsTokens({
+      observe: this.observe,
       issuer: config.issuer,
       clientId: config.clientId,
       clientSecret: config.clientSecret,
@@ -113,7 +121,7 @@ export class MydexClient {
           },
           body: JSON.stringify(body),
         },
-        { timeoutMs: this.config.timeoutMs },
+        { timeoutMs: this.config.timeoutMs, observe: this.observe },
       ),
     );
     this.logger.debug(`Mydex POST ${path} answered HTTP ${answer.status} in ${Date.now() - started} ms`);
@@ -132,7 +140,7 @@ export class MydexClient {
         exchange(
           `${this.config.pdxUrl}${path}`,
           { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
-          { timeoutMs: this.config.timeoutMs, networkRetries: 1 },
+          { timeoutMs: this.config.timeoutMs, networkRetries: 1, observe: this.observe },
         ),
       );
     let answer = await get(bearer);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { Registration, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
 
 export interface NewRegistration {
@@ -19,7 +20,10 @@ export interface NewRegistration {
 /** The one place both registration strategies end: they record a Registration here. */
 @Injectable()
 export class RegistrationsService {
-  constructor(@InjectRepository(Registration) private readonly registrations: Repository<Registration>) {}
+  constructor(
+    @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
+    private readonly metrics: MetricsService,
+  ) {}
 
   async create(input: NewRegistration): Promise<Registration> {
     const now = new Date();
@@ -40,6 +44,7 @@ export class RegistrationsService {
     // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
     // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.
     await this.registrations.insert(registration);
+    this.metrics.registrations.inc({ strategy: registration.strategy, outcome: registration.status });
     return registration;
   }
 
@@ -50,10 +55,12 @@ export class RegistrationsService {
   /** Moves a registration to a final status once; returns the row as it now stands. */
   async finish(id: string, status: Exclude<RegistrationStatus, 'awaiting_private_key'>, failureCode?: string): Promise<Registration | null> {
     const now = new Date();
-    await this.registrations.update(
+    const { affected } = await this.registrations.update(
       { id, status: 'awaiting_private_key' },
       { status, updatedAt: now, completedAt: status === 'completed' ? now : null, failureCode: failureCode ?? null },
     );
-    return this.findById(id);
+    const row = await this.findById(id);
+    if (affected && row) this.metrics.registrations.inc({ strategy: row.strategy, outcome: status });
+    return row;
   }
 }

@@ -7,6 +7,8 @@ import { MydexClient } from '../../../mydex/mydex.client.js';
 import type { RegistrationDetails } from '../../../validation/registration-rules.js';
 import { RegistrationsService } from '../../registrations.service.js';
 import type { CreatedRegistrationDto } from './own-form-registration.dto.js';
+import { ProblemException } from '../../../common/problem/problem.exception.js';
+import { MetricsService } from '../../../metrics/metrics.service.js';
 
 /**
  * How long a registration waits for the member to finish Mydex's Private Key form. Mydex does not say
@@ -26,6 +28,7 @@ export class OwnFormRegistrationStrategy {
     private readonly registrations: RegistrationsService,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
     @Inject(mydexConfig.KEY) private readonly mydexSettings: ConfigType<typeof mydexConfig>,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The longest one registration can take at Mydex (four calls at most), for idempotency leases. */
@@ -38,12 +41,12 @@ export class OwnFormRegistrationStrategy {
     // The id is allocated first because Mydex's return_to must carry it; the row is written only once
     // Mydex has accepted, so failed attempts leave no personal data behind.
     const id = randomUUID();
-    const { privateKeyUrl } = await this.mydex.registerMember({
-      mydexid: details.mydexid,
-      email: details.email,
-      password: details.password,
-      returnTo: this.mydexReturnUrl(id),
-    });
+    const { privateKeyUrl } = await this.mydex
+      .registerMember({ mydexid: details.mydexid, email: details.email, password: details.password, returnTo: this.mydexReturnUrl(id) })
+      .catch((error: unknown) => {
+        this.metrics.registrations.inc({ strategy: 'own_form', outcome: error instanceof ProblemException ? error.code : 'error' });
+        throw error;
+      });
     await this.registrations.create({
       id,
       strategy: 'own_form',
