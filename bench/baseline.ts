@@ -106,9 +106,43 @@ function addCallbackRoute(app: FastifyInstance, file: string): void {
   });
 }
 
+/**
+ * A session lookup and the start of an OIDC login by hand: the bearer token hashed and looked up, and
+ * state, nonce and a PKCE verifier made, hashed, stored as one row and put into the provider's URL.
+ */
+function addSessionRoutes(app: FastifyInstance, file: string): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, sub TEXT, mydexid TEXT, expires_at TEXT);
+    CREATE TABLE IF NOT EXISTS oidc_transactions (state_hash TEXT PRIMARY KEY, nonce_hash TEXT, verifier TEXT, intent TEXT, expires_at TEXT);`);
+  const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+  db.prepare('INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)').run(sha256('baseline-session-token'), 'a'.repeat(64), 'bench', '2999-01-01T00:00:00.000Z');
+  const find = db.prepare('SELECT sub, mydexid, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?');
+  const insert = db.prepare('INSERT INTO oidc_transactions VALUES (?, ?, ?, ?, ?)');
+  app.get('/v1/session', async (request, reply) => {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const row = token ? (find.get(sha256(token), new Date().toISOString()) as { sub: string; mydexid: string; expires_at: string } | undefined) : undefined;
+    if (!row) return reply.status(401).type('application/problem+json').send({ code: 'session_required', status: 401 });
+    return reply.header('cache-control', 'no-store').send({ member: { sub: row.sub, mydexid: row.mydexid }, expiresAt: row.expires_at, connected: false });
+  });
+  app.post('/v1/auth/oidc/authorize', async (_request, reply) => {
+    const [state, nonce, verifier, exchangeSecret] = [0, 0, 0, 0].map(() => randomBytes(32).toString('base64url'));
+    const challenge = createHash('sha256').update(verifier!).digest('base64url');
+    insert.run(sha256(state!), sha256(nonce!), verifier, 'login', new Date(Date.now() + 600_000).toISOString());
+    const url = new URL('http://127.0.0.1:9/oauth2/auth');
+    for (const [name, value] of Object.entries({ response_type: 'code', client_id: 'bench', redirect_uri: 'http://127.0.0.1:3000/v1/auth/oidc/callback', scope: 'openid mydexid', state: state!, nonce: nonce!, code_challenge: challenge, code_challenge_method: 'S256' })) {
+      url.searchParams.set(name, value);
+    }
+    return reply.header('cache-control', 'no-store').send({ authorizationUrl: url.toString(), transactionId: sha256(state!).slice(0, 22), exchangeSecret });
+  });
+}
+
 export function createBaseline(): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  addCallbackRoute(app, process.env.BASELINE_SQLITE ?? join(mkdtempSync(join(tmpdir(), 'bff-baseline-')), 'baseline.sqlite'));
+  const file = process.env.BASELINE_SQLITE ?? join(mkdtempSync(join(tmpdir(), 'bff-baseline-')), 'baseline.sqlite');
+  addCallbackRoute(app, file);
+  addSessionRoutes(app, file);
   app.removeContentTypeParser(['text/plain']);
   const catalogue = { trimmed: true, lengthUnit: 'codePoints', rules: RULES };
 

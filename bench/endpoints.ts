@@ -15,6 +15,8 @@ export interface BenchEndpoint {
   status: number;
   /** true when bench/baseline.ts serves this endpoint; the ratio column compares against it. */
   baseline: boolean;
+  /** false when the two answers differ by nature (random URLs, another member): then only the status is compared. */
+  sameBody?: false;
   /** The targets the endpoint's issue sets; omitted targets are not checked. */
   targets?: { minRatio?: number; maxP99AtHalfPeakMs?: number };
 }
@@ -49,6 +51,27 @@ export const ENDPOINTS: BenchEndpoint[] = [
     path: '/v1/validation/rules',
     status: 200,
     baseline: true,
+  },
+  {
+    // A member's bearer session: hash the token, look the session up, answer the member.
+    name: 'session lookup (bearer)',
+    method: 'GET',
+    path: '/v1/session',
+    headers: { authorization: 'Bearer {{sessionToken}}' },
+    status: 200,
+    baseline: true,
+    sameBody: false,
+  },
+  {
+    // Start of an OIDC login: state, nonce and PKCE made and stored (one row), the provider URL built.
+    name: 'OIDC authorize (native)',
+    method: 'POST',
+    path: '/v1/auth/oidc/authorize',
+    headers: json,
+    body: JSON.stringify({ intent: 'login', client: 'native', appRedirectUri: 'com.example.bench:/oauth/callback' }),
+    status: 200,
+    baseline: true,
+    sameBody: false,
   },
   {
     // Mydex's FTC callback: auth, form parsing, validation, AES-GCM, and the durable upsert + event in one

@@ -15,7 +15,8 @@
  *   BENCH_ONLY          run only endpoints whose name contains this text
  *   BENCH_JSON          also write the results as JSON to this file
  *   BENCH_STRICT=1      exit 1 when an endpoint misses a target
- *   BENCH_DATABASE_URL  the BFF's DATABASE_URL (default: a temporary SQLite file); the baseline stays on SQLite
+ *   BENCH_POSTGRES_URL  also run the BFF on this PostgreSQL database (e.g. postgres://…/db?schema=bench)
+ *   BENCH_SOAK          requests per memory soak round (default 100000; two rounds)
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +26,9 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { startEmulator } from '../emulator/emulator.js';
+import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
+import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { ENDPOINTS, type BenchEndpoint } from './endpoints.js';
 
 const numberFromEnv = (name: string, fallback: number) => {
@@ -36,6 +40,8 @@ const DURATION = numberFromEnv('BENCH_DURATION', 8);
 const WARMUP = numberFromEnv('BENCH_WARMUP', 3);
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 10);
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 2);
+/** Requests per soak round (memory check). */
+const SOAK = numberFromEnv('BENCH_SOAK', 100_000);
 const BFF_ENTRY = process.env.BENCH_BFF_ENTRY ?? join(import.meta.dirname, '../src/main.js');
 const BASELINE_ENTRY = join(import.meta.dirname, 'baseline.js');
 
@@ -93,9 +99,9 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `node entry` with exactly `env` (plus PATH) and waits until GET /health/live answers 200. */
-async function startServer(label: string, entry: string, env: Record<string, string>): Promise<Server> {
+async function startServer(label: string, entry: string, env: Record<string, string>, fixedPort?: number): Promise<Server> {
   if (!existsSync(entry)) throw new Error(`${label}: ${entry} does not exist; build first (npm run bench builds).`);
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   let output = '';
   const child = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
@@ -162,9 +168,18 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** Values filled into endpoint headers at run time (`{{sessionToken}}`), per server. */
+const runtimeValues = new Map<Server, Record<string, string>>();
+
+function headersFor(server: Server, endpoint: BenchEndpoint): Record<string, string> | undefined {
+  if (!endpoint.headers) return undefined;
+  const values = runtimeValues.get(server) ?? {};
+  return Object.fromEntries(Object.entries(endpoint.headers).map(([name, value]) => [name, value.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => values[key] ?? '')]));
+}
+
 /** One request, to check the server answers the endpoint as expected before loading it. */
 async function probe(server: Server, endpoint: BenchEndpoint): Promise<unknown> {
-  const res = await fetch(`${server.url}${endpoint.path}`, { method: endpoint.method, headers: endpoint.headers, body: endpoint.body });
+  const res = await fetch(`${server.url}${endpoint.path}`, { method: endpoint.method, headers: headersFor(server, endpoint), body: endpoint.body });
   const text = await res.text();
   if (res.status !== endpoint.status) {
     throw new Error(`${server.label} answered ${endpoint.method} ${endpoint.path} with ${res.status}, expected ${endpoint.status}: ${text.slice(0, 300)}`);
@@ -181,7 +196,7 @@ async function load(server: Server, endpoint: BenchEndpoint, seconds: number, ov
   const result = await autocannon({
     url: `${server.url}${endpoint.path}`,
     method: endpoint.method,
-    headers: endpoint.headers,
+    headers: headersFor(server, endpoint),
     body: endpoint.body,
     connections: CONNECTIONS,
     duration: seconds,
@@ -216,98 +231,188 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+const NATIVE_REDIRECT_URI = 'com.example.bench:/oauth/callback';
+
+/** A member registered at the emulator through the BFF's native flow: its bearer session token. */
+async function nativeSession(bff: Server): Promise<string> {
+  const start = await fetch(`${bff.url}/v1/auth/oidc/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI }),
+  });
+  const { authorizationUrl, exchangeSecret } = (await start.json()) as { authorizationUrl: string; exchangeSecret: string };
+  const landing = await registerThroughLaca(new ScriptedBrowser(), authorizationUrl, newMember('bench'), {
+    stopAt: (url) => url.protocol === 'com.example.bench:',
+  });
+  const code = landing.url.searchParams.get('code');
+  if (!code) throw new Error(`the native flow ended without a code at ${landing.url.origin}${landing.url.pathname}`);
+  const exchanged = await fetch(`${bff.url}/v1/auth/session/exchange`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, exchangeSecret }),
+  });
+  const { sessionToken } = (await exchanged.json()) as { sessionToken?: string };
+  if (!sessionToken) throw new Error(`session exchange answered ${exchanged.status}`);
+  return sessionToken;
+}
+
+/** Sends `amount` requests to the endpoint and answers the BFF's resident memory afterwards. */
+async function soak(server: Server, endpoint: BenchEndpoint, amount: number): Promise<number | undefined> {
+  await autocannon({
+    url: `${server.url}${endpoint.path}`,
+    method: endpoint.method,
+    headers: headersFor(server, endpoint),
+    body: endpoint.body,
+    connections: CONNECTIONS,
+    amount,
+  });
+  return memoryOf(server.child.pid).rss;
+}
+
 async function main(): Promise<void> {
   const endpoints = ENDPOINTS.filter((e) => !process.env.BENCH_ONLY || e.name.includes(process.env.BENCH_ONLY));
-  // BENCH_DATABASE_URL runs the BFF on another database (e.g. postgres://…?schema=bench) for a second table.
-  const databaseUrl = process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tempDir, 'bench.sqlite')}`;
-  // Production mode with throwaway secrets; the benchmarked endpoints do not call Mydex, so Mydex
-  // points at a closed loopback port (and no emulator is started).
-  const bffEnv: Record<string, string> = {
+  // SQLite always; PostgreSQL too when BENCH_POSTGRES_URL is set (a database or schema the run may fill).
+  const engines: { name: string; url: string }[] = [{ name: 'sqlite', url: `sqlite:${join(tempDir, 'bench.sqlite')}` }];
+  if (process.env.BENCH_POSTGRES_URL) engines.push({ name: 'postgres', url: process.env.BENCH_POSTGRES_URL });
+
+  // The local Mydex emulator, in this process, for the endpoints that need a provider (authorize)
+  // and to make a member session; no endpoint under load calls it.
+  const bffPorts = await Promise.all(engines.map(() => freePort()));
+  const bffUrls = bffPorts.map((port) => `http://127.0.0.1:${port}`);
+  const emulator = await startEmulator({
+    port: 0,
+    redirectUris: bffUrls.map((url) => `${url}/v1/auth/oidc/callback`),
+    postLogoutRedirectUris: bffUrls,
+    callbackUrl: `${bffUrls[0]}/v1/connections/callback`,
+    clientId: 'bench',
+    clientSecret: randomBytes(24).toString('hex'),
+  });
+  const bffEnv = (databaseUrl: string, url: string): Record<string, string> => ({
     NODE_ENV: 'production',
     RATE_LIMITS: 'off',
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,
-    PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
-    MYDEX_ISSUER: 'http://127.0.0.1:9',
-    MYDEX_PDX_URL: 'http://127.0.0.1:9',
-    MYDEX_CLIENT_ID: 'bench',
-    MYDEX_CLIENT_SECRET: randomBytes(24).toString('hex'),
+    PUBLIC_BASE_URL: url,
+    FRONTEND_ORIGINS: url,
+    NATIVE_REDIRECT_URIS: NATIVE_REDIRECT_URI,
+    MYDEX_ISSUER: emulator.issuer,
+    MYDEX_PDX_URL: emulator.url,
+    MYDEX_CLIENT_ID: emulator.options.clientId,
+    MYDEX_CLIENT_SECRET: emulator.options.clientSecret,
     // The connection callback entry signs its requests with this NID and token (bench/endpoints.ts).
     MYDEX_CONNECTION_NID: '1',
     MYDEX_CONNECTION_TOKEN: 'bench-connection-token',
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  };
+  });
 
   process.stdout.write(
     [
       `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, best of ${ROUNDS} alternating runs, loopback.`,
       `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); load generator and servers share them.`,
-      `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn`,
-      `     DATABASE_URL=${databaseUrl.replace(/\/\/[^@/]*@/, '//')}, throwaway secrets, Mydex unreachable (not called).`,
-      'Baseline: bare Fastify (bench/baseline.ts), the same checks by hand, no logging.',
+      `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn, throwaway secrets,`,
+      `     on ${engines.map((e) => e.name).join(' and ')}${engines.length === 1 ? ' (set BENCH_POSTGRES_URL for PostgreSQL too)' : ''};`,
+      '     the local Mydex emulator as provider (no benchmarked endpoint calls it under load).',
+      'Baseline: bare Fastify (bench/baseline.ts), the same work by hand (SQLite for the stateful endpoints), no logging.',
       '',
     ].join('\n'),
   );
 
   const baseline = await startServer('baseline', BASELINE_ENTRY, { BASELINE_SQLITE: join(tempDir, 'baseline.sqlite') });
-  const bff = await startServer('BFF', BFF_ENTRY, bffEnv);
-  const idle = memoryOf(bff.child.pid);
-  const results: EndpointResult[] = [];
+  runtimeValues.set(baseline, { sessionToken: 'baseline-session-token' });
+  const results: (EndpointResult & { engine: string })[] = [];
+  const memory: { engine: string; idle?: number; afterRuns?: number; soak1?: number; soak2?: number }[] = [];
+  const baselineRuns = new Map<string, RunResult>();
   try {
-    for (const endpoint of endpoints) {
-      process.stdout.write(`… ${endpoint.name}\n`);
-      const bffBody = await probe(bff, endpoint);
-      if (endpoint.baseline && !isDeepStrictEqual(bffBody, await probe(baseline, endpoint))) {
-        throw new Error(`The baseline and the BFF answer ${endpoint.name} differently; fix the baseline so they do the same work.`);
+    for (const [index, engine] of engines.entries()) {
+      const bff = await startServer(`BFF (${engine.name})`, BFF_ENTRY, bffEnv(engine.url, bffUrls[index]!), bffPorts[index]);
+      runtimeValues.set(bff, { sessionToken: await nativeSession(bff) });
+      const mem: (typeof memory)[number] = { engine: engine.name, idle: memoryOf(bff.child.pid).rss };
+      try {
+        for (const endpoint of endpoints) {
+          process.stdout.write(`… ${endpoint.name} (${engine.name})\n`);
+          const bffBody = await probe(bff, endpoint);
+          const measureBaseline = endpoint.baseline && !baselineRuns.has(endpoint.name);
+          if (measureBaseline && endpoint.sameBody !== false && !isDeepStrictEqual(bffBody, await probe(baseline, endpoint))) {
+            throw new Error(`The baseline and the BFF answer ${endpoint.name} differently; fix the baseline so they do the same work.`);
+          }
+          if (measureBaseline) await load(baseline, endpoint, WARMUP);
+          await load(bff, endpoint, WARMUP);
+          let baselineRun = baselineRuns.get(endpoint.name);
+          let bffRun: RunResult | undefined;
+          for (let round = 0; round < ROUNDS; round++) {
+            if (measureBaseline) baselineRun = best(round === 0 ? undefined : baselineRun, await load(baseline, endpoint, DURATION));
+            bffRun = best(bffRun, await load(bff, endpoint, DURATION));
+          }
+          if (!bffRun) throw new Error('BENCH_ROUNDS must be at least 1');
+          if (baselineRun) baselineRuns.set(endpoint.name, baselineRun);
+          const rate = Math.max(1, Math.round(bffRun.requestsPerSecond / 2));
+          const halfPeak = { ...(await load(bff, endpoint, DURATION, rate)), rate };
+          const ratio = baselineRun ? bffRun.requestsPerSecond / baselineRun.requestsPerSecond : undefined;
+          const cpuRatio = baselineRun?.cpuMicrosPerRequest && bffRun.cpuMicrosPerRequest ? baselineRun.cpuMicrosPerRequest / bffRun.cpuMicrosPerRequest : undefined;
+          const verdict: string[] = [];
+          const { minRatio, maxP99AtHalfPeakMs } = endpoint.targets ?? {};
+          if (minRatio !== undefined && ratio !== undefined && engine.name === 'sqlite') verdict.push(`${ratio >= minRatio ? 'ok' : 'MISSED'} ratio ≥ ${minRatio}`);
+          if (maxP99AtHalfPeakMs !== undefined) verdict.push(`${halfPeak.p99 < maxP99AtHalfPeakMs ? 'ok' : 'MISSED'} p99 < ${maxP99AtHalfPeakMs} ms`);
+          if (bffRun.failures + halfPeak.failures + (measureBaseline ? (baselineRun?.failures ?? 0) : 0) > 0) verdict.push('MISSED: unexpected statuses or errors');
+          results.push({ engine: engine.name, endpoint: endpoint.name, baseline: baselineRun, bff: bffRun, ratio, cpuRatio, halfPeak, verdict });
+        }
+        mem.afterRuns = memoryOf(bff.child.pid).rss;
+        // Memory under sustained load: two rounds of SOAK requests over every endpoint; the second round
+        // must not grow the process much beyond the first (no leak), and both stay under 200 MiB.
+        const perEndpoint = Math.ceil(SOAK / Math.max(1, endpoints.length));
+        for (const endpoint of endpoints) await soak(bff, endpoint, perEndpoint);
+        mem.soak1 = memoryOf(bff.child.pid).rss;
+        for (const endpoint of endpoints) await soak(bff, endpoint, perEndpoint);
+        mem.soak2 = memoryOf(bff.child.pid).rss;
+      } finally {
+        memory.push(mem);
+        await stopServer(bff);
       }
-      if (endpoint.baseline) await load(baseline, endpoint, WARMUP);
-      await load(bff, endpoint, WARMUP);
-      let baselineRun: RunResult | undefined;
-      let bffRun: RunResult | undefined;
-      for (let round = 0; round < ROUNDS; round++) {
-        if (endpoint.baseline) baselineRun = best(baselineRun, await load(baseline, endpoint, DURATION));
-        bffRun = best(bffRun, await load(bff, endpoint, DURATION));
-      }
-      if (!bffRun) throw new Error('BENCH_ROUNDS must be at least 1');
-      const rate = Math.max(1, Math.round(bffRun.requestsPerSecond / 2));
-      const halfPeak = { ...(await load(bff, endpoint, DURATION, rate)), rate };
-      const ratio = baselineRun ? bffRun.requestsPerSecond / baselineRun.requestsPerSecond : undefined;
-      const cpuRatio = baselineRun?.cpuMicrosPerRequest && bffRun.cpuMicrosPerRequest ? baselineRun.cpuMicrosPerRequest / bffRun.cpuMicrosPerRequest : undefined;
-      const verdict: string[] = [];
-      const { minRatio, maxP99AtHalfPeakMs } = endpoint.targets ?? {};
-      if (minRatio !== undefined && ratio !== undefined) verdict.push(`${ratio >= minRatio ? 'ok' : 'MISSED'} ratio ≥ ${minRatio}`);
-      if (maxP99AtHalfPeakMs !== undefined) verdict.push(`${halfPeak.p99 < maxP99AtHalfPeakMs ? 'ok' : 'MISSED'} p99 < ${maxP99AtHalfPeakMs} ms`);
-      if (bffRun.failures + halfPeak.failures + (baselineRun?.failures ?? 0) > 0) verdict.push('MISSED: unexpected statuses or errors');
-      results.push({ endpoint: endpoint.name, baseline: baselineRun, bff: bffRun, ratio, cpuRatio, halfPeak, verdict });
     }
   } finally {
     await stopServer(baseline);
+    await emulator.close();
   }
-  const loaded = memoryOf(bff.child.pid);
-  await stopServer(bff);
 
   const percent = (value: number | undefined) => (value === undefined ? '—' : `${(value * 100).toFixed(0)}%`);
   const rows: string[][] = [];
+  const shownBaselines = new Set<string>();
   for (const r of results) {
-    if (r.baseline) rows.push([r.endpoint, 'baseline', fixed(r.baseline.requestsPerSecond), fixed(r.baseline.p50, 1), fixed(r.baseline.p99, 1), fixed(r.baseline.cpuMicrosPerRequest), '', '']);
-    rows.push([r.endpoint, 'BFF', fixed(r.bff.requestsPerSecond), fixed(r.bff.p50, 1), fixed(r.bff.p99, 1), fixed(r.bff.cpuMicrosPerRequest), percent(r.ratio), percent(r.cpuRatio)]);
+    if (r.baseline && !shownBaselines.has(r.endpoint)) {
+      shownBaselines.add(r.endpoint);
+      rows.push([r.endpoint, 'baseline', fixed(r.baseline.requestsPerSecond), fixed(r.baseline.p50, 1), fixed(r.baseline.p99, 1), fixed(r.baseline.cpuMicrosPerRequest), '', '']);
+    }
+    rows.push([r.endpoint, `BFF ${r.engine}`, fixed(r.bff.requestsPerSecond), fixed(r.bff.p50, 1), fixed(r.bff.p99, 1), fixed(r.bff.cpuMicrosPerRequest), percent(r.ratio), percent(r.cpuRatio)]);
   }
+  rows.sort((a, b) => (a[0] === b[0] ? 0 : results.findIndex((r) => r.endpoint === a[0]) - results.findIndex((r) => r.endpoint === b[0])));
   process.stdout.write(
     `\nPeak throughput (${CONNECTIONS} connections)\n` +
       `${table(['endpoint', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'of baseline req/s', 'of baseline by CPU'], rows)}\n`,
   );
 
-  const halfRows = results.map((r) => [r.endpoint, String(r.halfPeak.rate), fixed(r.halfPeak.requestsPerSecond), fixed(r.halfPeak.p50, 1), fixed(r.halfPeak.p99, 1), r.verdict.join('; ') || '—']);
-  process.stdout.write(`\nBFF at half its peak rate (autocannon overallRate)\n${table(['endpoint', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'targets'], halfRows)}\n`);
-  process.stdout.write(`\nBFF resident memory: ${fixed(idle.rss)} MiB idle after start, ${fixed(loaded.rss)} MiB after the runs, ${fixed(loaded.peak)} MiB peak.\n`);
+  const halfRows = results.map((r) => [r.endpoint, r.engine, String(r.halfPeak.rate), fixed(r.halfPeak.requestsPerSecond), fixed(r.halfPeak.p50, 1), fixed(r.halfPeak.p99, 1), r.verdict.join('; ') || '—']);
+  process.stdout.write(`\nBFF at half its peak rate (autocannon overallRate)\n${table(['endpoint', 'database', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'targets'], halfRows)}\n`);
+
+  const memoryVerdicts: string[] = [];
+  const memRows = memory.map((m) => {
+    const growth = m.soak1 && m.soak2 ? (m.soak2 - m.soak1) / m.soak1 : undefined;
+    const ok = m.soak2 !== undefined && m.soak2 < 200 && growth !== undefined && growth < 0.1;
+    memoryVerdicts.push(ok ? 'ok' : 'MISSED');
+    return [m.engine, fixed(m.idle), fixed(m.afterRuns), fixed(m.soak1), fixed(m.soak2), growth === undefined ? '—' : `${(growth * 100).toFixed(1)}%`, ok ? 'ok < 200 MiB and flat' : 'MISSED < 200 MiB and flat (< 10% growth)'];
+  });
+  process.stdout.write(
+    `\nBFF resident memory, MiB (two soak rounds of ${SOAK.toLocaleString('en')} requests each across the endpoints)\n` +
+      `${table(['database', 'idle', 'after the runs', 'after round 1', 'after round 2', 'growth', 'target'], memRows)}\n`,
+  );
 
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, `${JSON.stringify({ duration: DURATION, connections: CONNECTIONS, node: process.version, memoryMiB: { idle, loaded }, results }, null, 2)}\n`);
+    writeFileSync(process.env.BENCH_JSON, `${JSON.stringify({ duration: DURATION, connections: CONNECTIONS, node: process.version, memory, results }, null, 2)}\n`);
   }
-  const missed = results.some((r) => r.verdict.some((v) => v.includes('MISSED')));
+  const missed = results.some((r) => r.verdict.some((v) => v.includes('MISSED'))) || memoryVerdicts.includes('MISSED');
   if (missed) process.stdout.write('\nSome targets were missed (see "targets").\n');
   cleanUp();
   if (missed && process.env.BENCH_STRICT === '1') process.exit(1);
+  process.exit(0);
 }
 
 main().catch((error: unknown) => {
