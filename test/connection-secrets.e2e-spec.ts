@@ -1,52 +1,16 @@
-import fs from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.factory.js';
 import { CALLBACK_AUTH, callbackForm, callbackJson, TEST_DATA_KEY } from './support/connection-callback.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
+import { captureOutput } from './support/capture-output.js';
 
 /**
  * The member key never reaches a log line. The BFF runs with the production logger attached at
  * LOG_LEVEL=trace, and everything written to fd 1/2 (pino writes there through sonic-boom with
  * fs.write/fs.writeSync, bypassing process.stdout) is captured and searched.
  */
-
-function captureOutput(): { lines: string[]; restore(): void } {
-  const lines: string[] = [];
-  const mutableFs = fs as unknown as Record<string, unknown>;
-  const original = { write: fs.write, writeSync: fs.writeSync, stdout: process.stdout.write, stderr: process.stderr.write };
-  const text = (data: unknown) => (typeof data === 'string' ? data : data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data));
-  const bytes = (data: unknown) => (typeof data === 'string' ? Buffer.byteLength(data) : (data as Uint8Array).byteLength);
-  mutableFs.writeSync = (fd: number, data: unknown, ...rest: unknown[]) => {
-    if (fd !== 1 && fd !== 2) return (original.writeSync as (...args: unknown[]) => number)(fd, data, ...rest);
-    lines.push(text(data));
-    return bytes(data);
-  };
-  mutableFs.write = (fd: number, data: unknown, ...rest: unknown[]) => {
-    if (fd !== 1 && fd !== 2) return (original.write as (...args: unknown[]) => void)(fd, data, ...rest);
-    lines.push(text(data));
-    const callback = rest.at(-1) as (error: null, written: number) => void;
-    process.nextTick(() => callback(null, bytes(data)));
-  };
-  const streamWrite = (chunk: unknown, ...rest: unknown[]) => {
-    lines.push(text(chunk));
-    (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
-    return true;
-  };
-  process.stdout.write = streamWrite as typeof process.stdout.write;
-  process.stderr.write = streamWrite as typeof process.stderr.write;
-  return {
-    lines,
-    restore() {
-      mutableFs.write = original.write;
-      mutableFs.writeSync = original.writeSync;
-      process.stdout.write = original.stdout;
-      process.stderr.write = original.stderr;
-    },
-  };
-}
-
 describe.each(ENGINES)('the member key and the logs on %s', (engine) => {
   const key = 'member-key-never-logged-7c1d9e';
   let app: NestFastifyApplication;
