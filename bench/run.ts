@@ -22,7 +22,6 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -30,6 +29,7 @@ import { startEmulator } from '../emulator/emulator.js';
 import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { ENDPOINTS, type BenchEndpoint } from './endpoints.js';
+import { freePort } from '../emulator/testing/free-port.js';
 
 const numberFromEnv = (name: string, fallback: number) => {
   const value = Number(process.env[name]);
@@ -86,17 +86,6 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `node entry` with exactly `env` (plus PATH) and waits until GET /health/live answers 200. */
 async function startServer(label: string, entry: string, env: Record<string, string>, fixedPort?: number): Promise<Server> {

@@ -9,7 +9,8 @@ import { ConnectionsService } from '../src/connection/connections.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { dumpAllTables, NID, TEST_DATA_KEY } from './support/connection-callback.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
-import { atFrontendOrApp, freePort, FRONTEND_ORIGIN, startWebFlow } from './support/oidc-browser.js';
+import { atFrontendOrApp, FRONTEND_ORIGIN, startWebFlow } from './support/oidc-browser.js';
+import { freePort } from '../emulator/testing/free-port.js';
 
 /**
  * The whole journey against the Mydex emulator: a member registers (and so logs in) through the BFF,

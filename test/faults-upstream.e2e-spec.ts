@@ -5,7 +5,8 @@ import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../src/config/environment.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { registerWebMember, startBffStack, type BffStack } from './support/bff-stack.js';
-import { atCallback, FRONTEND_ORIGIN, freePort, NATIVE_REDIRECT_URI, startWebFlow } from './support/oidc-browser.js';
+import { atCallback, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startWebFlow } from './support/oidc-browser.js';
+import { freePort } from '../emulator/testing/free-port.js';
 
 /**
  * Mydex (the emulator) slow or down as the upstream. The own-form suite covers POST /v1/registrations;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startMisbehavingProvider, type MisbehavingProvider, type ProviderFault } from './support/misbehaving-provider.js';
-import { countRows, freePort, redirectError, TestBrowser } from './support/oidc-browser.js';
+import { countRows, redirectError, TestBrowser } from './support/oidc-browser.js';
+import { freePort } from '../emulator/testing/free-port.js';
 
 const FRONTEND = 'https://app.example';
 const RETURN_TO = `${FRONTEND}/signed-in`;

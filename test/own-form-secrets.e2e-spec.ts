@@ -7,8 +7,9 @@ import { startEmulator, type RunningEmulator } from '../emulator/emulator.js';
 import { newMember } from '../emulator/testing/journeys.js';
 import { createApp } from '../src/app.factory.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
-import { finishAtMydex, freePort, FRONTEND } from './support/own-form.js';
+import { finishAtMydex, FRONTEND } from './support/own-form.js';
 import { captureOutput } from './support/capture-output.js';
+import { freePort } from '../emulator/testing/free-port.js';
 
 /**
  * The password must live only in memory for the one call to Mydex. After a full run of every

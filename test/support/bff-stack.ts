@@ -5,7 +5,8 @@ import { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
 import type { DatabaseTarget } from './database.js';
-import { atFrontendOrApp, FRONTEND_ORIGIN, freePort, NATIVE_REDIRECT_URI, startWebFlow } from './oidc-browser.js';
+import { atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startWebFlow } from './oidc-browser.js';
+import { freePort } from '../../emulator/testing/free-port.js';
 
 /**
  * The emulator and one or more BFF instances wired to it (OIDC, PDX API and the connection callback)

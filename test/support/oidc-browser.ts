@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
@@ -6,6 +5,7 @@ import { CookieJar } from '../../emulator/testing/cookie-jar.js';
 import type { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
+import { freePort } from '../../emulator/testing/free-port.js';
 
 /** A scripted browser: one cookie jar, no automatic redirects (each test follows them on purpose). */
 export class TestBrowser {
@@ -26,18 +26,6 @@ export class TestBrowser {
   }
 }
 
-/** A port free right now on the loopback interface (for a BFF whose PUBLIC_BASE_URL must be known first). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Rows in a table of the app's database (sessions, registrations, oidc_transactions). */
 export async function countRows(app: NestFastifyApplication, table: 'sessions' | 'registrations' | 'oidc_transactions'): Promise<number> {

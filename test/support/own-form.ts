@@ -1,25 +1,14 @@
-import { createServer } from 'node:net';
 import type { RunningEmulator } from '../../emulator/emulator.js';
 import type { NewMember } from '../../emulator/testing/journeys.js';
 import { ScriptedBrowser, type Landing } from '../../emulator/testing/scripted-browser.js';
 import { startTestApp, type TestApp } from './app.js';
+import { freePort } from '../../emulator/testing/free-port.js';
 
 /** Helpers for the own-form registration suites (own-form-*.e2e-spec.ts). */
 
 export const FRONTEND = 'https://app.example.org';
 export const OTHER_FRONTEND = 'https://other.example.org';
 
-/** A free loopback port, so PUBLIC_BASE_URL can be the BFF's real address (Mydex's return_to must reach it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The BFF pointed at `emulator` (MYDEX_ISSUER and MYDEX_PDX_URL), listening at its PUBLIC_BASE_URL. */
 export async function startBffFor(emulator: RunningEmulator, engine: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './oidc-browser.js';
+import { freePort } from '../../emulator/testing/free-port.js';
 
 /**
  * A PostgreSQL cluster of the test's own (initdb in a temp folder, its own port and socket), so a

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { startEmulator, type RunningEmulator } from '../../../emulator/emulator.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { freePort } from '../../../emulator/testing/free-port.js';
 
 /** Debian's Chromium (apt-get install chromium): nothing here downloads a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -53,18 +53,6 @@ export interface Journey {
   close(): Promise<void>;
 }
 
-/** A free loopback port, so the BFF's PUBLIC_BASE_URL is known before it starts (the emulator needs it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The emulator (a random port) and the BFF (a port chosen first) pointed at each other: the
