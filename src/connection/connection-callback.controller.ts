@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Inject, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Header, HttpCode, Inject, Post, Put, Req, UseGuards } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import {
   ApiBadRequestResponse,
@@ -28,6 +28,19 @@ const CALLBACK_BODY = {
   schema: { oneOf: [{ $ref: getSchemaPath(ConnectionCallbackDto) }, { $ref: getSchemaPath(ConnectionNotificationDto) }] },
 };
 
+/** What POST and PUT share: the answer, the accepted bodies and every refusal. */
+const CallbackEndpoint = () =>
+  applyDecorators(
+    Header('cache-control', 'no-store'),
+    ApiConsumes('application/x-www-form-urlencoded', 'application/json'),
+    ApiBody(CALLBACK_BODY),
+    ApiOkResponse({ type: CallbackReceivedDto }),
+    ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json` or `body_not_object`', content: PROBLEM }),
+    ApiUnauthorizedResponse({ description: '`callback_unauthenticated`: the Authentication header is missing or wrong', content: PROBLEM }),
+    ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB', content: PROBLEM }),
+    ApiUnprocessableEntityResponse({ description: '`validation_failed`, with `errors[]`', content: PROBLEM }),
+  );
+
 /**
  * Mydex's callback: POST when a member completes a First Time Connection, PUT when a member
  * re-approves an updated agreement, and PDX notifications (JSON). One handler for both methods:
@@ -45,31 +58,17 @@ export class ConnectionCallbackController {
   ) {}
 
   @Post('callback')
-  @HttpCode(200)
-  @Header('cache-control', 'no-store')
+  @HttpCode(200) // on the method itself: the Swagger CLI plugin reads it from the source
   @ApiOperation({ summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)' })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
-  @ApiBody(CALLBACK_BODY)
-  @ApiOkResponse({ type: CallbackReceivedDto })
-  @ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json` or `body_not_object`', content: PROBLEM })
-  @ApiUnauthorizedResponse({ description: '`callback_unauthenticated`: the Authentication header is missing or wrong', content: PROBLEM })
-  @ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB', content: PROBLEM })
-  @ApiUnprocessableEntityResponse({ description: '`validation_failed`, with `errors[]`', content: PROBLEM })
+  @CallbackEndpoint()
   create(@Body() body: unknown, @Req() request: FastifyRequest): Promise<CallbackReceivedDto> {
     return this.receive('POST', body, request);
   }
 
   @Put('callback')
   @HttpCode(200)
-  @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Mydex: a member re-approved an updated Data Sharing Agreement' })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
-  @ApiBody(CALLBACK_BODY)
-  @ApiOkResponse({ type: CallbackReceivedDto })
-  @ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json` or `body_not_object`', content: PROBLEM })
-  @ApiUnauthorizedResponse({ description: '`callback_unauthenticated`: the Authentication header is missing or wrong', content: PROBLEM })
-  @ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB', content: PROBLEM })
-  @ApiUnprocessableEntityResponse({ description: '`validation_failed`, with `errors[]`', content: PROBLEM })
+  @CallbackEndpoint()
   update(@Body() body: unknown, @Req() request: FastifyRequest): Promise<CallbackReceivedDto> {
     return this.receive('PUT', body, request);
   }

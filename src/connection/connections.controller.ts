@@ -25,6 +25,7 @@ import { CurrentMember } from '../session/current-member.decorator.js';
 import { ConnectionStartedDto, ConnectionStatusDto, DatasetPermissionDto, StartConnectionDto } from './connections.dto.js';
 import { ConnectionsService } from './connections.service.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
+import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
 
 /** The member-facing side: start a connection (or an update), show it, and the browser's way back. */
 @ApiTags('connections')
@@ -54,9 +55,7 @@ export class ConnectionsController {
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`, or `invalid_request` when the session has no MydexID', content: PROBLEM })
   @ApiUnauthorizedResponse({ description: '`session_required`', content: PROBLEM })
   @ApiConflictResponse({ description: '`already_connected`: connected at the configured agreement version', content: PROBLEM })
-  @ApiResponse({ status: 502, description: '`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)', content: PROBLEM })
-  @ApiResponse({ status: 503, description: '`upstream_unavailable`, with Retry-After', content: PROBLEM })
-  @ApiResponse({ status: 504, description: '`upstream_timeout`', content: PROBLEM })
+  @ApiMydexUpstreamResponses('`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)')
   async start(@CurrentMember() member: AuthenticatedMember, @Body() body: StartConnectionDto): Promise<ConnectionStartedDto> {
     if (!member.mydexid) throw new ProblemException('invalid_request', 'The session carries no MydexID; sign in again.');
     const target = this.checkedTarget(member, body?.returnTo);

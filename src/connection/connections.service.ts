@@ -44,22 +44,8 @@ const CONNECTION_COLUMNS = [
   'created_at',
   'updated_at',
 ];
-/** Columns a repeated delivery overwrites; `created_at` keeps the first connection's time. */
-const UPSERT_COLUMNS = [
-  'uid',
-  'mydexid',
-  'mydexid_lower',
-  'key_id',
-  'key_iv',
-  'key_tag',
-  'key_ciphertext',
-  'permissions_raw',
-  'permissions',
-  'version',
-  'linking_token',
-  'last_method',
-  'updated_at',
-];
+/** Columns a repeated delivery overwrites: all but the key and `created_at` (the first connection's time). */
+const UPSERT_COLUMNS = CONNECTION_COLUMNS.filter((column) => column !== 'connection_id' && column !== 'created_at');
 const EVENT_COLUMNS = ['kind', 'method', 'connection_id', 'uid', 'content_type', 'request_id', 'payload', 'received_at'];
 
 /**

@@ -23,6 +23,7 @@ import { RegistrationsService } from './registrations.service.js';
 import { CreatedRegistrationDto, CreateRegistrationDto, RegistrationStatusDto } from './strategies/own-form/own-form-registration.dto.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
+import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -63,9 +64,7 @@ export class RegistrationsController {
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`, `idempotency_key_invalid`, `body_not_object`, `malformed_json`', content: PROBLEM })
   @ApiConflictResponse({ description: '`mydexid_taken` or `email_taken` (from Mydex, with field errors); `idempotency_in_progress`', content: PROBLEM })
   @ApiUnprocessableEntityResponse({ description: '`validation_failed` (every field error), `mydex_rejected` (Mydex\'s message), `idempotency_key_reused`', content: PROBLEM })
-  @ApiResponse({ status: 502, description: '`upstream_auth_failed` or `upstream_bad_response`', content: PROBLEM })
-  @ApiResponse({ status: 503, description: '`upstream_unavailable`, with Retry-After', content: PROBLEM })
-  @ApiResponse({ status: 504, description: '`upstream_timeout`', content: PROBLEM })
+  @ApiMydexUpstreamResponses()
   async create(
     // Typed unknown: the ValidationModule's rules run in requireValidRegistration, which reports every field error.
     @Body() body: unknown,
