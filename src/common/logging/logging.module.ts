@@ -50,24 +50,32 @@ class RequestLogHook implements OnModuleInit {
   }
 }
 
+/** The one redacting pino instance of the app. */
+@Module({
+  providers: [
+    { provide: ROOT_LOGGER, inject: [appConfig.KEY], useFactory: (app: ConfigType<typeof appConfig>) => createRootLogger(app.logLevel) },
+  ],
+  exports: [ROOT_LOGGER],
+})
+class RootLoggerModule {}
+
 /**
  * JSON logs through pino: Nest's own logger (nestjs-pino's Logger, used by app.useLogger) and the
- * request lines share one redacting pino instance.
+ * request lines write through the same redacting pino instance.
  */
 @Module({
   imports: [
+    RootLoggerModule,
     LoggerModule.forRootAsync({
-      inject: [appConfig.KEY],
-      useFactory: (app: ConfigType<typeof appConfig>) => ({
-        pinoHttp: { logger: createRootLogger(app.logLevel), quietReqLogger: true, autoLogging: false },
+      imports: [RootLoggerModule],
+      inject: [ROOT_LOGGER],
+      useFactory: (logger: PinoInstance) => ({
+        pinoHttp: { logger, quietReqLogger: true, autoLogging: false },
         // No per-request middleware: request lines come from RequestLogHook.
         forRoutes: [],
       }),
     }),
   ],
-  providers: [
-    { provide: ROOT_LOGGER, inject: [appConfig.KEY], useFactory: (app: ConfigType<typeof appConfig>) => createRootLogger(app.logLevel) },
-    RequestLogHook,
-  ],
+  providers: [RequestLogHook],
 })
 export class LoggingModule {}
