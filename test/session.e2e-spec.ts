@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { MemberSession } from '../src/session/member-session.entity.js';
+import { ENGINES } from './support/database.js';
 import { atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
 
-describe('member sessions: cookie and bearer, expiry, CSRF header', () => {
+describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF header', (engine) => {
   let stack: OidcStack;
   let bff: string;
   beforeAll(async () => {
-    stack = await startOidcStack();
+    stack = await startOidcStack(engine);
     bff = stack.t.url;
   });
   afterAll(async () => stack?.close());

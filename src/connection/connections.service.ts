@@ -7,6 +7,7 @@ import { connectionConfig } from '../config/connection.config.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
 import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
 import { Connection, sealContext } from './connection.entity.js';
+import { PreparedQuery } from '../persistence/prepared-query.js';
 import { writeAtomically, type Statement } from './engine-transaction.js';
 import { normalisePermissions, type NormalisedPermissions } from './permissions.js';
 
@@ -73,6 +74,8 @@ function deliverySql(postgres: boolean): { upsert: string; event: string } {
 export class ConnectionsService implements OnModuleInit {
   private readonly logger = new Logger('ConnectionCallback');
   private readonly sql: { upsert: string; event: string };
+  /** `GET /v1/session` asks this on every call, so it is a prepared statement rather than a TypeORM find. */
+  private readonly connectedByMydexid: PreparedQuery<{ found: number }>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -82,11 +85,17 @@ export class ConnectionsService implements OnModuleInit {
     private readonly sessionStatus: SessionConnectionStatus,
   ) {
     this.sql = deliverySql(dataSource.options.type === 'postgres');
+    this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 LIMIT 1');
   }
 
   onModuleInit(): void {
     // GET /v1/session answers `connected` through this lookup (the Session module cannot import us).
-    this.sessionStatus.use(async (member) => (member.mydexid ? (await this.findByMydexid(member.mydexid)) !== null : false));
+    this.sessionStatus.use((member) => (member.mydexid ? this.isConnected(member.mydexid) : Promise.resolve(false)));
+  }
+
+  /** Whether the member with this MydexID (in any letter case) has a connection. */
+  async isConnected(mydexid: string): Promise<boolean> {
+    return (await this.connectedByMydexid.first([mydexid.toLowerCase()])) !== undefined;
   }
 
   /** Stores one authenticated, validated delivery. */

@@ -1,10 +1,8 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import type { DataSource } from 'typeorm';
+import { postgresPool, preparedSqlite, sqliteConnection, sqliteValue, statementName } from '../persistence/prepared-query.js';
 
 /** A statement ready for either engine: SQL in the driver's placeholder style and its parameters. */
 export type Statement = [sql: string, parameters: unknown[]];
-
-const sqliteStatements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
 
 /**
  * Runs the statements in one transaction on either engine and answers the rows each one changed.
@@ -16,13 +14,13 @@ const sqliteStatements = new WeakMap<BetterSqlite3.Database, Map<string, BetterS
  */
 export async function runInTransaction(dataSource: DataSource, statements: Statement[]): Promise<number[]> {
   if (dataSource.options.type === 'better-sqlite3') {
-    const db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+    const db = sqliteConnection(dataSource);
     while (db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
     return db
       .transaction(() =>
         statements.map(([sql, parameters]) => {
-          const statement = prepared(db, sql);
-          const values = parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+          const statement = preparedSqlite(db, sql);
+          const values = parameters.map(sqliteValue);
           if (statement.reader) return statement.all(...values).length;
           return statement.run(...values).changes;
         }),
@@ -66,19 +64,6 @@ export async function writeAtomically(dataSource: DataSource, statements: Statem
   });
   const main = parts.pop()!;
   const sql = parts.length === 0 ? main : `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(', ')} ${main}`;
-  await dataSource.query(sql, parameters);
-}
-
-function prepared(db: BetterSqlite3.Database, sql: string): BetterSqlite3.Statement {
-  let cache = sqliteStatements.get(db);
-  if (!cache) {
-    cache = new Map();
-    sqliteStatements.set(db, cache);
-  }
-  let statement = cache.get(sql);
-  if (!statement) {
-    statement = db.prepare(sql);
-    cache.set(sql, statement);
-  }
-  return statement;
+  // A named statement on the pool itself: prepared once per connection, no TypeORM query runner.
+  await postgresPool(dataSource).query({ name: statementName(sql), text: sql, values: parameters });
 }

@@ -4,9 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { ROUTE_ACCESS, type RouteAccess } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { MEMBER, type AuthenticatedMember, type RequestWithMember } from './authenticated-member.js';
-import type { MemberSession } from './member-session.entity.js';
 import { SessionCookies } from './session-cookies.js';
-import { SessionsService } from './sessions.service.js';
+import { SessionsService, type ActiveSession } from './sessions.service.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -33,7 +32,7 @@ export class MemberSessionGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(request: FastifyRequest): Promise<MemberSession> {
+  private async authenticate(request: FastifyRequest): Promise<ActiveSession> {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([^\s]+)$/i.exec(authorization);
@@ -56,7 +55,7 @@ function unauthenticated(detail: string): ProblemException {
   return new ProblemException('session_required', detail, { headers: { 'www-authenticate': 'Bearer' } });
 }
 
-function toMember(session: MemberSession): AuthenticatedMember {
+function toMember(session: ActiveSession): AuthenticatedMember {
   return {
     sessionId: session.id,
     client: session.client,

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { IsNull, LessThan, type Repository } from 'typeorm';
+import { type DataSource, IsNull, LessThan, type Repository } from 'typeorm';
 import { sessionConfig } from '../config/session.config.js';
+import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
 import { MemberSession, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
 
@@ -18,6 +19,18 @@ export interface NewMemberSession {
 /** Rows older than this past their expiry are deleted (opportunistically, at most every few minutes). */
 const PURGE_EVERY_MS = 5 * 60 * 1000;
 
+/** What a member request needs of its session (not the ID token, which only logout reads). */
+export type ActiveSession = Omit<MemberSession, 'idToken' | 'tokenHash' | 'createdAt' | 'revokedAt'>;
+
+interface ActiveSessionRow {
+  id: string;
+  client: SessionClient;
+  issuer: string;
+  sub: string;
+  mydexid: string | null;
+  expires_at: Date | string;
+}
+
 /**
  * Member sessions in the shared database, so every instance accepts a session any instance created
  * and a logout on one instance ends it on all.
@@ -25,11 +38,19 @@ const PURGE_EVERY_MS = 5 * 60 * 1000;
 @Injectable()
 export class SessionsService {
   private lastPurge = 0;
+  /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
+  private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
 
   constructor(
     @InjectRepository(MemberSession) private readonly sessions: Repository<MemberSession>,
+    @InjectDataSource() dataSource: DataSource,
     @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
-  ) {}
+  ) {
+    this.activeByToken = new PreparedQuery(
+      dataSource,
+      'SELECT "id", "client", "issuer", "sub", "mydexid", "expires_at" FROM "sessions" WHERE "token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL',
+    );
+  }
 
   /** Creates a session; the returned token is the only copy of the secret. */
   async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
@@ -53,11 +74,13 @@ export class SessionsService {
   }
 
   /** The live session for a token of the given client kind, or null (unknown, expired, revoked). */
-  async findActive(token: unknown, client: SessionClient): Promise<MemberSession | null> {
+  async findActive(token: unknown, client: SessionClient): Promise<ActiveSession | null> {
     if (!isOpaqueToken(token)) return null;
-    const session = await this.sessions.findOneBy({ tokenHash: sha256Hex(token), client, revokedAt: IsNull() });
-    if (!session || session.expiresAt.getTime() <= Date.now()) return null;
-    return session;
+    const row = await this.activeByToken.first([sha256Hex(token), client]);
+    if (!row) return null;
+    const expiresAt = dateColumn(row.expires_at);
+    if (expiresAt.getTime() <= Date.now()) return null;
+    return { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
   }
 
   /**

@@ -1,0 +1,99 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+
+const sqliteStatements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
+
+/** The better-sqlite3 connection TypeORM holds for a `better-sqlite3` data source. */
+export function sqliteConnection(dataSource: DataSource): BetterSqlite3.Database {
+  return (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+}
+
+/** A statement prepared once per SQLite connection and kept for its lifetime. */
+export function preparedSqlite(db: BetterSqlite3.Database, sql: string): BetterSqlite3.Statement {
+  let cache = sqliteStatements.get(db);
+  if (!cache) {
+    cache = new Map();
+    sqliteStatements.set(db, cache);
+  }
+  let statement = cache.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
+/** The pg pool TypeORM holds for a `postgres` data source. */
+export function postgresPool(dataSource: DataSource): Pool {
+  return (dataSource.driver as unknown as { master: Pool }).master;
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A name for the SQL, the same in every process: pg prepares a named statement once per pooled
+ * connection, then only binds and executes it.
+ */
+export function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `q_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+/** A parameter as TypeORM writes it to SQLite: booleans as 0/1, dates as UTC `YYYY-MM-DD HH:MM:SS.sss`. */
+export function sqliteValue(value: unknown): unknown {
+  if (typeof value === 'boolean') return Number(value);
+  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace('Z', '');
+  return value;
+}
+
+/** A date column as read back: a Date from pg, UTC text from SQLite (as TypeORM hydrates it). */
+export function dateColumn(value: unknown): Date {
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text);
+}
+
+/**
+ * One read on a hot path (every member request looks up its session) without TypeORM's query builder
+ * and query runner, which cost more than the query itself: the driver runs a statement prepared once
+ * per connection. Written once, with PostgreSQL's `$1 … $n` placeholders; on SQLite they become named
+ * parameters (`@p1 … @pn`), so a placeholder may appear more than once on either engine.
+ */
+export class PreparedQuery<Row extends object> {
+  private readonly sqliteSql: string;
+  private readonly postgresName: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sql: string,
+  ) {
+    const type = dataSource.options.type;
+    if (type !== 'better-sqlite3' && type !== 'postgres') throw new Error(`PreparedQuery supports better-sqlite3 and postgres, not ${type}`);
+    this.sqliteSql = sql.replace(/\$(\d+)/g, '@p$1');
+    this.postgresName = statementName(sql);
+  }
+
+  /** Every row the query answers. */
+  async all(parameters: unknown[]): Promise<Row[]> {
+    if (this.dataSource.options.type === 'better-sqlite3') {
+      const db = sqliteConnection(this.dataSource);
+      // Never read inside another caller's open transaction on the shared connection (engine-transaction.ts).
+      while (db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+      const statement = preparedSqlite(db, this.sqliteSql);
+      if (parameters.length === 0) return statement.all() as Row[];
+      return statement.all(Object.fromEntries(parameters.map((value, index) => [`p${index + 1}`, sqliteValue(value)]))) as Row[];
+    }
+    return (await postgresPool(this.dataSource).query<Row>({ name: this.postgresName, text: this.sql, values: parameters })).rows;
+  }
+
+  /** The first row the query answers, or undefined. */
+  async first(parameters: unknown[]): Promise<Row | undefined> {
+    return (await this.all(parameters))[0];
+  }
+}
