@@ -7,5 +7,7 @@ export const connectionConfig = registerAs('connection', () => {
   return {
     /** The Data Sharing Agreement version configured at Mydex (MYDEX_CONNECTION_VERSION); newer than a member's → an update. */
     version: env.MYDEX_CONNECTION_VERSION,
+    /** Days connection_events rows are kept (CONNECTION_EVENTS_RETENTION_DAYS); 0 keeps them for ever. */
+    eventRetentionDays: env.CONNECTION_EVENTS_RETENTION_DAYS,
   };
 });

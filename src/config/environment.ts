@@ -86,6 +86,12 @@ export class EnvironmentVariables {
   @Max(1000000)
   MYDEX_CONNECTION_VERSION: number = 1;
 
+  /** Days a `connection_events` row (the audit trail of callbacks) is kept; 0 keeps them for ever. */
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  CONNECTION_EVENTS_RETENTION_DAYS: number = 90;
+
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   MYDEX_ISSUER?: string;
@@ -193,7 +199,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
   }
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import type { DataSource, Repository } from 'typeorm';
+import { LessThan, type DataSource, type Repository } from 'typeorm';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
 import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
-import { Connection, sealContext } from './connection.entity.js';
+import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
+import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { PreparedQuery } from '../persistence/prepared-query.js';
 import { writeAtomically, type Statement } from './engine-transaction.js';
 import { normalisePermissions, type NormalisedPermissions } from './permissions.js';
@@ -27,6 +28,9 @@ export interface ConnectionView {
   connectedAt: Date;
   updatedAt: Date;
 }
+
+/** At most this often per instance, events older than the retention are deleted. */
+const PURGE_EVENTS_EVERY_MS = 60 * 60 * 1000;
 
 const CONNECTION_COLUMNS = [
   'connection_id',
@@ -76,10 +80,16 @@ export class ConnectionsService implements OnModuleInit {
   private readonly sql: { upsert: string; event: string };
   /** `GET /v1/session` asks this on every call, so it is a prepared statement rather than a TypeORM find. */
   private readonly connectedByMydexid: PreparedQuery<{ found: number }>;
+  /** The audit trail is kept for CONNECTION_EVENTS_RETENTION_DAYS (0: for ever). */
+  private readonly purgeEvents = new PeriodicPurge(PURGE_EVENTS_EVERY_MS, async (now) => {
+    const days = this.connection.eventRetentionDays;
+    if (days > 0) await this.events.delete({ receivedAt: LessThan(new Date(now - days * 24 * 3600 * 1000)) });
+  });
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Connection) private readonly connections: Repository<Connection>,
+    @InjectRepository(ConnectionEvent) private readonly events: Repository<ConnectionEvent>,
     private readonly encryption: DataEncryption,
     @Inject(connectionConfig.KEY) private readonly connection: ConfigType<typeof connectionConfig>,
     private readonly sessionStatus: SessionConnectionStatus,
@@ -105,11 +115,15 @@ export class ConnectionsService implements OnModuleInit {
     if (delivery.kind === 'notification') {
       await writeAtomically(this.dataSource, [event]);
       this.logger.log(`notification recorded for connection ${delivery.connectionId ?? '(none)'} (request ${context.requestId})`);
-      return;
+    } else {
+      const upsert = this.upsertStatement(delivery, context, now);
+      await writeAtomically(this.dataSource, [upsert, event]);
+      this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
     }
-    const upsert = this.upsertStatement(delivery, context, now);
-    await writeAtomically(this.dataSource, [upsert, event]);
-    this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
+    // The delivery is stored: a failing purge must not turn its 200 into an error (Mydex would resend).
+    await this.purgeEvents.maybeRun().catch((error: unknown) => {
+      this.logger.warn(`purging old connection events failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }
 
   /** The member's connection, found by MydexID (unique whatever the letter case). */

@@ -4,6 +4,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { type DataSource, IsNull, LessThan, type Repository } from 'typeorm';
 import { sessionConfig } from '../config/session.config.js';
+import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
 import { MemberSession, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
@@ -37,7 +38,8 @@ interface ActiveSessionRow {
  */
 @Injectable()
 export class SessionsService {
-  private lastPurge = 0;
+  /** A day of grace keeps recently ended sessions visible to operators. */
+  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) }));
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
 
@@ -54,7 +56,7 @@ export class SessionsService {
 
   /** Creates a session; the returned token is the only copy of the secret. */
   async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
-    await this.purgeExpired();
+    await this.purge.maybeRun();
     const token = newOpaqueToken();
     const now = new Date();
     const session = this.sessions.create({
@@ -92,13 +94,5 @@ export class SessionsService {
     if (!session) return null;
     const result = await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
     return (result.affected ?? 0) > 0 ? { idToken: session.idToken } : null;
-  }
-
-  private async purgeExpired(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastPurge < PURGE_EVERY_MS) return;
-    this.lastPurge = now;
-    // A day of grace keeps recently ended sessions visible to operators.
-    await this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) });
   }
 }

@@ -7,6 +7,7 @@ import type { FieldProblem } from '../../common/problem/problem.exception.js';
 import { ProblemException } from '../../common/problem/problem.exception.js';
 import type { ErrorCode } from '../../common/problem/error-codes.js';
 import { securityConfig } from '../../config/security.config.js';
+import { PeriodicPurge } from '../../persistence/periodic-purge.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 
 /** How long a key remembers its first answer. */
@@ -40,7 +41,7 @@ export interface IdempotentResult<T> {
  */
 @Injectable()
 export class IdempotencyStore {
-  private lastPurge = 0;
+  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.keys.delete({ expiresAt: LessThan(new Date(now)) }));
 
   constructor(
     @InjectRepository(IdempotencyKey) private readonly keys: Repository<IdempotencyKey>,
@@ -63,7 +64,7 @@ export class IdempotencyStore {
   async run<T>(scope: string, key: string, request: unknown, leaseMs: number, work: () => Promise<T>): Promise<IdempotentResult<T>> {
     const secrets = this.derive(scope, key);
     const requestHash = createHmac('sha256', secrets.macKey).update(canonicalJson(request)).digest('hex');
-    await this.purgeExpired();
+    await this.purge.maybeRun();
     const claimed = await this.claim(secrets.keyHash, scope, requestHash, leaseMs);
     if (!claimed.ours) return { value: this.replay<T>(claimed.row, requestHash, secrets.encKey), replayed: true };
 
@@ -151,13 +152,6 @@ export class IdempotencyStore {
 
   private async complete(keyHash: string, encKey: Buffer, answer: StoredAnswer): Promise<void> {
     await this.keys.update({ keyHash }, { state: 'completed', response: encrypt(JSON.stringify(answer), encKey), lockedUntil: new Date() });
-  }
-
-  private async purgeExpired(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastPurge < PURGE_EVERY_MS) return;
-    this.lastPurge = now;
-    await this.keys.delete({ expiresAt: LessThan(new Date(now)) });
   }
 
   private derive(scope: string, key: string) {

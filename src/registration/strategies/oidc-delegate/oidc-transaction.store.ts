@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, type Repository } from 'typeorm';
+import { PeriodicPurge } from '../../../persistence/periodic-purge.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { OidcRequest } from './oidc-request.js';
 import { OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
@@ -48,7 +49,8 @@ type VerifyCallback = (error: Error | null, ctx?: false | object, state?: unknow
  */
 @Injectable()
 export class OidcTransactionStore {
-  private lastPurge = 0;
+  /** An hour past expiry keeps "expired" distinguishable from "unknown" for late callbacks. */
+  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.transactions.delete({ expiresAt: LessThan(new Date(now - 60 * 60 * 1000)) }));
 
   constructor(@InjectRepository(OidcTransaction) private readonly transactions: Repository<OidcTransaction>) {}
 
@@ -75,7 +77,7 @@ export class OidcTransactionStore {
   }
 
   async insert(pending: PendingTransaction): Promise<string> {
-    await this.purgeExpired();
+    await this.purge.maybeRun();
     const state = newOpaqueToken();
     const now = new Date();
     await this.transactions.insert({
@@ -172,14 +174,6 @@ export class OidcTransactionStore {
     await this.transactions.update({ id: row.id }, { idToken: null });
     if (row.exchangeSecretHash !== sha256Hex(exchangeSecret) || !row.memberSub || !row.memberIssuer || !row.idToken) return undefined;
     return { issuer: row.memberIssuer, sub: row.memberSub, mydexid: row.memberMydexid, idToken: row.idToken };
-  }
-
-  private async purgeExpired(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastPurge < PURGE_EVERY_MS) return;
-    this.lastPurge = now;
-    // An hour past expiry keeps "expired" distinguishable from "unknown" for late callbacks.
-    await this.transactions.delete({ expiresAt: LessThan(new Date(now - 60 * 60 * 1000)) });
   }
 }
 
