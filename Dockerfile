@@ -14,7 +14,8 @@ COPY examples ./examples
 RUN npx nest build && npm prune --omit=dev
 
 FROM node:20.20-bookworm-slim AS runtime
-ENV NODE_ENV=production PORT=3000
+# The heap budget (src/config/runtime.ts, docs/operations.md "Memory"): raise it with the container's limit.
+ENV NODE_ENV=production PORT=3000 NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

@@ -30,6 +30,7 @@ import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js'
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { ENDPOINTS, type BenchEndpoint } from './endpoints.js';
 import { freePort } from '../emulator/testing/free-port.js';
+import { HEAP_NODE_OPTIONS } from '../src/config/runtime.js';
 
 const numberFromEnv = (name: string, fallback: number) => {
   const value = Number(process.env[name]);
@@ -278,6 +279,8 @@ async function main(): Promise<void> {
   });
   const bffEnv = (databaseUrl: string, url: string): Record<string, string> => ({
     NODE_ENV: 'production',
+    // As the Dockerfile runs it (src/config/runtime.ts).
+    NODE_OPTIONS: HEAP_NODE_OPTIONS,
     RATE_LIMITS: 'off',
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,
@@ -298,7 +301,8 @@ async function main(): Promise<void> {
     [
       `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, best of ${ROUNDS} alternating runs, loopback.`,
       `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); load generator and servers share them.`,
-      `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn, throwaway secrets,`,
+      `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_OPTIONS="${HEAP_NODE_OPTIONS}" NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn,`,
+      '     throwaway secrets,',
       `     on ${engines.map((e) => e.name).join(' and ')}${engines.length === 1 ? ' (set BENCH_POSTGRES_URL for PostgreSQL too)' : ''};`,
       '     the local Mydex emulator as provider (no benchmarked endpoint calls it under load).',
       'Baseline: bare Fastify (bench/baseline.ts), the same work by hand (SQLite for the stateful endpoints), no logging.',

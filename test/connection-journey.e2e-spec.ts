@@ -9,7 +9,7 @@ import { ConnectionsService } from '../src/connection/connections.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { dumpAllTables, NID, TEST_DATA_KEY } from './support/connection-callback.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
-import { atFrontendOrApp, FRONTEND_ORIGIN, startWebFlow } from './support/oidc-browser.js';
+import { atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, nativeSessionToken, startWebFlow } from './support/oidc-browser.js';
 import { freePort } from '../emulator/testing/free-port.js';
 
 /**
@@ -66,6 +66,7 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
       MYDEX_CLIENT_SECRET: LOCAL_EMULATOR.clientSecret,
       PUBLIC_BASE_URL: publicBaseUrl,
       FRONTEND_ORIGINS: FRONTEND_ORIGIN,
+      NATIVE_REDIRECT_URIS: NATIVE_REDIRECT_URI,
       DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
       MYDEX_TIMEOUT_MS: '5000',
     };
@@ -167,6 +168,36 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
 
   it('sends the browser back to the first frontend origin when the returnTo is not allowed', async () => {
     const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('https://evil.example/x')}`, { redirect: 'manual' });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(`${FRONTEND_ORIGIN}/?connection=returned`);
+  });
+
+  it('connects a native app member and sends the browser back to the app, never a web member', async () => {
+    const appMember = newMember('app');
+    const token = await nativeSessionToken(bff!.url, appMember);
+    const asApp = (path: string, init: RequestInit = {}) => fetch(`${bff!.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+    const start = (returnTo: string) => asApp('/v1/connections', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ returnTo }) });
+
+    // An app's redirect URI is only for native sessions, and only when allowlisted.
+    expect((await json(await startConnection({ returnTo: NATIVE_REDIRECT_URI }))).code).toBe('return_to_not_allowed');
+    expect((await json(await start('com.evil.app:/x'))).code).toBe('return_to_not_allowed');
+
+    const started = await start(NATIVE_REDIRECT_URI);
+    expect(started.status).toBe(200);
+    const { url, kind } = await json(started);
+    expect(kind).toBe('first');
+    const landing = await approveDssa(new ScriptedBrowser(), url!, appMember, { stopAt: atFrontendOrApp });
+    expect(landing.chain.some((visited) => visited.startsWith(`${bff!.url}/v1/connections/return`))).toBe(true);
+    expect(landing.url.toString()).toBe(`${NATIVE_REDIRECT_URI}?connection=returned`);
+
+    const me = await json(await asApp('/v1/connections/me'));
+    expect(me).toMatchObject({ connected: true, connectionId: expect.any(String) });
+    expect(me.connectionId).not.toBe(connectionId);
+    expect(await (await asApp('/v1/session')).json()).toMatchObject({ connected: true, member: { mydexid: appMember.mydexid } });
+  });
+
+  it('sends a return to an app redirect URI off the allowlist to the first frontend origin instead', async () => {
+    const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('com.evil.app:/callback')}`, { redirect: 'manual' });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`${FRONTEND_ORIGIN}/?connection=returned`);
   });

@@ -4,7 +4,7 @@ import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js'
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { MemberSession } from '../src/session/member-session.entity.js';
 import { ENGINES } from './support/database.js';
-import { atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
+import { atFrontendOrApp, FRONTEND_ORIGIN, nativeSessionToken, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
 
 describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF header', (engine) => {
   let stack: OidcStack;
@@ -24,22 +24,8 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
     return { browser, cookie: browser.jar.get('bff_session', bff)! };
   }
 
-  async function nativeToken(): Promise<string> {
-    const start = (await (
-      await fetch(`${bff}/v1/auth/oidc/authorize`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI }),
-      })
-    ).json()) as { authorizationUrl: string; exchangeSecret: string };
-    const landing = await registerThroughLaca(new ScriptedBrowser(), start.authorizationUrl, newMember('tok'), { stopAt: atFrontendOrApp });
-    const response = await fetch(`${bff}/v1/auth/session/exchange`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code: landing.url.searchParams.get('code'), exchangeSecret: start.exchangeSecret }),
-    });
-    return ((await response.json()) as { sessionToken: string }).sessionToken;
-  }
+  const nativeToken = () => nativeSessionToken(bff, newMember('tok'));
+
 
   const expire = () => stack.t.app.get(DataSource).createQueryBuilder().update(MemberSession).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
   const problemCode = async (response: Response) => ((await response.json()) as { code: string }).code;

@@ -2,7 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
 import { CookieJar } from '../../emulator/testing/cookie-jar.js';
-import type { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
+import { registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
+import { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
 import { freePort } from '../../emulator/testing/free-port.js';
@@ -116,6 +117,28 @@ export async function startWebFlow(
   });
   if (response.status !== 200) throw new Error(`authorize answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as { authorizationUrl: string; transactionId: string };
+}
+
+/**
+ * A native app's session: POST /v1/auth/oidc/authorize for a native client, a member registered at
+ * the emulator's LaCa, and the code exchanged for the bearer session token.
+ */
+export async function nativeSessionToken(bffUrl: string, member: NewMember): Promise<string> {
+  const started = await fetch(`${bffUrl}/v1/auth/oidc/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI }),
+  });
+  if (started.status !== 200) throw new Error(`authorize answered ${started.status}: ${await started.text()}`);
+  const { authorizationUrl, exchangeSecret } = (await started.json()) as { authorizationUrl: string; exchangeSecret: string };
+  const landing = await registerThroughLaca(new ScriptedBrowser(), authorizationUrl, member, { stopAt: atFrontendOrApp });
+  const exchanged = await fetch(`${bffUrl}/v1/auth/session/exchange`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: landing.url.searchParams.get('code'), exchangeSecret }),
+  });
+  if (exchanged.status !== 200) throw new Error(`session exchange answered ${exchanged.status}: ${await exchanged.text()}`);
+  return ((await exchanged.json()) as { sessionToken: string }).sessionToken;
 }
 
 /** Stops a browser journey where it leaves for the frontend or the native app. */
