@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * AES-256-GCM encryption of secrets at rest (member connection keys) under a ring of keys: one
@@ -60,7 +61,7 @@ export class DataKeyRing {
    */
   seal(plaintext: string, context: string): SealedSecret {
     const key = this.keys.get(this.currentKeyId)!;
-    const iv = randomBytes(IV_BYTES);
+    const iv = pooledRandomBytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

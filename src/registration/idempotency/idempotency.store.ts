@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { pooledRandomBytes } from '../../common/crypto/random-pool.js';
 import { LessThan, LessThanOrEqual, QueryFailedError, type Repository } from 'typeorm';
 import type { FieldProblem } from '../../common/problem/problem.exception.js';
 import { ProblemException } from '../../common/problem/problem.exception.js';
@@ -184,7 +185,7 @@ function sameHash(a: string, b: string): boolean {
 }
 
 function encrypt(plain: string, key: Buffer): string {
-  const iv = randomBytes(12);
+  const iv = pooledRandomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
