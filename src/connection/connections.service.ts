@@ -29,8 +29,10 @@ export interface ConnectionView {
   updatedAt: Date;
 }
 
-/** At most this often per instance, events older than the retention are deleted. */
+/** At most this often per instance, events older than the retention are deleted, this many per statement. */
 const PURGE_EVENTS_EVERY_MS = 60 * 60 * 1000;
+const PURGE_BATCH = 500;
+const DAY_MS = 24 * 3600 * 1000;
 
 const CONNECTION_COLUMNS = [
   'connection_id',
@@ -81,10 +83,7 @@ export class ConnectionsService implements OnModuleInit {
   /** `GET /v1/session` asks this on every call, so it is a prepared statement rather than a TypeORM find. */
   private readonly connectedByMydexid: PreparedQuery<{ found: number }>;
   /** The audit trail is kept for CONNECTION_EVENTS_RETENTION_DAYS (0: for ever). */
-  private readonly purgeEvents = new PeriodicPurge(PURGE_EVENTS_EVERY_MS, async (now) => {
-    const days = this.connection.eventRetentionDays;
-    if (days > 0) await this.events.delete({ receivedAt: LessThan(new Date(now - days * 24 * 3600 * 1000)) });
-  });
+  private readonly purgeEvents = new PeriodicPurge(PURGE_EVENTS_EVERY_MS, (now) => this.deleteEventsBefore(new Date(now - this.connection.eventRetentionDays * DAY_MS)));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -120,10 +119,29 @@ export class ConnectionsService implements OnModuleInit {
       await writeAtomically(this.dataSource, [upsert, event]);
       this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
     }
-    // The delivery is stored: a failing purge must not turn its 200 into an error (Mydex would resend).
-    await this.purgeEvents.maybeRun().catch((error: unknown) => {
-      this.logger.warn(`purging old connection events failed: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    // After the delivery is stored, and not awaited: the purge never delays or fails the 200 Mydex waits for.
+    if (this.connection.eventRetentionDays > 0) {
+      void this.purgeEvents.maybeRun().catch((error: unknown) => {
+        this.logger.warn(`purging old connection events failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  }
+
+  /**
+   * Deletes connection_events received before `cutoff`, in batches (by the received_at index), yielding
+   * between them: the first purge after an upgrade may meet years of events, and on SQLite every
+   * statement holds the process.
+   */
+  async deleteEventsBefore(cutoff: Date): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.events.find({ select: { id: true }, where: { receivedAt: LessThan(cutoff) }, order: { receivedAt: 'ASC' }, take: PURGE_BATCH });
+      if (batch.length === 0) return deleted;
+      await this.events.delete(batch.map((event) => event.id));
+      deleted += batch.length;
+      if (batch.length < PURGE_BATCH) return deleted;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** The member's connection, found by MydexID (unique whatever the letter case). */

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { postgresPool, preparedSqlite, sqliteConnection, sqliteValue, statementName } from '../persistence/prepared-query.js';
+import { preparedSqlite, queryPostgres, sqliteConnection, sqliteIdle, sqliteValue } from '../persistence/prepared-query.js';
 
 /** A statement ready for either engine: SQL in the driver's placeholder style and its parameters. */
 export type Statement = [sql: string, parameters: unknown[]];
@@ -15,7 +15,7 @@ export type Statement = [sql: string, parameters: unknown[]];
 export async function runInTransaction(dataSource: DataSource, statements: Statement[]): Promise<number[]> {
   if (dataSource.options.type === 'better-sqlite3') {
     const db = sqliteConnection(dataSource);
-    while (db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+    await sqliteIdle(db);
     return db
       .transaction(() =>
         statements.map(([sql, parameters]) => {
@@ -65,5 +65,5 @@ export async function writeAtomically(dataSource: DataSource, statements: Statem
   const main = parts.pop()!;
   const sql = parts.length === 0 ? main : `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(', ')} ${main}`;
   // A named statement on the pool itself: prepared once per connection, no TypeORM query runner.
-  await postgresPool(dataSource).query({ name: statementName(sql), text: sql, values: parameters });
+  await queryPostgres(dataSource, sql, parameters);
 }

@@ -45,6 +45,38 @@ export function statementName(sql: string): string {
   return name;
 }
 
+/**
+ * Runs SQL on the pg pool as a named statement. PostgreSQL refuses a statement prepared before a
+ * migration changed a column it returns (0A000 "cached plan must not change result type"), and a
+ * pooler may not keep named statements (26000): either way nothing ran, so it runs once more unnamed.
+ */
+export async function queryPostgres<Row extends object>(dataSource: DataSource, sql: string, values: unknown[]): Promise<Row[]> {
+  const pool = postgresPool(dataSource);
+  try {
+    return (await pool.query<Row>({ name: statementName(sql), text: sql, values })).rows;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== '0A000' && code !== '26000') throw error;
+    return (await pool.query<Row>({ text: sql, values })).rows;
+  }
+}
+
+/** How long a read or write waits for another caller's transaction on the shared SQLite connection. */
+const SQLITE_WAIT_MS = 5000;
+
+/**
+ * Waits until no transaction is open on the shared SQLite connection (TypeORM and this module share
+ * one), so a statement never runs inside another caller's transaction. Gives up as SQLite itself does
+ * after busy_timeout: SQLITE_BUSY, which the problem filter answers 503 database_unavailable.
+ */
+export async function sqliteIdle(db: BetterSqlite3.Database): Promise<void> {
+  const deadline = Date.now() + SQLITE_WAIT_MS;
+  while (db.inTransaction) {
+    if (Date.now() > deadline) throw Object.assign(new Error('SQLite stayed inside another transaction'), { code: 'SQLITE_BUSY' });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** A parameter as TypeORM writes it to SQLite: booleans as 0/1, dates as UTC `YYYY-MM-DD HH:MM:SS.sss`. */
 export function sqliteValue(value: unknown): unknown {
   if (typeof value === 'boolean') return Number(value);
@@ -67,7 +99,6 @@ export function dateColumn(value: unknown): Date {
  */
 export class PreparedQuery<Row extends object> {
   private readonly sqliteSql: string;
-  private readonly postgresName: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -76,20 +107,18 @@ export class PreparedQuery<Row extends object> {
     const type = dataSource.options.type;
     if (type !== 'better-sqlite3' && type !== 'postgres') throw new Error(`PreparedQuery supports better-sqlite3 and postgres, not ${type}`);
     this.sqliteSql = sql.replace(/\$(\d+)/g, '@p$1');
-    this.postgresName = statementName(sql);
   }
 
   /** Every row the query answers. */
   async all(parameters: unknown[]): Promise<Row[]> {
     if (this.dataSource.options.type === 'better-sqlite3') {
       const db = sqliteConnection(this.dataSource);
-      // Never read inside another caller's open transaction on the shared connection (engine-transaction.ts).
-      while (db.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+      await sqliteIdle(db);
       const statement = preparedSqlite(db, this.sqliteSql);
       if (parameters.length === 0) return statement.all() as Row[];
       return statement.all(Object.fromEntries(parameters.map((value, index) => [`p${index + 1}`, sqliteValue(value)]))) as Row[];
     }
-    return (await postgresPool(this.dataSource).query<Row>({ name: this.postgresName, text: this.sql, values: parameters })).rows;
+    return queryPostgres<Row>(this.dataSource, this.sql, parameters);
   }
 
   /** The first row the query answers, or undefined. */

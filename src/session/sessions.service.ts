@@ -81,7 +81,8 @@ export class SessionsService {
     const row = await this.activeByToken.first([sha256Hex(token), client]);
     if (!row) return null;
     const expiresAt = dateColumn(row.expires_at);
-    if (expiresAt.getTime() <= Date.now()) return null;
+    // Also refuses an expiry that does not parse (NaN compares false both ways).
+    if (!(expiresAt.getTime() > Date.now())) return null;
     return { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
   }
 
