@@ -1,25 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { registerDecorator } from 'class-validator';
-import { isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, MYDEXID_MAX, MYDEXID_MIN, MYDEXID_PATTERN } from '../validation/rule-catalogue.js';
-import { InRuleOrder, Rule } from '../validation/rule-constraints.js';
+import { MydexIdRules } from '../validation/registration-details.dto.js';
+import { MYDEXID_MAX, MYDEXID_MIN, MYDEXID_PATTERN } from '../validation/rule-catalogue.js';
+import { Coded, InRuleOrder } from '../validation/rule-constraints.js';
 import { fieldsProblem } from './permissions.js';
 
 /** Largest uid accepted: the `integer` column. */
 export const UID_MAX = 2_147_483_647;
 /** The member key: printable ASCII, at most this long. Mydex does not publish its format [I]. */
 export const MEMBER_KEY_MAX = 1024;
-
-/** A field check with a stable code (reported in `errors[].code`) and an English message. */
-function Check(code: string, message: string, test: (value: unknown) => boolean): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: code,
-      target: target.constructor,
-      propertyName: String(propertyName),
-      options: { message, context: { code } },
-      validator: { validate: (value: unknown) => test(value) },
-    });
-}
 
 export function isUid(value: unknown): boolean {
   return toPositiveInt(value, UID_MAX) !== undefined;
@@ -42,32 +30,27 @@ const presentString = (value: unknown) => typeof value === 'string' && value.len
 export class ConnectionCallbackDto {
   /** The member's id at Mydex: a positive integer (a string of digits in a form). */
   @ApiProperty({ example: 587, minimum: 1, maximum: UID_MAX })
-  @Check('uid_invalid', 'uid must be a positive integer.', isUid)
+  @Coded('uid_invalid', 'uid must be a positive integer.', isUid)
   uid!: number;
 
   /** The member's MydexID; checked with the registration rules. */
   @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })
-  @InRuleOrder(
-    Rule('registration', 'mydexid', 'required', isPresent),
-    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
-    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
-    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
-  )
+  @MydexIdRules()
   mydexid!: string;
 
   /** The Member Connection Key: stored encrypted, never logged, never answered. */
   @ApiProperty({ example: 'k3y-from-mydex', maxLength: MEMBER_KEY_MAX, writeOnly: true })
   @InRuleOrder(
-    Check('required', 'key is required.', presentString),
-    Check('key_invalid', `key must be printable ASCII of at most ${MEMBER_KEY_MAX} characters.`, (value) => !presentString(value) || printable(MEMBER_KEY_MAX)(value)),
+    Coded('required', 'key is required.', presentString),
+    Coded('key_invalid', `key must be printable ASCII of at most ${MEMBER_KEY_MAX} characters.`, (value) => !presentString(value) || printable(MEMBER_KEY_MAX)(value)),
   )
   key!: string;
 
   /** `{uid}-{our Connection NID}`. */
   @ApiProperty({ example: '587-45678', pattern: '^[0-9]+-[0-9]+$' })
   @InRuleOrder(
-    Check('required', 'connection_id is required.', presentString),
-    Check('connection_id_invalid', 'connection_id must look like {uid}-{nid}.', (value) => !presentString(value) || (typeof value === 'string' && /^[0-9]{1,10}-[0-9]{1,20}$/.test(value))),
+    Coded('required', 'connection_id is required.', presentString),
+    Coded('connection_id_invalid', 'connection_id must look like {uid}-{nid}.', (value) => !presentString(value) || (typeof value === 'string' && /^[0-9]{1,10}-[0-9]{1,20}$/.test(value))),
   )
   connection_id!: string;
 
@@ -80,17 +63,17 @@ export class ConnectionCallbackDto {
     additionalProperties: true,
     example: { field_ds_personal_details: [[{ access: { r: { a: '1', s: 'A' }, w: { a: '0', s: 'R' } } }]] },
   })
-  @Check('fields_invalid', 'fields must be an object of datasets, at most 10 levels deep, with text, number or boolean values.', optional((value) => fieldsProblem(value) === undefined))
+  @Coded('fields_invalid', 'fields must be an object of datasets, at most 10 levels deep, with text, number or boolean values.', optional((value) => fieldsProblem(value) === undefined))
   fields?: Record<string, unknown>;
 
   /** Our own id for the member, echoed back by Mydex when the connection was started with one. [I] */
   @ApiPropertyOptional({ maxLength: 255 })
-  @Check('linking_token_invalid', 'linking_token must be printable ASCII of at most 255 characters.', optional(printable(255)))
+  @Coded('linking_token_invalid', 'linking_token must be printable ASCII of at most 255 characters.', optional(printable(255)))
   linking_token?: string;
 
   /** The agreement version approved, when Mydex says it. [I] */
   @ApiPropertyOptional({ example: 2, minimum: 1 })
-  @Check('version_invalid', 'version must be a positive integer.', optional((value) => toPositiveInt(value, 1_000_000) !== undefined))
+  @Coded('version_invalid', 'version must be a positive integer.', optional((value) => toPositiveInt(value, 1_000_000) !== undefined))
   version?: number;
 }
 

@@ -16,6 +16,15 @@ import {
 } from './rule-catalogue.js';
 import { InRuleOrder, Rule, Trim } from './rule-constraints.js';
 
+/** The four MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
+export const MydexIdRules = (): PropertyDecorator =>
+  InRuleOrder(
+    Rule('registration', 'mydexid', 'required', isPresent),
+    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
+    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
+    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
+  );
+
 /**
  * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only
  * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations.
@@ -24,12 +33,7 @@ export class RegistrationDetailsDto {
   /** The MydexID the member wants: ASCII letters and digits, not only digits, 3 to 60 characters. */
   @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })
   @Trim()
-  @InRuleOrder(
-    Rule('registration', 'mydexid', 'required', isPresent),
-    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
-    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
-    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
-  )
+  @MydexIdRules()
   mydexid!: string;
 
   /** The member's email address, at most 254 characters. */

@@ -16,14 +16,21 @@ export const Trim = (): PropertyDecorator => Transform(({ value }: { value: unkn
  * object, and answers whether the rule is satisfied.
  */
 export function Rule(form: RuleForm, field: string, code: RuleCode, test: (value: unknown, object: Record<string, unknown>) => boolean): PropertyDecorator {
-  const definition = ruleFor(form, field, code);
+  return Coded(code, ruleFor(form, field, code).message, test);
+}
+
+/**
+ * A constraint with a stable code (reported in `errors[].code`) and an English message, for fields
+ * outside the catalogue (Mydex's callback); `Rule` is this with the catalogue's message.
+ */
+export function Coded(code: string, message: string, test: (value: unknown, object: Record<string, unknown>) => boolean): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
       // The constraint name keys the field's error; codes are unique per field.
       name: code,
       target: target.constructor,
       propertyName: String(propertyName),
-      options: { message: definition.message, context: { code } },
+      options: { message, context: { code } },
       validator: { validate: (value: unknown, args) => test(value, args?.object as Record<string, unknown>) },
     });
   };
