@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
-import { RATE_LIMIT_GROUPS } from '../src/rate-limit/rate-limit.module.js';
+import { RATE_LIMIT_GROUPS } from '../src/rate-limit/rate-limit.groups.js';
 import type { TestApp } from './support/app.js';
 import { registerWebMember, startBffStack, type BffStack } from './support/bff-stack.js';
 import { POSTGRES_URL } from './support/database.js';

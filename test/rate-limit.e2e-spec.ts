@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RATE_LIMIT_GROUPS } from '../src/rate-limit/rate-limit.module.js';
+import { RATE_LIMIT_GROUPS } from '../src/rate-limit/rate-limit.groups.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const LIMIT = RATE_LIMIT_GROUPS.find((group) => group.name === 'validation')!.limit;
@@ -32,6 +33,22 @@ describe('rate limits per client IP', () => {
     expect(over.body.code).toBe('rate_limited');
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     expect((await request(t.url).get('/health/live')).status).toBe(200);
+  });
+
+  it('counts every route of a group against one budget per client', async () => {
+    const t = await startTestApp({ RATE_LIMITS: 'on' });
+    apps.push(t);
+    const limit = RATE_LIMIT_GROUPS.find((group) => group.name === 'registrations')!.limit;
+    const half = Math.floor(limit / 2);
+    const statuses: number[] = [];
+    for (let i = 0; i < half; i++) statuses.push((await request(t.url).get(`/v1/registrations/${randomUUID()}`)).status);
+    for (let i = half; i < limit; i++) statuses.push((await request(t.url).post('/v1/registrations').send({})).status);
+    expect(statuses.filter((status) => status === 429)).toEqual([]);
+    const over = await request(t.url).get(`/v1/registrations/${randomUUID()}`);
+    expect(over.status).toBe(429);
+    expect(over.body.code).toBe('rate_limited');
+    // Another group keeps its own budget.
+    expect((await request(t.url).get('/v1/validation/rules')).status).toBe(200);
   });
 
   it('does not limit when RATE_LIMITS=off', async () => {

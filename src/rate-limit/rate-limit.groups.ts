@@ -6,3 +6,6 @@ export const RATE_LIMIT_GROUPS = [
 ] as const;
 
 export const RATE_LIMIT_PREFIXES: readonly string[] = RATE_LIMIT_GROUPS.map((group) => group.prefix);
+
+/** The request's path, without the query string. */
+export const pathOf = (request: { url?: string }): string => (request.url ?? '').split('?')[0] ?? '';

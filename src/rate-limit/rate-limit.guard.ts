@@ -4,7 +4,7 @@ import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { securityConfig } from '../config/security.config.js';
-import { RATE_LIMIT_PREFIXES } from './rate-limit.groups.js';
+import { pathOf, RATE_LIMIT_PREFIXES } from './rate-limit.groups.js';
 
 /**
  * Per-client-IP limits on the public, abusable routes. The client IP is Fastify's `request.ip`,
@@ -22,7 +22,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   /** Most requests are on unlimited routes (or limits are off): decide that once, before any throttler runs. */
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (!this.security.rateLimits) return true;
-    const path = (context.switchToHttp().getRequest<FastifyRequest>().url ?? '').split('?')[0] ?? '';
+    const path = pathOf(context.switchToHttp().getRequest<FastifyRequest>());
     return !RATE_LIMIT_PREFIXES.some((prefix) => path.startsWith(prefix));
   }
 
@@ -36,8 +36,13 @@ export class RateLimitGuard extends ThrottlerGuard {
     }
   }
 
-  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return (request as unknown as FastifyRequest).ip;
+  /**
+   * One counter per group and client (the tracker: the library's, `request.ip` with IPv6 grouped by
+   * /64), shared by every route of the group. The library's default key also names the controller and
+   * handler, which would give each route of a group its own budget.
+   */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `${throttlerName}:${tracker}`;
   }
 
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {

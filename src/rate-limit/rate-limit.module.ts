@@ -1,18 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule, type ThrottlerOptions } from '@nestjs/throttler';
-import type { FastifyRequest } from 'fastify';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { securityConfig } from '../config/security.config.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
-
-import { RATE_LIMIT_GROUPS } from './rate-limit.groups.js';
-
-export { RATE_LIMIT_GROUPS };
-
-const pathOf = (context: Parameters<NonNullable<ThrottlerOptions['skipIf']>>[0]) =>
-  (context.switchToHttp().getRequest<FastifyRequest>().url ?? '').split('?')[0] ?? '';
+import { pathOf, RATE_LIMIT_GROUPS } from './rate-limit.groups.js';
 
 @Module({
   imports: [
@@ -23,7 +16,8 @@ const pathOf = (context: Parameters<NonNullable<ThrottlerOptions['skipIf']>>[0])
           name: group.name,
           ttl: 60_000,
           limit: group.limit,
-          skipIf: (context) => !security.rateLimits || !pathOf(context).startsWith(group.prefix),
+          // RATE_LIMITS=off and unlimited routes never get here (RateLimitGuard.shouldSkip).
+          skipIf: (context) => !pathOf(context.switchToHttp().getRequest()).startsWith(group.prefix),
         })),
         storage: security.redisUrl ? new RedisThrottlerStorage(security.redisUrl) : undefined,
         setHeaders: true,
