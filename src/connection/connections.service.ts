@@ -83,7 +83,7 @@ export class ConnectionsService implements OnModuleInit {
   /** `GET /v1/session` asks this on every call, so it is a prepared statement rather than a TypeORM find. */
   private readonly connectedByMydexid: PreparedQuery<{ found: number }>;
   /** The audit trail is kept for CONNECTION_EVENTS_RETENTION_DAYS (0: for ever). */
-  private readonly purgeEvents = new PeriodicPurge(PURGE_EVENTS_EVERY_MS, (now) => this.deleteEventsBefore(new Date(now - this.connection.eventRetentionDays * DAY_MS)));
+  private readonly purgeEvents = new PeriodicPurge('old connection events', PURGE_EVENTS_EVERY_MS, (now) => this.deleteEventsBefore(new Date(now - this.connection.eventRetentionDays * DAY_MS)));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -119,12 +119,8 @@ export class ConnectionsService implements OnModuleInit {
       await writeAtomically(this.dataSource, [upsert, event]);
       this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
     }
-    // After the delivery is stored, and not awaited: the purge never delays or fails the 200 Mydex waits for.
-    if (this.connection.eventRetentionDays > 0) {
-      void this.purgeEvents.maybeRun().catch((error: unknown) => {
-        this.logger.warn(`purging old connection events failed: ${error instanceof Error ? error.message : String(error)}`);
-      });
-    }
+    // After the delivery is stored; beside the answer, never in it (PeriodicPurge).
+    if (this.connection.eventRetentionDays > 0) this.purgeEvents.maybeRun();
   }
 
   /**

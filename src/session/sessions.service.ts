@@ -39,7 +39,7 @@ interface ActiveSessionRow {
 @Injectable()
 export class SessionsService {
   /** A day of grace keeps recently ended sessions visible to operators. */
-  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) }));
+  private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) => this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) }));
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
 
@@ -56,7 +56,7 @@ export class SessionsService {
 
   /** Creates a session; the returned token is the only copy of the secret. */
   async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
-    await this.purge.maybeRun();
+    this.purge.maybeRun();
     const token = newOpaqueToken();
     const now = new Date();
     const session = this.sessions.create({

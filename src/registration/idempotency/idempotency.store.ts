@@ -42,7 +42,7 @@ export interface IdempotentResult<T> {
  */
 @Injectable()
 export class IdempotencyStore {
-  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.keys.delete({ expiresAt: LessThan(new Date(now)) }));
+  private readonly purge = new PeriodicPurge('expired idempotency records', PURGE_EVERY_MS, (now) => this.keys.delete({ expiresAt: LessThan(new Date(now)) }));
 
   constructor(
     @InjectRepository(IdempotencyKey) private readonly keys: Repository<IdempotencyKey>,
@@ -65,7 +65,7 @@ export class IdempotencyStore {
   async run<T>(scope: string, key: string, request: unknown, leaseMs: number, work: () => Promise<T>): Promise<IdempotentResult<T>> {
     const secrets = this.derive(scope, key);
     const requestHash = createHmac('sha256', secrets.macKey).update(canonicalJson(request)).digest('hex');
-    await this.purge.maybeRun();
+    this.purge.maybeRun();
     const claimed = await this.claim(secrets.keyHash, scope, requestHash, leaseMs);
     if (!claimed.ours) return { value: this.replay<T>(claimed.row, requestHash, secrets.encKey), replayed: true };
 

@@ -50,7 +50,7 @@ type VerifyCallback = (error: Error | null, ctx?: false | object, state?: unknow
 @Injectable()
 export class OidcTransactionStore {
   /** An hour past expiry keeps "expired" distinguishable from "unknown" for late callbacks. */
-  private readonly purge = new PeriodicPurge(PURGE_EVERY_MS, (now) => this.transactions.delete({ expiresAt: LessThan(new Date(now - 60 * 60 * 1000)) }));
+  private readonly purge = new PeriodicPurge('expired OIDC transactions', PURGE_EVERY_MS, (now) => this.transactions.delete({ expiresAt: LessThan(new Date(now - 60 * 60 * 1000)) }));
 
   constructor(@InjectRepository(OidcTransaction) private readonly transactions: Repository<OidcTransaction>) {}
 
@@ -77,7 +77,7 @@ export class OidcTransactionStore {
   }
 
   async insert(pending: PendingTransaction): Promise<string> {
-    await this.purge.maybeRun();
+    this.purge.maybeRun();
     const state = newOpaqueToken();
     const now = new Date();
     await this.transactions.insert({
