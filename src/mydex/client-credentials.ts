@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { parseJson, retryAfterSeconds } from './mydex-answers.js';
-import { exchange, MydexTransportError } from './mydex-http.js';
+import { basicAuthorization, exchange, MydexTransportError } from './mydex-http.js';
 import type { UpstreamObserver } from './mydex-http.js';
 
 export interface ClientCredentialsSettings {
@@ -58,13 +58,12 @@ export class ClientCredentialsTokens {
 
   private async fetchToken(): Promise<CachedToken> {
     const endpoint = await this.endpoint();
-    const basic = Buffer.from(`${formEncode(this.settings.clientId)}:${formEncode(this.settings.clientSecret)}`).toString('base64');
     const answer = await this.call(() =>
       exchange(
         endpoint,
         {
           method: 'POST',
-          headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          headers: { authorization: basicAuthorization(this.settings.clientId, this.settings.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.settings.scope }).toString(),
         },
         // Asking for a token changes nothing at Mydex, so one retry after a network failure is safe.
@@ -115,11 +114,6 @@ export class ClientCredentialsTokens {
       throw transportProblem(error, this.logger, this.settings.timeoutMs);
     }
   }
-}
-
-/** RFC 6749 2.3.1: client id and secret are form-encoded before Basic encoding. */
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
 const DEFAULT_RETRY_AFTER_S = 5;

@@ -4,6 +4,12 @@
  * the two kinds the client maps differently. No logging here: the caller knows what is safe to log.
  */
 
+/** HTTP Basic client authentication (RFC 6749 2.3.1): id and secret are form-urlencoded before Base64. */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
 export type TransportFailureKind = 'timeout' | 'network';
 
 export class MydexTransportError extends Error {

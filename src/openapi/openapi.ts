@@ -2,6 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { stringify } from 'yaml';
+import { PROBLEM_TYPE_BASE } from '../common/problem/error-codes.js';
+import { PROBLEM } from '../common/problem/problem-openapi.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -26,7 +28,7 @@ const PROBLEM_SCHEMA = {
   description: 'RFC 9457 problem details. Switch on `code`; it never changes meaning.',
   required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
   properties: {
-    type: { type: 'string', format: 'uri', example: 'https://github.com/mydex-bff/docs/errors#validation_failed' },
+    type: { type: 'string', format: 'uri', example: `${PROBLEM_TYPE_BASE}validation_failed` },
     title: { type: 'string', example: 'The request has invalid fields' },
     status: { type: 'integer', example: 422 },
     detail: { type: 'string', example: '2 field error(s); see errors.' },
@@ -55,20 +57,19 @@ const PROBLEM_SCHEMA = {
 function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, Problem: PROBLEM_SCHEMA as never };
-  const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
   for (const item of Object.values(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = item[method];
       if (!operation) continue;
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         if (/^[45]/.test(status) && response && 'description' in response && !response.content) {
-          operation.responses[status] = { ...response, content: problemContent };
+          operation.responses[status] = { ...response, content: PROBLEM };
         }
       }
       if (!Object.keys(operation.responses ?? {}).some((status) => status.startsWith('4'))) {
         operation.responses['4XX'] = {
           description: 'problem+json: e.g. `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, `rate_limited`',
-          content: problemContent,
+          content: PROBLEM,
         };
       }
     }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A new opaque secret: 32 random bytes, base64url (43 characters). */
 export function newOpaqueToken(): string {
@@ -8,6 +8,11 @@ export function newOpaqueToken(): string {
 /** What the database keeps instead of a secret: its SHA-256, lowercase hex. */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** Compares two hex digests (such as sha256Hex's) in constant time; different lengths are simply unequal. */
+export function sameHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /** Only strings shaped like our tokens are looked up (a cheap guard before touching the database). */

@@ -23,7 +23,8 @@ export function frameworkErrorProblem(error: FastifyError, request: FastifyReque
     .send(problemBody(code, detail, String(request.id)));
 }
 
-const FASTIFY_CODES: Record<string, { code: ErrorCode; detail: string }> = {
+/** Fastify's body-parsing refusals (`FST_ERR_CTP_*`) as problem code and detail; the status is the code's. */
+export const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; detail: string }>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', detail: 'Send the body as application/json.' },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The body is larger than this endpoint accepts.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed_json', detail: 'The body could not be parsed as JSON.' },

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from './database-errors.js';
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { FASTIFY_CODES } from './framework-errors.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.js';
 import { ProblemException } from './problem.exception.js';
 import type { RouteRegistry } from './route-registry.js';
@@ -96,14 +97,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       }
       return { ...base, code: 'not_found' as const, status: 404, detail: `No route for ${request.method} ${pathOf(request.url)}.` };
     }
-    if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return { ...base, code: 'unsupported_media_type' as const, status: 415, detail: 'Send the body as application/json.' };
+    const known = Object.hasOwn(FASTIFY_CODES, fastifyCode) ? FASTIFY_CODES[fastifyCode] : undefined;
+    if (known) {
+      return { ...base, code: known.code, status: ERROR_CODES[known.code].status, detail: known.detail };
     }
-    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return { ...base, code: 'payload_too_large' as const, status: 413, detail: 'The body is larger than this endpoint accepts.' };
-    }
-    if (fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && exception instanceof SyntaxError)) {
-      return { ...base, code: 'malformed_json' as const, status: 400, detail: 'The body could not be parsed as JSON.' };
+    if (status === 400 && exception instanceof SyntaxError) {
+      return { ...base, code: 'malformed_json' as const, status: 400, detail: FASTIFY_CODES.FST_ERR_CTP_INVALID_JSON_BODY.detail };
     }
     if (status !== undefined && status >= 400 && status < 500) {
       const code = STATUS_CODES[status] ?? 'invalid_request';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
 import { pooledRandomBytes } from '../../common/crypto/random-pool.js';
 import { LessThan, LessThanOrEqual, QueryFailedError, type Repository } from 'typeorm';
 import type { FieldProblem } from '../../common/problem/problem.exception.js';
@@ -9,6 +9,7 @@ import { ProblemException } from '../../common/problem/problem.exception.js';
 import type { ErrorCode } from '../../common/problem/error-codes.js';
 import { securityConfig } from '../../config/security.config.js';
 import { PeriodicPurge } from '../../persistence/periodic-purge.js';
+import { sameHex } from '../../session/session-token.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 
 /** How long a key remembers its first answer. */
@@ -115,7 +116,7 @@ export class IdempotencyStore {
         await this.keys.delete({ keyHash, expiresAt: LessThan(new Date(now.getTime() + 1)) });
         continue;
       }
-      if (!sameHash(row.requestHash, requestHash)) {
+      if (!sameHex(row.requestHash, requestHash)) {
         throw new ProblemException('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; send a new key.');
       }
       if (row.state === 'in_progress' && row.lockedUntil.getTime() <= now.getTime()) {
@@ -134,7 +135,7 @@ export class IdempotencyStore {
   }
 
   private replay<T>(row: IdempotencyKey, requestHash: string, encKey: Buffer): T {
-    if (!sameHash(row.requestHash, requestHash)) {
+    if (!sameHex(row.requestHash, requestHash)) {
       throw new ProblemException('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; send a new key.');
     }
     if (row.state !== 'completed' || row.response === null) {
@@ -178,10 +179,6 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
-}
-
-function sameHash(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 function encrypt(plain: string, key: Buffer): string {

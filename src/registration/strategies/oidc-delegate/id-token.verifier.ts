@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import { timingSafeEqual } from 'node:crypto';
-import { sha256Hex } from '../../../session/session-token.js';
+import { sameHex, sha256Hex } from '../../../session/session-token.js';
 import { MydexOidcProvider, type ProviderMetadata } from './mydex-oidc-provider.js';
 
 /** Clock skew tolerated on `exp`, `iat` and `nbf`. */
@@ -49,8 +48,4 @@ export class IdTokenVerifier {
     if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) throw new IdTokenRejected('sub malformed');
     return { claims: payload as VerifiedIdToken['claims'] };
   }
-}
-
-function sameHex(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }

@@ -20,7 +20,7 @@ import type { AuthorizeDto, AuthorizeResponseDto, LogoutDto, LogoutResponseDto, 
 import type { OidcRequest } from './oidc-request.js';
 import type { OidcTransaction } from './oidc-transaction.entity.js';
 import { OidcTransactionStore, type AuthenticatedMemberIdentity, type PendingTransaction } from './oidc-transaction.store.js';
-import { runPassport, toOidcRequest } from './passport-bridge.js';
+import { asError, runPassport, settle, toOidcRequest } from './passport-bridge.js';
 import { TokenEndpointTransport } from './token-endpoint.transport.js';
 
 /** The codes a callback can end with (`?error=<code>` on the frontend's or app's address). */
@@ -260,7 +260,7 @@ export class OidcDelegateService {
     ): void => {
       this.verifyMember(request, metadata, idToken, userInfo).then(
         (result) => settle(request, () => ('member' in result ? done(null, result.member) : done(null, false, result.refusal))),
-        (error: unknown) => settle(request, () => done(error instanceof Error ? error : new Error(String(error)))),
+        (error: unknown) => settle(request, () => done(asError(error))),
       );
     };
   }
@@ -341,12 +341,4 @@ function reasonOf(outcome: { kind: string; challenge?: unknown; error?: unknown 
   }
   if (outcome.kind === 'error') return outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : 'error';
   return outcome.kind;
-}
-
-function settle(request: OidcRequest, run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    request.abort?.(error);
-  }
 }

@@ -5,6 +5,7 @@ import { PeriodicPurge } from '../../../persistence/periodic-purge.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { OidcRequest } from './oidc-request.js';
 import { OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
+import { asError, settle } from './passport-bridge.js';
 
 /** A transaction lives 10 minutes from the authorization request. */
 export const TRANSACTION_TTL_MS = 10 * 60 * 1000;
@@ -175,17 +176,4 @@ export class OidcTransactionStore {
     if (row.exchangeSecretHash !== sha256Hex(exchangeSecret) || !row.memberSub || !row.memberIssuer || !row.idToken) return undefined;
     return { issuer: row.memberIssuer, sub: row.memberSub, mydexid: row.memberMydexid, idToken: row.idToken };
   }
-}
-
-/** Runs a passport callback; a throw inside it ends the passport run instead of escaping the promise. */
-function settle(request: OidcRequest, run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    request.abort?.(error);
-  }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -61,3 +61,20 @@ export function runPassport(strategy: Strategy, request: OidcRequest, options: o
     }
   });
 }
+
+/**
+ * Runs a passport callback from a settled promise; a throw inside it ends the passport run (through
+ * `request.abort`, set by runPassport) instead of escaping as an unhandled rejection.
+ */
+export function settle(request: OidcRequest, run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    request.abort?.(error);
+  }
+}
+
+/** A rejection reason as the Error passport callbacks expect. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

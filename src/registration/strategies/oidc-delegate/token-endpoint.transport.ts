@@ -1,3 +1,6 @@
+import { basicAuthorization } from '../../../mydex/mydex-http.js';
+import { asError } from './passport-bridge.js';
+
 /** `oauth`'s callback shapes, which passport-openidconnect 0.1.2 interprets. */
 type HttpFailure = { statusCode: number; data: string } | Error;
 type TokenCallback = (error: HttpFailure | null, accessToken?: string, refreshToken?: string, results?: Record<string, unknown>) => void;
@@ -53,7 +56,7 @@ export class TokenEndpointTransport {
           const accessToken = typeof json.access_token === 'string' ? json.access_token : undefined;
           callback(null, accessToken, undefined, json);
         }),
-      (error: unknown) => this.settle(() => callback(error instanceof Error ? error : new Error(String(error)))),
+      (error: unknown) => this.settle(() => callback(asError(error))),
     );
   }
 
@@ -66,7 +69,7 @@ export class TokenEndpointTransport {
           if (!parseObject(text)) return callback({ statusCode: status, data: 'UserInfo response is not a JSON object' });
           callback(null, text, undefined);
         }),
-      (error: unknown) => this.settle(() => callback(error instanceof Error ? error : new Error(String(error)))),
+      (error: unknown) => this.settle(() => callback(asError(error))),
     );
   }
 
@@ -82,12 +85,6 @@ export class TokenEndpointTransport {
       this.options.abort(error);
     }
   }
-}
-
-/** RFC 6749 2.3.1: id and secret are form-urlencoded before Base64. */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
