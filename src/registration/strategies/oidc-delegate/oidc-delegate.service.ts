@@ -321,7 +321,8 @@ export class OidcDelegateService {
 
 /** Refusals decided from the callback's query alone (the transaction is still used up). */
 function earlyRefusal(query: Record<string, unknown>, metadata: ProviderMetadata): CallbackErrorCode | undefined {
-  if (typeof query.error === 'string') return query.error === 'access_denied' ? 'access_denied' : 'provider_error';
+  // Any error parameter (even repeated, as an array) is a refusal from the provider.
+  if (query.error !== undefined) return query.error === 'access_denied' ? 'access_denied' : 'provider_error';
   // RFC 9207: the authorization response names its issuer; another issuer is a mix-up attack.
   if (query.iss !== undefined ? query.iss !== metadata.issuer : metadata.issParameterSupported) return 'issuer_mismatch';
   if (typeof query.code !== 'string' || query.code === '') return 'provider_error';
