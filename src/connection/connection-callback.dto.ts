@@ -1,11 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { MydexIdRules } from '../validation/registration-details.dto.js';
 import { MYDEXID_MAX, MYDEXID_MIN, MYDEXID_PATTERN } from '../validation/rule-catalogue.js';
-import { Coded, InRuleOrder } from '../validation/rule-constraints.js';
+import { Coded, InRuleOrder, MydexIdRules } from '../validation/rule-constraints.js';
 import { fieldsProblem } from './permissions.js';
 
 /** Largest uid accepted: the `integer` column. */
 export const UID_MAX = 2_147_483_647;
+/** `{uid}-{nid}`: the shape every connection_id must have. */
+export const CONNECTION_ID_PATTERN = /^[0-9]{1,10}-[0-9]{1,20}$/;
+/** The largest agreement version accepted. */
+export const VERSION_MAX = 1_000_000;
 /** The member key: printable ASCII, at most this long. Mydex does not publish its format [I]. */
 export const MEMBER_KEY_MAX = 1024;
 
@@ -47,10 +50,10 @@ export class ConnectionCallbackDto {
   key!: string;
 
   /** `{uid}-{our Connection NID}`. */
-  @ApiProperty({ example: '587-45678', pattern: '^[0-9]+-[0-9]+$' })
+  @ApiProperty({ example: '587-45678', pattern: CONNECTION_ID_PATTERN.source })
   @InRuleOrder(
     Coded('required', 'connection_id is required.', presentString),
-    Coded('connection_id_invalid', 'connection_id must look like {uid}-{nid}.', (value) => !presentString(value) || (typeof value === 'string' && /^[0-9]{1,10}-[0-9]{1,20}$/.test(value))),
+    Coded('connection_id_invalid', 'connection_id must look like {uid}-{nid}.', (value) => !presentString(value) || (typeof value === 'string' && CONNECTION_ID_PATTERN.test(value))),
   )
   connection_id!: string;
 
@@ -73,7 +76,7 @@ export class ConnectionCallbackDto {
 
   /** The agreement version approved, when Mydex says it. [I] */
   @ApiPropertyOptional({ example: 2, minimum: 1 })
-  @Coded('version_invalid', 'version must be a positive integer.', optional((value) => toPositiveInt(value, 1_000_000) !== undefined))
+  @Coded('version_invalid', 'version must be a positive integer.', optional((value) => toPositiveInt(value, VERSION_MAX) !== undefined))
   version?: number;
 }
 

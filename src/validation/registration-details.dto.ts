@@ -4,9 +4,6 @@ import {
   EMAIL_MAX,
   EMAIL_PATTERN,
   isEmailWellFormed,
-  isMydexIdAlphanumeric,
-  isMydexIdLengthOk,
-  isMydexIdNotDigitsOnly,
   isPasswordLongEnough,
   isPresent,
   MYDEXID_MAX,
@@ -14,16 +11,7 @@ import {
   MYDEXID_PATTERN,
   PASSWORD_MIN,
 } from './rule-catalogue.js';
-import { InRuleOrder, Rule, Trim } from './rule-constraints.js';
-
-/** The four MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
-export const MydexIdRules = (): PropertyDecorator =>
-  InRuleOrder(
-    Rule('registration', 'mydexid', 'required', isPresent),
-    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
-    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
-    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
-  );
+import { InRuleOrder, MydexIdRules, Rule, Trim } from './rule-constraints.js';
 
 /**
  * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import { ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
+import { isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
 
 /**
  * class-validator constraints built from the catalogue. Each carries `context: { code }` (the stable
@@ -45,3 +45,12 @@ export function InRuleOrder(...decorators: PropertyDecorator[]): PropertyDecorat
     for (const decorator of decorators) decorator(target, propertyName);
   };
 }
+
+/** The four MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
+export const MydexIdRules = (): PropertyDecorator =>
+  InRuleOrder(
+    Rule('registration', 'mydexid', 'required', isPresent),
+    Rule('registration', 'mydexid', 'mydexid_not_alphanumeric', isMydexIdAlphanumeric),
+    Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
+    Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
+  );
