@@ -2,8 +2,9 @@ import { validateSync } from 'class-validator';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { FieldProblem } from '../common/problem/problem.exception.js';
 import { fieldProblems } from '../common/problem/validation-exception.factory.js';
+import { isJsonObject, VALIDATOR_OPTIONS } from '../validation/registration-rules.js';
 import { MalformedForm } from './callback-form.js';
-import { ConnectionCallbackDto, toPositiveInt, UID_MAX } from './connection-callback.dto.js';
+import { CONNECTION_ID_PATTERN, ConnectionCallbackDto, toPositiveInt, UID_MAX, VERSION_MAX } from './connection-callback.dto.js';
 
 /** A First Time Connection (POST) or an update (PUT), validated. */
 export interface ConnectionDelivery {
@@ -42,15 +43,15 @@ const CONNECTION_FIELDS = ['uid', 'mydexid', 'key', 'connection_id', 'fields', '
  */
 export function readCallbackDelivery(body: unknown, connectionNid: string): CallbackDelivery {
   if (body instanceof MalformedForm) throw new ProblemException('malformed_form', body.reason);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (!isJsonObject(body)) {
     throw new ProblemException('body_not_object', 'Send the callback as a form or a JSON object.');
   }
-  const source = body as Record<string, unknown>;
+  const source = body;
   const tooComplex = structureProblems(source);
   if (tooComplex.length > 0) throw validationFailed(tooComplex);
 
   if (source.type === 'notification') {
-    const connectionId = typeof source.connection_id === 'string' && /^[0-9]{1,10}-[0-9]{1,20}$/.test(source.connection_id) ? source.connection_id : null;
+    const connectionId = typeof source.connection_id === 'string' && CONNECTION_ID_PATTERN.test(source.connection_id) ? source.connection_id : null;
     return { kind: 'notification', uid: toPositiveInt(source.uid, UID_MAX) ?? null, connectionId, record: withoutKey(source) };
   }
 
@@ -59,10 +60,10 @@ export function readCallbackDelivery(body: unknown, connectionNid: string): Call
     if (Object.hasOwn(source, name)) (dto as unknown as Record<string, unknown>)[name] = name === 'mydexid' && typeof source[name] === 'string' ? source[name].trim() : source[name];
   }
   // Neither the object nor the values go into validation errors: the key must not travel further.
-  const errors = fieldProblems(validateSync(dto, { forbidUnknownValues: true, validationError: { target: false, value: false } }));
+  const errors = fieldProblems(validateSync(dto, VALIDATOR_OPTIONS));
   const uid = toPositiveInt(dto.uid, UID_MAX);
   const expected = uid === undefined ? undefined : `${uid}-${connectionNid}`;
-  if (expected !== undefined && typeof dto.connection_id === 'string' && /^[0-9]{1,10}-[0-9]{1,20}$/.test(dto.connection_id) && dto.connection_id !== expected) {
+  if (expected !== undefined && typeof dto.connection_id === 'string' && CONNECTION_ID_PATTERN.test(dto.connection_id) && dto.connection_id !== expected) {
     errors.push({ field: 'connection_id', code: 'connection_id_mismatch', message: 'connection_id must be {uid}-{our Connection NID}.' });
   }
   if (errors.length > 0) throw validationFailed(errors);
@@ -74,7 +75,7 @@ export function readCallbackDelivery(body: unknown, connectionNid: string): Call
     connectionId: dto.connection_id,
     fields: dto.fields ?? {},
     linkingToken: dto.linking_token ?? null,
-    version: dto.version === undefined ? null : (toPositiveInt(dto.version, 1_000_000) ?? null),
+    version: dto.version === undefined ? null : (toPositiveInt(dto.version, VERSION_MAX) ?? null),
     record: withoutKey(source),
   };
 }

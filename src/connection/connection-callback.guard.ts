@@ -1,9 +1,10 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { mydexConfig } from '../config/mydex.config.js';
+import { sha512Hex } from '../mydex/mydex.client.js';
 
 const SHA512_HEX = /^[0-9a-fA-F]{128}$/;
 
@@ -17,7 +18,7 @@ export class ConnectionCallbackGuard implements CanActivate {
   private readonly expected: Buffer;
 
   constructor(@Inject(mydexConfig.KEY) config: ConfigType<typeof mydexConfig>) {
-    this.expected = Buffer.from(createHash('sha512').update(config.connectionToken, 'utf8').digest('hex'), 'latin1');
+    this.expected = Buffer.from(sha512Hex(config.connectionToken), 'latin1');
   }
 
   canActivate(context: ExecutionContext): boolean {

@@ -1,3 +1,4 @@
+import { isJsonObject } from '../validation/registration-rules.js';
 /**
  * Mydex's `fields` structure (the permissions a member granted) and its normalised form.
  *
@@ -33,7 +34,7 @@ export const FIELDS_LIMITS = { depth: 10, nodes: 20_000, keyLength: 200, stringL
  * or null leaves. Iterative, so hostile nesting cannot exhaust the stack.
  */
 export function fieldsProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'fields must be an object of datasets.';
+  if (!isJsonObject(value)) return 'fields must be an object of datasets.';
   const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
   let nodes = 0;
   while (stack.length > 0) {
@@ -101,7 +102,7 @@ function datasetPermission(dataset: string, root: unknown): DatasetPermission {
 }
 
 function accessGrant(access: unknown): FieldPermission & { readStyle: AccessStyle | null; writeStyle: AccessStyle | null } {
-  const side = (name: 'r' | 'w') => (isObject(access) && isObject(access[name]) ? access[name] : {});
+  const side = (name: 'r' | 'w') => (isJsonObject(access) && isJsonObject(access[name]) ? access[name] : {});
   const r = side('r');
   const w = side('w');
   return { read: granted(r.a), write: granted(w.a), readStyle: style(r.s), writeStyle: style(w.s) };
@@ -115,8 +116,4 @@ function style(value: unknown): AccessStyle | null {
   if (value === 'A' || value === 'a') return 'automatic';
   if (value === 'R' || value === 'r') return 'on_request';
   return null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -28,7 +28,8 @@ export interface RegistrationDetails {
 }
 
 // Keep neither the object nor the value in ValidationErrors: the password must not travel further.
-const VALIDATOR_OPTIONS = { forbidUnknownValues: true, validationError: { target: false, value: false } } as const;
+/** How every DTO is validated: unknown objects refused, and neither the object nor the values copied into errors. */
+export const VALIDATOR_OPTIONS = { forbidUnknownValues: true, validationError: { target: false, value: false } } as const;
 
 /**
  * Trims, runs the registration rules (RegistrationDetailsDto) and returns every violation in rule
