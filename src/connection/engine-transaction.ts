@@ -55,15 +55,31 @@ export async function writeAtomically(dataSource: DataSource, statements: Statem
     await runInTransaction(dataSource, statements);
     return;
   }
-  const parameters: unknown[] = [];
-  const parts = statements.map(([sql, values]) => {
-    const offset = parameters.length;
-    parameters.push(...values);
-    // TypeORM's generated SQL carries its values only as $n placeholders, never as literals.
-    return sql.replace(/\$(\d+)/g, (_match, n: string) => `$${Number(n) + offset}`);
-  });
-  const main = parts.pop()!;
-  const sql = parts.length === 0 ? main : `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(', ')} ${main}`;
   // A named statement on the pool itself: prepared once per connection, no TypeORM query runner.
-  await queryPostgres(dataSource, sql, parameters);
+  await queryPostgres(dataSource, combinedSql(statements), statements.flatMap(([, values]) => values));
+}
+
+const combined = new Map<string, string>();
+
+/**
+ * The statements as one: the first ones as data-modifying CTEs, the last as the main statement, each
+ * one's `$n` placeholders shifted past the previous ones' values. Built once per list of statements
+ * (callers pass a few fixed ones), not per write.
+ */
+function combinedSql(statements: Statement[]): string {
+  const key = statements.map(([part, values]) => `${values.length}\u0000${part}`).join('\u0000');
+  let sql = combined.get(key);
+  if (sql === undefined) {
+    let offset = 0;
+    const parts = statements.map(([part, values]) => {
+      const shift = offset;
+      offset += values.length;
+      // The SQL carries its values only as $n placeholders, never as literals.
+      return part.replace(/\$(\d+)/g, (_match, n: string) => `$${Number(n) + shift}`);
+    });
+    const main = parts.pop()!;
+    sql = parts.length === 0 ? main : `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(', ')} ${main}`;
+    combined.set(key, sql);
+  }
+  return sql;
 }
