@@ -22,6 +22,8 @@ export interface ProviderMetadata {
 
 const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/;
 const METADATA_TTL_MS = 60 * 60 * 1000;
+/** After a failed discovery, how long the stale copy (or the configured endpoints) is used before trying again. */
+const DISCOVERY_RETRY_MS = 30 * 1000;
 
 /**
  * The provider side of OIDC: discovery (each endpoint overridable by config), and the JWKS. Every
@@ -42,7 +44,11 @@ export class MydexOidcProvider {
     return this.mydex.clientId;
   }
 
-  /** Provider metadata; discovery is cached for an hour, and a stale copy is kept while it fails. */
+  /**
+   * Provider metadata; discovery is cached for an hour. While it fails, a stale copy (or the configured
+   * endpoints) is used and discovery retried every 30 s, not on every request: each attempt can take
+   * the whole timeout, and one metadata object keeps the passport strategy built once.
+   */
   async metadata(): Promise<ProviderMetadata> {
     if (this.cached && Date.now() - this.cached.at < METADATA_TTL_MS) return this.cached.metadata;
     try {
@@ -50,9 +56,11 @@ export class MydexOidcProvider {
       this.cached = { metadata, at: Date.now() };
       return metadata;
     } catch (error) {
-      if (this.cached) return this.cached.metadata;
-      const fallback = this.fromOverridesOnly();
-      if (fallback) return fallback;
+      const fallback = this.cached?.metadata ?? this.fromOverridesOnly();
+      if (fallback) {
+        this.cached = { metadata: fallback, at: Date.now() - METADATA_TTL_MS + DISCOVERY_RETRY_MS };
+        return fallback;
+      }
       this.logger.warn({ err: error }, 'OIDC discovery failed and the endpoints are not all configured');
       throw new ProblemException('upstream_unavailable', 'The Mydex login service could not be reached; try again shortly.', {
         headers: { 'retry-after': '5' },
