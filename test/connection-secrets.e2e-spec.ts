@@ -1,9 +1,8 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.factory.js';
+import { startTestApp, type TestApp } from './support/app.js';
 import { CALLBACK_AUTH, callbackForm, callbackJson, TEST_DATA_KEY } from './support/connection-callback.js';
-import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
+import { ENGINES } from './support/database.js';
 import { captureOutput } from './support/capture-output.js';
 
 /**
@@ -13,33 +12,21 @@ import { captureOutput } from './support/capture-output.js';
  */
 describe.each(ENGINES)('the member key and the logs on %s', (engine) => {
   const key = 'member-key-never-logged-7c1d9e';
-  let app: NestFastifyApplication;
+  let t: TestApp;
   let url: string;
-  let database: DatabaseTarget;
   let capture: ReturnType<typeof captureOutput>;
-  const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
-    database = await freshDatabase(engine);
-    const env = { NODE_ENV: 'test', LOG_LEVEL: 'trace', RATE_LIMITS: 'off', DATABASE_URL: database.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY };
-    for (const [name, value] of Object.entries(env)) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
     capture = captureOutput();
-    app = await createApp();
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.getHttpServer().address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    t = await startTestApp({ LOG_LEVEL: 'trace', DATA_ENCRYPTION_KEY: TEST_DATA_KEY }, engine, { quiet: false });
+    url = t.url;
   });
   afterAll(async () => {
-    await app?.close();
-    capture?.restore();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
+    try {
+      await t?.close();
+    } finally {
+      capture?.restore();
     }
-    await database?.drop();
   });
 
   it('logs every delivery, stored or refused, without the key', async () => {

@@ -14,12 +14,13 @@ export interface TestApp {
  * Starts the real BFF (same factory as production) on a random loopback port with a fresh database.
  * `env` overrides variables for this app only; they are restored on close. `options.port` fixes the
  * port (for a PUBLIC_BASE_URL known in advance); `options.database` shares another app's database
- * (several instances), which this app then does not drop.
+ * (several instances), which this app then does not drop. `options.quiet: false` attaches the
+ * production logger (for suites that capture what it writes).
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
   engine: 'sqlite' | 'postgres' = 'sqlite',
-  options: { port?: number; database?: DatabaseTarget } = {},
+  options: { port?: number; database?: DatabaseTarget; quiet?: boolean } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await freshDatabase(engine));
   const dropDatabase = options.database ? async () => undefined : () => database.drop();
@@ -37,7 +38,7 @@ export async function startTestApp(
     }
   };
   try {
-    const app = await createApp({ quiet: true });
+    const app = await createApp({ quiet: options.quiet ?? true });
     await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : 0;

@@ -51,8 +51,8 @@ export async function countRows(db: DataSource, table: 'connections' | 'connecti
   return Number(row!.n);
 }
 
-/** Every table of the database (the app's schema on PostgreSQL), with every row as text. */
-export async function dumpAllTables(db: DataSource): Promise<Record<string, string>> {
+/** Every table of the database (the app's schema on PostgreSQL), with every row. */
+export async function allRows(db: DataSource): Promise<Record<string, unknown[]>> {
   const postgres = db.options.type === 'postgres';
   const tables = (
     (await db.query(
@@ -61,7 +61,12 @@ export async function dumpAllTables(db: DataSource): Promise<Record<string, stri
         : "SELECT name FROM sqlite_master WHERE type = 'table'",
     )) as { name: string }[]
   ).map((row) => row.name);
-  const dump: Record<string, string> = {};
-  for (const table of tables) dump[table] = JSON.stringify(await db.query(`SELECT * FROM "${table}"`));
-  return dump;
+  const rows: Record<string, unknown[]> = {};
+  for (const table of tables) rows[table] = (await db.query(`SELECT * FROM "${table.replace(/"/g, '""')}"`)) as unknown[];
+  return rows;
+}
+
+/** Every table of the database (the app's schema on PostgreSQL), with every row as text. */
+export async function dumpAllTables(db: DataSource): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await allRows(db)).map(([table, rows]) => [table, JSON.stringify(rows)]));
 }

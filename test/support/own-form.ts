@@ -11,7 +11,12 @@ export const OTHER_FRONTEND = 'https://other.example.org';
 
 
 /** The BFF pointed at `emulator` (MYDEX_ISSUER and MYDEX_PDX_URL), listening at its PUBLIC_BASE_URL. */
-export async function startBffFor(emulator: RunningEmulator, engine: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
+export async function startBffFor(
+  emulator: RunningEmulator,
+  engine: 'sqlite' | 'postgres',
+  env: Record<string, string> = {},
+  options: { quiet?: boolean } = {},
+): Promise<TestApp> {
   const port = await freePort();
   return startTestApp(
     {
@@ -22,7 +27,7 @@ export async function startBffFor(emulator: RunningEmulator, engine: 'sqlite' | 
       ...env,
     },
     engine,
-    { port },
+    { ...options, port },
   );
 }
 
