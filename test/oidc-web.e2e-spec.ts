@@ -5,7 +5,7 @@ import { inputValue, ScriptedBrowser } from '../emulator/testing/scripted-browse
 import { Registration } from '../src/registration/registration.entity.js';
 import { OidcTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.entity.js';
 import { ENGINES } from './support/database.js';
-import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
+import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
 
 const RETURN_TO = `${FRONTEND_ORIGIN}/welcome?from=mydex`;
 const DEFAULT_TARGET = `${FRONTEND_ORIGIN}/`;
@@ -21,9 +21,7 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
 
   /** Registers a new member through the BFF in a fresh browser; answers the browser (logged in at the BFF). */
   async function registerViaBff(member: NewMember): Promise<ScriptedBrowser> {
-    const browser = new ScriptedBrowser();
-    const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'register', email: member.email, returnTo: RETURN_TO });
-    const landing = await registerThroughLaca(browser, authorizationUrl, member, { stopAt: atFrontendOrApp });
+    const { browser, landing } = await registerWebMember(bff, member, { returnTo: RETURN_TO });
     expect(landing.url.href).toBe(RETURN_TO);
     return browser;
   }

@@ -4,7 +4,7 @@ import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js'
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { MemberSession } from '../src/session/member-session.entity.js';
 import { ENGINES } from './support/database.js';
-import { atFrontendOrApp, FRONTEND_ORIGIN, nativeSessionToken, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
+import { FRONTEND_ORIGIN, nativeSessionToken, registerWebMember, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
 
 describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF header', (engine) => {
   let stack: OidcStack;
@@ -17,11 +17,9 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
 
   /** A browser with a web session (a member registered through the BFF). */
   async function webSession(): Promise<{ browser: ScriptedBrowser; cookie: string }> {
-    const browser = new ScriptedBrowser();
-    const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'register', returnTo: `${FRONTEND_ORIGIN}/` });
-    const landing = await registerThroughLaca(browser, authorizationUrl, newMember('sess'), { stopAt: atFrontendOrApp });
+    const { browser, cookie, landing } = await registerWebMember(bff, newMember('sess'));
     expect(landing.url.origin).toBe(FRONTEND_ORIGIN);
-    return { browser, cookie: browser.jar.get('bff_session', bff)! };
+    return { browser, cookie };
   }
 
   const nativeToken = () => nativeSessionToken(bff, newMember('tok'));

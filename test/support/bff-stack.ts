@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
-import { newMember, registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
-import { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
 import type { DatabaseTarget } from './database.js';
-import { atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startWebFlow } from './oidc-browser.js';
+import { FRONTEND_ORIGIN, NATIVE_REDIRECT_URI } from './oidc-browser.js';
 import { freePort } from '../../emulator/testing/free-port.js';
+
+export { registerWebMember } from './oidc-browser.js';
 
 /**
  * The emulator and one or more BFF instances wired to it (OIDC, PDX API and the connection callback)
@@ -102,17 +102,4 @@ export async function startBffStack(
       await emulator.close().catch(() => undefined);
     },
   };
-}
-
-/**
- * Registers a new member through the BFF's web flow (action=register at the emulator's LaCa) and
- * answers the browser, which then holds the BFF's session cookie.
- */
-export async function registerWebMember(bffUrl: string, member: NewMember = newMember('stack')): Promise<{ browser: ScriptedBrowser; member: NewMember; cookie: string }> {
-  const browser = new ScriptedBrowser();
-  const { authorizationUrl } = await startWebFlow(browser, bffUrl, { intent: 'register', email: member.email, returnTo: `${FRONTEND_ORIGIN}/` });
-  const landing = await registerThroughLaca(browser, authorizationUrl, member, { stopAt: atFrontendOrApp });
-  const cookie = browser.jar.get('bff_session', bffUrl);
-  if (!cookie) throw new Error(`no session cookie after registering (landed on ${landing.url.href})`);
-  return { browser, member, cookie };
 }

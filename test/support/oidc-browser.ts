@@ -2,8 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
 import { CookieJar } from '../../emulator/testing/cookie-jar.js';
-import { registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
-import { ScriptedBrowser } from '../../emulator/testing/scripted-browser.js';
+import { newMember, registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
+import { ScriptedBrowser, type Landing } from '../../emulator/testing/scripted-browser.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
 import { freePort } from '../../emulator/testing/free-port.js';
@@ -117,6 +117,25 @@ export async function startWebFlow(
   });
   if (response.status !== 200) throw new Error(`authorize answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as { authorizationUrl: string; transactionId: string };
+}
+
+/**
+ * Registers `member` through the BFF's web flow (action=register at the emulator's LaCa, email
+ * hint passed) in a fresh browser, ending at the frontend (`returnTo`, by default its root). Answers
+ * the browser, which then holds the BFF's session cookie, and the landing.
+ */
+export async function registerWebMember(
+  bffUrl: string,
+  member: NewMember = newMember('stack'),
+  options: { returnTo?: string } = {},
+): Promise<{ browser: ScriptedBrowser; member: NewMember; cookie: string; landing: Landing }> {
+  const browser = new ScriptedBrowser();
+  const returnTo = options.returnTo ?? `${FRONTEND_ORIGIN}/`;
+  const { authorizationUrl } = await startWebFlow(browser, bffUrl, { intent: 'register', email: member.email, returnTo });
+  const landing = await registerThroughLaca(browser, authorizationUrl, member, { stopAt: atFrontendOrApp });
+  const cookie = browser.jar.get('bff_session', bffUrl);
+  if (!cookie) throw new Error(`no session cookie after registering (landed on ${landing.url.href})`);
+  return { browser, member, cookie, landing };
 }
 
 /**
