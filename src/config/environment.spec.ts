@@ -19,6 +19,17 @@ describe('environment validation', () => {
     expect(env.MYDEX_ISSUER).toBeUndefined();
   });
 
+  it('validates one environment once: the same input answers the same frozen result, another input a new one', () => {
+    const first = validateEnvironment({ PORT: '3100' });
+    expect(validateEnvironment({ PORT: '3100', EMPTY: '  ' })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const other = validateEnvironment({ PORT: '3101' });
+    expect(other).not.toBe(first);
+    expect(other.PORT).toBe(3101);
+    expect(() => validateEnvironment({ PORT: 'x' })).toThrow(EnvironmentError);
+    expect(validateEnvironment({ PORT: '3101' })).toBe(other);
+  });
+
   it('names every bad variable in one error', () => {
     const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', RATE_LIMITS: 'maybe', FRONTEND_ORIGINS: 'not a url' });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'FRONTEND_ORIGINS', 'PORT', 'RATE_LIMITS']);

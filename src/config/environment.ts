@@ -189,15 +189,21 @@ export class EnvironmentError extends Error {
   }
 }
 
+/** The last environment validated, and its result: start-up asks main, createApp, ConfigModule and each config namespace. */
+let lastValidated: { key: string; env: EnvironmentVariables } | undefined;
+
 /**
  * Validates the raw environment and returns the typed, defaulted variables. Throws one error that
  * names every bad variable, so an operator fixes them all in one go. Never echoes a secret's value.
+ * The same environment is validated once: later calls answer the same (read-only) result.
  */
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const given: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value === 'string' && value.trim() !== '') given[name] = value.trim();
   }
+  const key = JSON.stringify(given);
+  if (lastValidated?.key === key) return lastValidated.env;
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
   for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
@@ -224,6 +230,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     }
   }
   if (problems.length > 0) throw new EnvironmentError(problems.sort());
+  lastValidated = { key, env: Object.freeze(env) };
   return env;
 }
 
