@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionDetails } from 'oidc-provider';
 import { readForm } from './http-body.js';
-import { checkbox, errorSummary, escapeHtml, form, input, page, type FieldError } from './html.js';
+import { checkbox, errorSummary, escapeHtml, form, input, page, sendHtml, type FieldError } from './html.js';
 import { checkConfirmation, checkNewMember, checkPrivateKeyWithPassword } from './member-rules.js';
 import { PDX_SCOPE } from './oidc.js';
 import { logIn, type EmulatorRuntime } from './runtime.js';
@@ -38,11 +38,13 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
     }
     const view = ctx.query.view === 'login' || ctx.query.view === 'register' ? ctx.query.view : undefined;
     const register = view === 'register' || (view === undefined && interaction.params.action === 'register');
-    ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = register
-      ? registrationPage(interaction, { email: typeof interaction.params.email === 'string' ? interaction.params.email : '' }, [])
-      : loginPage(interaction, '', []);
+    sendHtml(
+      ctx,
+      200,
+      register
+        ? registrationPage(interaction, { email: typeof interaction.params.email === 'string' ? interaction.params.email : '' }, [])
+        : loginPage(interaction, '', []),
+    );
   });
 
   router.post('/interaction/:uid/login', async (ctx) => {
@@ -54,10 +56,7 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
     // MydexIDs are unique case-insensitively, so login accepts any case [I].
     const member = mydexid === '' ? undefined : store.memberByMydexid(mydexid);
     if (!member || !(await verifySecret(password, member.passwordHash))) {
-      ctx.status = 400;
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = loginPage(interaction, mydexid, [{ field: 'password', message: 'The MydexID or password is incorrect.' }]);
+      sendHtml(ctx, 400, loginPage(interaction, mydexid, [{ field: 'password', message: 'The MydexID or password is incorrect.' }]));
       return;
     }
     logIn(ctx, runtime, member);
@@ -79,11 +78,8 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
     });
     const all: FieldError[] = [...errors, ...keyErrors, ...checkConfirmation(body.privateKey, body.privateKeyConfirmation)];
     if (all.length > 0) {
-      ctx.status = 400;
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
       // Entered values stay, secrets excepted.
-      ctx.body = registrationPage(interaction, { mydexid: member.mydexid, email: member.email, termsAccepted }, all);
+      sendHtml(ctx, 400, registrationPage(interaction, { mydexid: member.mydexid, email: member.email, termsAccepted }, all));
       return;
     }
     const created = store.addMember({
