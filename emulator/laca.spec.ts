@@ -7,6 +7,7 @@ import {
   codeFrom,
   completeLogin,
   exchangeCode,
+  lacaRegistrationFields,
   newMember,
   registerThroughLaca,
   userinfo,
@@ -67,14 +68,7 @@ describe('LaCa pages', () => {
     const { page } = await registrationForm();
     const member = newMember('nocookie');
     const other = new ScriptedBrowser();
-    const landing = await other.submit(page, {
-      mydexid: member.mydexid,
-      email: member.email,
-      password: member.password,
-      privateKey: member.privateKey,
-      privateKeyConfirmation: member.privateKey,
-      termsAccepted: 'yes',
-    });
+    const landing = await other.submit(page, lacaRegistrationFields(member));
     expect(landing.status).toBe(400);
     expect(pageText(landing.body)).toContain('expired or was started in another browser');
     expect(emulator.state.members.some((m) => m.mydexid === member.mydexid)).toBe(false);
@@ -82,10 +76,7 @@ describe('LaCa pages', () => {
 });
 
 describe('LaCa registration rules: errors beside their fields, values kept except secrets', () => {
-  const valid = (): Record<string, string | undefined> => {
-    const m = newMember('rules');
-    return { mydexid: m.mydexid, email: m.email, password: m.password, privateKey: m.privateKey, privateKeyConfirmation: m.privateKey, termsAccepted: 'yes' };
-  };
+  const valid = (): Record<string, string | undefined> => lacaRegistrationFields(newMember('rules'));
 
   type Case = [string, (v: Record<string, string | undefined>) => Record<string, string | undefined>, string, RuleCode | null, string?];
   const cases: Case[] = [

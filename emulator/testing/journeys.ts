@@ -41,18 +41,19 @@ async function toLaca(browser: ScriptedBrowser, startUrl: string | URL): Promise
 export async function registerThroughLaca(browser: ScriptedBrowser, startUrl: string | URL, member: NewMember, options: FollowOptions = {}): Promise<Landing> {
   let page = await toLaca(browser, startUrl);
   if (!page.body.includes('name="privateKeyConfirmation"')) page = await browser.navigate(`${page.url.origin}${page.url.pathname}?view=register`);
-  return browser.submit(
-    page,
-    {
-      mydexid: member.mydexid,
-      email: member.email,
-      password: member.password,
-      privateKey: member.privateKey,
-      privateKeyConfirmation: member.privateKey,
-      termsAccepted: 'yes',
-    },
-    options,
-  );
+  return browser.submit(page, lacaRegistrationFields(member), options);
+}
+
+/** The LaCa registration form, filled in for `member` with the terms accepted. */
+export function lacaRegistrationFields(member: NewMember): Record<string, string> {
+  return {
+    mydexid: member.mydexid,
+    email: member.email,
+    password: member.password,
+    privateKey: member.privateKey,
+    privateKeyConfirmation: member.privateKey,
+    termsAccepted: 'yes',
+  };
 }
 
 /** Logs in at the LaCa login form from `startUrl` and follows the redirects back. */
