@@ -158,7 +158,7 @@ function failure(ctx: Context, message: string, status = 400): void {
 }
 
 /** `{ error: { message } }` [S] (the historic shape, e.g. "Mydexid already in use."). */
-export function mydexError(ctx: Context, status: number, message: string): void {
+function mydexError(ctx: Context, status: number, message: string): void {
   ctx.status = status;
   ctx.body = { error: { message } };
 }

@@ -85,7 +85,7 @@ export interface AuthorizationRequest {
   redirectUri: string;
 }
 
-export function pkcePair(): { codeVerifier: string; codeChallenge: string } {
+function pkcePair(): { codeVerifier: string; codeChallenge: string } {
   const codeVerifier = randomBytes(32).toString('base64url');
   return { codeVerifier, codeChallenge: createHash('sha256').update(codeVerifier).digest('base64url') };
 }

@@ -42,7 +42,7 @@ function decodeEntities(value: string): string {
 }
 
 /** Finds the forms of a server-rendered page (plain HTML as the emulator and oidc-provider write it). */
-export function parseForms(html: string, pageUrl: string | URL): ParsedForm[] {
+function parseForms(html: string, pageUrl: string | URL): ParsedForm[] {
   const forms: ParsedForm[] = [];
   const formPattern = /<form\b([^>]*)>([\s\S]*?)<\/form>/gi;
   for (const match of html.matchAll(formPattern)) {

@@ -26,7 +26,7 @@ export interface DatasetPermission extends FieldPermission {
 export type NormalisedPermissions = Record<string, DatasetPermission>;
 
 /** Limits on `fields`, checked before anything walks it. */
-export const FIELDS_LIMITS = { depth: 10, nodes: 20_000, keyLength: 200, stringLength: 10_000 } as const;
+const FIELDS_LIMITS = { depth: 10, nodes: 20_000, keyLength: 200, stringLength: 10_000 } as const;
 
 /**
  * Why `value` is not a well-formed `fields` structure, or undefined when it is: an object of

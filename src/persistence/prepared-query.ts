@@ -26,7 +26,7 @@ export function preparedSqlite(db: BetterSqlite3.Database, sql: string): BetterS
 }
 
 /** The pg pool TypeORM holds for a `postgres` data source. */
-export function postgresPool(dataSource: DataSource): Pool {
+function postgresPool(dataSource: DataSource): Pool {
   return (dataSource.driver as unknown as { master: Pool }).master;
 }
 
@@ -36,7 +36,7 @@ const statementNames = new Map<string, string>();
  * A name for the SQL, the same in every process: pg prepares a named statement once per pooled
  * connection, then only binds and executes it.
  */
-export function statementName(sql: string): string {
+function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (!name) {
     name = `q_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;

@@ -25,7 +25,7 @@ const HELMET_OPTIONS: Readonly<HelmetOptions> = {
  * and @fastify/helmet rebuilds and re-parses it on every request (measured: 30–150 µs each, the
  * largest single cost in the request pipeline; see docs/benchmark.md).
  */
-export function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Record<string, string> {
+function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string | number | readonly string[]) => {

@@ -7,7 +7,7 @@ import { pino, type Logger as PinoInstance } from 'pino';
 import { appConfig } from '../../config/app.config.js';
 import { redact, redactUrl } from './redact.js';
 
-export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /** Every log object passes through redact(): a secret logged by mistake anywhere is censored on the way out. */
 function createRootLogger(level: string): PinoInstance {
