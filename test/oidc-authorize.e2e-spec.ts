@@ -1,6 +1,7 @@
+import { startBffStack, type BffStack } from './support/bff-stack.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
-import { countRows, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, startOidcStack, type OidcStack } from './support/oidc-browser.js';
+import { countRows, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI } from './support/oidc-browser.js';
 
 /** Open-redirect attempts: each must be refused before any transaction exists. */
 const OFF_ALLOWLIST = [
@@ -27,11 +28,11 @@ const OFF_ALLOWLIST = [
 ];
 
 describe('starting delegated registration or login (POST and GET /v1/auth/oidc/authorize)', () => {
-  let stack: OidcStack;
+  let stack: BffStack;
   let bff: string;
   beforeAll(async () => {
-    stack = await startOidcStack();
-    bff = stack.t.url;
+    stack = await startBffStack();
+    bff = stack.a.url;
   });
   afterAll(async () => stack?.close());
 
@@ -76,14 +77,14 @@ describe('starting delegated registration or login (POST and GET /v1/auth/oidc/a
   });
 
   it.each(OFF_ALLOWLIST)('refuses returnTo %j with 400 return_to_not_allowed and stores nothing', async (returnTo) => {
-    const before = await countRows(stack.t.app, 'oidc_transactions');
+    const before = await countRows(stack.a.app, 'oidc_transactions');
     for (const response of [await post({ intent: 'login', returnTo }), await fetch(`${bff}/v1/auth/oidc/authorize?intent=login&returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' })]) {
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(response.headers.getSetCookie()).toEqual([]);
       expect(await response.json()).toMatchObject({ code: 'return_to_not_allowed', errors: [{ field: 'returnTo', code: 'return_to_not_allowed' }] });
     }
-    expect(await countRows(stack.t.app, 'oidc_transactions')).toBe(before);
+    expect(await countRows(stack.a.app, 'oidc_transactions')).toBe(before);
   });
 
   it.each(['com.evil.app:/oauth/callback', `${NATIVE_REDIRECT_URI}/`, `${NATIVE_REDIRECT_URI}?x=1`, 'COM.EXAMPLE.APP:/oauth/callback', 'https://evil.example/cb', ''])(

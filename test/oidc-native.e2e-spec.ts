@@ -1,7 +1,8 @@
+import { startBffStack, type BffStack } from './support/bff-stack.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLogin, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
-import { atCallback, atFrontendOrApp, countRows, NATIVE_REDIRECT_URI, redirectError, startOidcStack, type OidcStack } from './support/oidc-browser.js';
+import { atCallback, atFrontendOrApp, countRows, NATIVE_REDIRECT_URI, redirectError } from './support/oidc-browser.js';
 
 interface NativeStart {
   authorizationUrl: string;
@@ -10,11 +11,11 @@ interface NativeStart {
 }
 
 describe('OIDC delegation for native clients against the emulator', () => {
-  let stack: OidcStack;
+  let stack: BffStack;
   let bff: string;
   beforeAll(async () => {
-    stack = await startOidcStack();
-    bff = stack.t.url;
+    stack = await startBffStack();
+    bff = stack.a.url;
   });
   afterAll(async () => stack?.close());
 
@@ -56,7 +57,7 @@ describe('OIDC delegation for native clients against the emulator', () => {
     expect(`${redirect.protocol}${redirect.pathname}`).toBe(NATIVE_REDIRECT_URI);
     const code = redirect.searchParams.get('code')!;
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await countRows(stack.t.app, 'registrations')).toBeGreaterThan(0);
+    expect(await countRows(stack.a.app, 'registrations')).toBeGreaterThan(0);
 
     const response = await exchange(code, start.exchangeSecret);
     expect(response.status).toBe(200);
@@ -76,12 +77,12 @@ describe('OIDC delegation for native clients against the emulator', () => {
     const member = newMember('applogin');
     const first = await startNative('register');
     await inSystemBrowser(first, member, 'register');
-    const registrations = await countRows(stack.t.app, 'registrations');
+    const registrations = await countRows(stack.a.app, 'registrations');
 
     const start = await startNative('login');
     const code = (await inSystemBrowser(start, member, 'login')).searchParams.get('code')!;
     const { sessionToken } = (await (await exchange(code, start.exchangeSecret)).json()) as { sessionToken: string };
-    expect(await countRows(stack.t.app, 'registrations')).toBe(registrations);
+    expect(await countRows(stack.a.app, 'registrations')).toBe(registrations);
     expect((await bearer(sessionToken)).status).toBe(200);
 
     // Bearer requests need no X-CSRF: no browser attaches the token by itself.
@@ -101,12 +102,12 @@ describe('OIDC delegation for native clients against the emulator', () => {
     const member = newMember('appsecret');
     const start = await startNative('register');
     const code = (await inSystemBrowser(start, member, 'register')).searchParams.get('code')!;
-    const sessions = await countRows(stack.t.app, 'sessions');
+    const sessions = await countRows(stack.a.app, 'sessions');
     const wrong = await exchange(code, 'x'.repeat(43));
     expect(wrong.status).toBe(400);
     expect(((await wrong.json()) as { code: string }).code).toBe('exchange_code_invalid');
     expect((await exchange(code, start.exchangeSecret)).status).toBe(400);
-    expect(await countRows(stack.t.app, 'sessions')).toBe(sessions);
+    expect(await countRows(stack.a.app, 'sessions')).toBe(sessions);
   });
 
   it('refuses an exchange with an unknown code or a malformed body', async () => {
@@ -124,9 +125,9 @@ describe('OIDC delegation for native clients against the emulator', () => {
     const callback = (await registerThroughLaca(browser, start.authorizationUrl, member, { stopAt: atCallback })).url;
     const first = await browser.navigate(callback, {}, { stopAt: atFrontendOrApp });
     expect(first.url.searchParams.has('code')).toBe(true);
-    const sessions = await countRows(stack.t.app, 'sessions');
+    const sessions = await countRows(stack.a.app, 'sessions');
     const replay = await new ScriptedBrowser().navigate(callback, {}, { stopAt: atFrontendOrApp });
     expect(redirectError(replay.url.href)).toEqual({ error: 'state_reused', base: NATIVE_REDIRECT_URI });
-    expect(await countRows(stack.t.app, 'sessions')).toBe(sessions);
+    expect(await countRows(stack.a.app, 'sessions')).toBe(sessions);
   });
 });

@@ -1,3 +1,4 @@
+import { startBffStack, type BffStack } from './support/bff-stack.js';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLogin, completeLogout, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
@@ -5,17 +6,17 @@ import { inputValue, ScriptedBrowser } from '../emulator/testing/scripted-browse
 import { Registration } from '../src/registration/registration.entity.js';
 import { OidcTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.entity.js';
 import { ENGINES } from './support/database.js';
-import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
+import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startWebFlow } from './support/oidc-browser.js';
 
 const RETURN_TO = `${FRONTEND_ORIGIN}/welcome?from=mydex`;
 const DEFAULT_TARGET = `${FRONTEND_ORIGIN}/`;
 
 describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s)', (engine) => {
-  let stack: OidcStack;
+  let stack: BffStack;
   let bff: string;
   beforeAll(async () => {
-    stack = await startOidcStack(engine);
-    bff = stack.t.url;
+    stack = await startBffStack({ engine });
+    bff = stack.a.url;
   });
   afterAll(async () => stack?.close());
 
@@ -63,10 +64,10 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now());
     expect(body.connected).toBe(false);
 
-    const registrations = await stack.t.app.get(DataSource).getRepository(Registration).findBy({ mydexid: member.mydexid });
+    const registrations = await stack.a.app.get(DataSource).getRepository(Registration).findBy({ mydexid: member.mydexid });
     expect(registrations).toMatchObject([{ strategy: 'oidc', status: 'completed', sub: body.member.sub, returnTo: RETURN_TO }]);
     // Only a hash of the session id is stored.
-    const stored = (await stack.t.app.get(DataSource).query('SELECT token_hash FROM sessions')) as { token_hash: string }[];
+    const stored = (await stack.a.app.get(DataSource).query('SELECT token_hash FROM sessions')) as { token_hash: string }[];
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.map((row) => row.token_hash)).not.toContain(cookie);
   });
@@ -74,7 +75,7 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
   it('logs an existing member in (no action, no email passed, no registration recorded) and serves GET /v1/session', async () => {
     const member = newMember('login');
     await registerViaBff(member);
-    const registrations = await countRows(stack.t.app, 'registrations');
+    const registrations = await countRows(stack.a.app, 'registrations');
     const browser = new ScriptedBrowser();
     const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'login', email: 'ignored@example.org', returnTo: RETURN_TO });
     const params = new URL(authorizationUrl).searchParams;
@@ -82,7 +83,7 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
     const landing = await completeLogin(browser, authorizationUrl, member, { stopAt: atFrontendOrApp });
     expect(landing.url.href).toBe(RETURN_TO);
     expect(((await (await session(browser)).json()) as { member: { mydexid: string } }).member.mydexid).toBe(member.mydexid);
-    expect(await countRows(stack.t.app, 'registrations')).toBe(registrations);
+    expect(await countRows(stack.a.app, 'registrations')).toBe(registrations);
   });
 
   it('logs out: the session ends, the answer is Mydex end-session URL with id_token_hint, and Mydex logs the member out too', async () => {
@@ -113,7 +114,7 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
   });
 
   it('finishes on another instance a flow started on this one, and a logout on either ends the session on both', async () => {
-    const other = await stack.startSecondInstance();
+    const other = await stack.startInstance();
     const member = newMember('multi');
     const browser = new ScriptedBrowser();
     const callback = await callbackUrlFor(browser, member, 'register');
@@ -130,12 +131,12 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
 
   describe('refusals at the callback (browser lands on returnTo?error=<code>, nothing created)', () => {
     async function expectRefused(browser: ScriptedBrowser, callback: URL | string, code: string, target = RETURN_TO): Promise<void> {
-      const sessions = await countRows(stack.t.app, 'sessions');
-      const registrations = await countRows(stack.t.app, 'registrations');
+      const sessions = await countRows(stack.a.app, 'sessions');
+      const registrations = await countRows(stack.a.app, 'registrations');
       const landing = await browser.navigate(callback, {}, { stopAt: atFrontendOrApp });
       expect(redirectError(landing.url.href)).toEqual({ error: code, base: target });
-      expect(await countRows(stack.t.app, 'sessions')).toBe(sessions);
-      expect(await countRows(stack.t.app, 'registrations')).toBe(registrations);
+      expect(await countRows(stack.a.app, 'sessions')).toBe(sessions);
+      expect(await countRows(stack.a.app, 'registrations')).toBe(registrations);
       expect(browser.jar.get('bff_session', bff)).toBeUndefined();
     }
 
@@ -154,10 +155,10 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
       const browser = new ScriptedBrowser();
       const callback = await callbackUrlFor(browser, member, 'login');
       await browser.navigate(callback, {}, { stopAt: atFrontendOrApp });
-      const sessions = await countRows(stack.t.app, 'sessions');
+      const sessions = await countRows(stack.a.app, 'sessions');
       const landing = await browser.navigate(callback, {}, { stopAt: atFrontendOrApp });
       expect(redirectError(landing.url.href)).toEqual({ error: 'state_reused', base: RETURN_TO });
-      expect(await countRows(stack.t.app, 'sessions')).toBe(sessions);
+      expect(await countRows(stack.a.app, 'sessions')).toBe(sessions);
     });
 
     it('refuses a replayed authorization code under a fresh state', async () => {
@@ -200,7 +201,7 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
       await registerViaBff(member);
       const browser = new ScriptedBrowser();
       const callback = await callbackUrlFor(browser, member, 'login');
-      await stack.t.app.get(DataSource).createQueryBuilder().update(OidcTransaction).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
+      await stack.a.app.get(DataSource).createQueryBuilder().update(OidcTransaction).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
       await expectRefused(browser, callback, 'transaction_expired');
     });
 

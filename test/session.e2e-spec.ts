@@ -1,17 +1,18 @@
+import { startBffStack, type BffStack } from './support/bff-stack.js';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { MemberSession } from '../src/session/member-session.entity.js';
 import { ENGINES } from './support/database.js';
-import { FRONTEND_ORIGIN, nativeSessionToken, registerWebMember, startOidcStack, startWebFlow, type OidcStack } from './support/oidc-browser.js';
+import { FRONTEND_ORIGIN, nativeSessionToken, registerWebMember, startWebFlow } from './support/oidc-browser.js';
 
 describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF header', (engine) => {
-  let stack: OidcStack;
+  let stack: BffStack;
   let bff: string;
   beforeAll(async () => {
-    stack = await startOidcStack(engine);
-    bff = stack.t.url;
+    stack = await startBffStack({ engine });
+    bff = stack.a.url;
   });
   afterAll(async () => stack?.close());
 
@@ -25,7 +26,7 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
   const nativeToken = () => nativeSessionToken(bff, newMember('tok'));
 
 
-  const expire = () => stack.t.app.get(DataSource).createQueryBuilder().update(MemberSession).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
+  const expire = () => stack.a.app.get(DataSource).createQueryBuilder().update(MemberSession).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
   const problemCode = async (response: Response) => ((await response.json()) as { code: string }).code;
 
   it('sets the session cookie HttpOnly, SameSite=Lax, Path=/ (named bff_session on plain-http localhost)', async () => {

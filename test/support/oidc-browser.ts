@@ -1,12 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
 import { CookieJar } from '../../emulator/testing/cookie-jar.js';
 import { newMember, registerThroughLaca, type NewMember } from '../../emulator/testing/journeys.js';
 import { ScriptedBrowser, type Landing } from '../../emulator/testing/scripted-browser.js';
-import { LOCAL_EMULATOR } from '../../src/config/environment.js';
-import { startTestApp, type TestApp } from './app.js';
-import { freePort } from '../../emulator/testing/free-port.js';
 
 /** A scripted browser: one cookie jar, no automatic redirects (each test follows them on purpose). */
 export class TestBrowser {
@@ -44,65 +40,6 @@ export function redirectError(location: string | null): { error: string | null; 
 
 export const FRONTEND_ORIGIN = 'https://app.example';
 export const NATIVE_REDIRECT_URI = 'com.example.app:/oauth/callback';
-
-export interface OidcStack {
-  emulator: RunningEmulator;
-  t: TestApp;
-  /** The BFF's PUBLIC_BASE_URL (the same for every instance, as behind a load balancer). */
-  publicBaseUrl: string;
-  /** Another BFF instance on the same database and PUBLIC_BASE_URL. */
-  startSecondInstance(): Promise<TestApp>;
-  close(): Promise<void>;
-}
-
-/**
- * The Mydex emulator and a BFF pointed at it: the BFF's port is chosen first so the emulator can
- * register its callback URL as redirect URI, as a subscriber registers it with Mydex.
- */
-export async function startOidcStack(engine: 'sqlite' | 'postgres' = 'sqlite', env: Record<string, string> = {}): Promise<OidcStack> {
-  const port = await freePort();
-  const publicBaseUrl = `http://127.0.0.1:${port}`;
-  const emulator = await startEmulator({
-    port: 0,
-    clientId: LOCAL_EMULATOR.clientId,
-    clientSecret: LOCAL_EMULATOR.clientSecret,
-    redirectUris: [`${publicBaseUrl}/v1/auth/oidc/callback`],
-    // The emulator's client is a web client: its post-logout redirect URIs must be web URIs.
-    postLogoutRedirectUris: [`${FRONTEND_ORIGIN}/`],
-  });
-  const bffEnv = {
-    MYDEX_ISSUER: emulator.issuer,
-    MYDEX_CLIENT_ID: LOCAL_EMULATOR.clientId,
-    MYDEX_CLIENT_SECRET: LOCAL_EMULATOR.clientSecret,
-    PUBLIC_BASE_URL: publicBaseUrl,
-    FRONTEND_ORIGINS: FRONTEND_ORIGIN,
-    NATIVE_REDIRECT_URIS: NATIVE_REDIRECT_URI,
-    ...env,
-  };
-  let t: TestApp;
-  try {
-    t = await startTestApp(bffEnv, engine, { port });
-  } catch (error) {
-    await emulator.close();
-    throw error;
-  }
-  const others: TestApp[] = [];
-  return {
-    emulator,
-    t,
-    publicBaseUrl,
-    async startSecondInstance() {
-      const other = await startTestApp(bffEnv, engine, { database: t.database });
-      others.push(other);
-      return other;
-    },
-    async close() {
-      for (const other of others) await other.close();
-      await t.close();
-      await emulator.close();
-    },
-  };
-}
 
 /** The web frontend's fetch to POST /v1/auth/oidc/authorize (credentials included: the binding cookie). */
 export async function startWebFlow(
