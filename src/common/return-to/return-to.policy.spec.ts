@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowedAppRedirectUri, allowedWebReturnTo, withQuery } from './return-to.policy.js';
+import { allowedAppRedirectUri, allowedWebReturnTo, pathLeavesOrigin, withQuery } from './return-to.policy.js';
 
 const ORIGINS = ['http://localhost:3000', 'https://app.example'];
 const APP_URIS = ['com.example.app:/oauth/callback', 'https://app.example/native/callback'];
@@ -12,7 +12,11 @@ describe('allowedWebReturnTo', () => {
     ['HTTPS://APP.EXAMPLE/Welcome', 'https://app.example/Welcome'],
     ['https://app.example:443/x', 'https://app.example/x'],
     ['/dashboard', 'http://localhost:3000/dashboard'],
-    ['/%2F%2Fevil.example', 'http://localhost:3000/%2F%2Fevil.example'],
+    ['/a/b/../c', 'http://localhost:3000/a/c'],
+    ['/a//b', 'http://localhost:3000/a//b'],
+    ['/a/%2F%2Fb', 'http://localhost:3000/a/%2F%2Fb'],
+    ['/caf%C3%A9?next=//elsewhere', 'http://localhost:3000/caf%C3%A9?next=//elsewhere'],
+    ['/%E0%A4%A', 'http://localhost:3000/%E0%A4%A'],
   ])('accepts %s as %s', (value, expected) => {
     expect(allowedWebReturnTo(value, ORIGINS)).toBe(expected);
   });
@@ -43,6 +47,27 @@ describe('allowedWebReturnTo', () => {
     'https://evilapp.example/',
     'ftp://app.example/',
     'app.example/path',
+    // Paths that start with `//` once decoded and normalised (a protocol-relative address to
+    // whoever decodes and follows them next).
+    '/..//evil.example/x',
+    '/../..//evil.example',
+    '/a/..//evil.example',
+    '/%2e%2e//evil.example',
+    '/.%2F/evil.example',
+    '/a%2F..%2F%2Fevil.example',
+    'http://localhost:3000//evil.example/',
+    'https://app.example//evil.example/x',
+    'https://app.example/..//evil.example',
+    'https://app.example/%2F%2Fevil.example',
+    '/%2F%2Fevil.example',
+    '/%2f/evil.example',
+    '/%252F%252Fevil.example',
+    '/%25252F%25252Fevil.example',
+    '/%5Cevil.example',
+    '/%5C%5Cevil.example',
+    'https://app.example/%5C/evil.example',
+    '/%09/evil.example',
+    '/%0A/evil.example',
     '',
     `/${'a'.repeat(2100)}`,
   ])('refuses %s', (value) => {
@@ -69,6 +94,63 @@ describe('allowedWebReturnTo', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('paths that leave the origin once decoded', () => {
+  // Pieces a path is built from: separators in every spelling, dot segments, names.
+  const PIECE = fc.constantFrom('/', '\\', '%2F', '%2f', '%5C', '%5c', '%252F', '%255C', '.', '..', '%2E', '%2e%2e', '%09', 'a', 'evil.example', '%3F', '#', '?', '%');
+  const path = fc.array(PIECE, { minLength: 1, maxLength: 10 }).map((pieces) => `/${pieces.join('')}`);
+
+  /**
+   * The oracle, independent of the policy's code: decode the path as far as it goes and let the
+   * WHATWG URL parser (what a browser does with a relative address) resolve it against a page. The
+   * path is safe only when every decoding stays on the page's origin.
+   */
+  function staysOnOrigin(pathname: string): boolean {
+    let current = pathname;
+    for (let round = 0; round < 8; round += 1) {
+      const page = 'https://frontend.example/app/page';
+      const target = new URL(current.replace(/[\t\n\r]/g, ''), page);
+      if (target.origin !== 'https://frontend.example') return false;
+      let next: string;
+      try {
+        next = decodeURIComponent(current);
+      } catch {
+        next = current.replace(/%([0-7][0-9a-f])/gi, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      }
+      next = next.replace(/[?#]/g, encodeURIComponent);
+      if (next === current) return true;
+      current = next;
+    }
+    return false;
+  }
+
+  it('refuses every returnTo whose path, decoded at any depth, a browser would read as another host', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ORIGINS), path, fc.boolean(), (origin, value, absolute) => {
+        const allowed = allowedWebReturnTo(absolute ? origin + value : value, ORIGINS);
+        if (allowed === undefined) return;
+        const { pathname } = new URL(allowed);
+        expect(staysOnOrigin(pathname), `${value} was allowed as ${allowed}`).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('still accepts the ordinary paths of a frontend', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), { maxLength: 6 }), (segments) => {
+        const value = `/${segments.join('/')}`;
+        expect(allowedWebReturnTo(value, ORIGINS)).toBe(`http://localhost:3000${value}`);
+        expect(pathLeavesOrigin(value)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives up on encodings nested deeper than any real address needs', () => {
+    expect(pathLeavesOrigin(`/${'%25'.repeat(1)}252525252Fx`)).toBe(true);
   });
 });
 

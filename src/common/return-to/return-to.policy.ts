@@ -12,9 +12,11 @@ export const MAX_REDIRECT_LENGTH = 2048;
  *
  * Accepted: an absolute http(s) URL whose origin is exactly one of `origins`, without userinfo; or a
  * path starting with a single `/`, resolved against `origins[0]`. Everything else is refused,
- * including protocol-relative (`//host`), backslash (`/\host`), control characters, whitespace and
- * any scheme other than http(s). The check runs on the parsed URL, so percent-encoding and case
- * variants cannot change the origin that is checked from the one the browser will visit.
+ * including protocol-relative (`//host`), backslash (`/\host`), control characters, whitespace,
+ * any scheme other than http(s), and any address whose path starts with `//` once decoded and
+ * normalised (`/..//host`, `https://app//host`, `/%2F%2Fhost`: see pathLeavesOrigin). The check
+ * runs on the parsed URL, so percent-encoding and case variants cannot change the origin that is
+ * checked from the one the browser will visit.
  */
 export function allowedWebReturnTo(value: string, origins: readonly string[]): string | undefined {
   if (origins.length === 0 || value.length === 0 || value.length > MAX_REDIRECT_LENGTH) return undefined;
@@ -34,7 +36,40 @@ export function allowedWebReturnTo(value: string, origins: readonly string[]): s
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
   if (!origins.includes(url.origin)) return undefined;
+  if (pathLeavesOrigin(url.pathname)) return undefined;
   return url.href;
+}
+
+/** More rounds of percent-decoding than this (`%25252F…`) are refused rather than followed. */
+const MAX_DECODING_ROUNDS = 4;
+
+/**
+ * Whether a path, once percent-decoded (any number of times), with `\` read as `/` and tabs and
+ * newlines dropped (as browsers do), and its dot segments resolved, starts with `//`. Such a path is
+ * on our origin as we redirect to it, but the frontend, a proxy or a framework router that decodes
+ * and normalises it before using it as a relative address would send the browser to another host:
+ * `/..//evil.example/x`, `http://localhost:3000//evil.example/`, `/%2F%2Fevil.example`,
+ * `/%5Cevil.example`, `/.%2F/evil.example`. Only ASCII escapes are decoded (the characters that
+ * matter here are all ASCII), so a malformed or non-ASCII escape never throws.
+ */
+export function pathLeavesOrigin(pathname: string): boolean {
+  let decoded = pathname;
+  for (let round = 0; ; round += 1) {
+    const next = decoded.replace(/%([0-7][0-9a-f])/gi, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (next === decoded) break;
+    if (round === MAX_DECODING_ROUNDS) return true;
+    decoded = next;
+  }
+  const flattened = decoded.replace(/[\t\n\r]/g, '').replace(/\\/g, '/');
+  if (flattened.startsWith('//')) return true;
+  // Resolve dot segments the decoding revealed (`/.%2F/x` → `/.//x` → `//x`) as a URL parser does;
+  // a decoded `?` or `#` stays part of the path.
+  const asPath = (flattened.startsWith('/') ? flattened : `/${flattened}`).replace(/[?#]/g, encodeURIComponent);
+  try {
+    return new URL(`http://origin.invalid${asPath}`).pathname.startsWith('//');
+  } catch {
+    return true;
+  }
 }
 
 function hasControlCharacter(value: string): boolean {
