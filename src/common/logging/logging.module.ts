@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import { pino, type Logger as PinoInstance } from 'pino';
 import { appConfig } from '../../config/app.config.js';
+import type { RawRequestWithIds } from '../request-id.js';
 import { redact, redactUrl } from './redact.js';
 
 const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -18,8 +19,9 @@ function createRootLogger(level: string): PinoInstance {
 }
 
 /**
- * One line per request, written from a Fastify onResponse hook: request id, method, redacted URL,
- * status and time; no headers or bodies. (pino-http as Nest middleware cost 20–40 µs per request
+ * One line per request, written from a Fastify onResponse hook: our request id, the client's
+ * X-Request-Id (sanitised, as `clientRequestId`), method, redacted URL, status and time; no other
+ * headers and no bodies. (pino-http as Nest middleware cost 20–40 µs per request
  * through middie even when nothing was written; see docs/benchmark.md.)
  */
 @Injectable()
@@ -35,9 +37,11 @@ class RequestLogHook implements OnModuleInit {
       const status = reply.statusCode;
       const level = status >= 500 ? 'error' : 'info';
       if (logger.isLevelEnabled(level) && !(status < 400 && request.url.startsWith('/health/'))) {
+        const clientRequestId = (request.raw as RawRequestWithIds).clientRequestId;
         logger[level](
           {
             requestId: request.id,
+            ...(clientRequestId === undefined ? {} : { clientRequestId }),
             req: { method: request.method, url: redactUrl(request.url) },
             res: { statusCode: status },
             responseTime: Math.round(reply.elapsedTime * 10) / 10,
