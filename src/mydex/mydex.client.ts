@@ -20,8 +20,14 @@ export interface MemberRegistration {
 }
 
 export interface ConnectionStart {
-  mydexid: string;
+  /**
+   * Omitted when the member's MydexID is not known: Mydex's FTC page then lets the member log in or
+   * register (its FTC page says the MydexID may be unknown when FTC starts [S]).
+   */
+  mydexid?: string;
   returnTo: string;
+  /** Our own id for the member, echoed back in the callback (documented for IDaaS `/ftc/setup` [S], assumed for `/api/connection` [I]). */
+  linkingToken?: string;
   /** Set for an update after the connection's permissions changed (`/api/connection/update`). */
   version?: string | number;
 }
@@ -92,13 +98,34 @@ export class MydexClient {
     const update = start.version !== undefined;
     const path = update ? '/api/connection/update' : '/api/connection';
     const answer = await this.postWithShortToken(path, {
-      mydexid: start.mydexid,
+      ...(start.mydexid === undefined ? {} : { mydexid: start.mydexid }),
       connection_nid: String(this.config.connectionNid),
       connection_token_hash: this.connectionTokenHash,
       return_to: start.returnTo,
       ...(update ? { version: String(start.version) } : {}),
+      ...(start.linkingToken === undefined ? {} : { linking_token: start.linkingToken }),
     });
     return { url: this.readUrl(answer, `POST ${path}`, [], false) };
+  }
+
+  /** `npm run doctor`: the client-credentials token and one short access token, as every PDX call gets them. */
+  async checkShortAccessToken(): Promise<void> {
+    await this.shortAccessToken(await this.tokens.get());
+  }
+
+  /**
+   * `npm run doctor`: presents the Dedicated Connection (short token, `Authentication`, NID and
+   * `connection_token_hash`) on `POST /api/connection` without `mydexid` and `return_to`, so Mydex has
+   * nowhere to send a member and starts nothing. Answers Mydex's HTTP status (a refusal of the body,
+   * 400, means the credentials passed); a refusal of the credentials throws `upstream_auth_failed`.
+   * [I] Mydex checks the headers and hash before the body (its pages do not say; the emulator does).
+   */
+  async checkConnectionCredentials(): Promise<number> {
+    const answer = await this.postWithShortToken('/api/connection', {
+      connection_nid: String(this.config.connectionNid),
+      connection_token_hash: this.connectionTokenHash,
+    });
+    return answer.status;
   }
 
   /** Token, short token, then the POST with Mydex's three headers. The POST itself is never retried. */
