@@ -6,6 +6,8 @@ import {
   ApiConflictResponse,
   ApiCookieAuth,
   ApiExtraModels,
+  ApiForbiddenResponse,
+  ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
@@ -14,6 +16,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { createHash } from 'node:crypto';
 import { MemberSessionRoute, Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
@@ -22,10 +25,12 @@ import { connectionConfig } from '../config/connection.config.js';
 import { MydexClient } from '../mydex/mydex.client.js';
 import type { AuthenticatedMember } from '../session/authenticated-member.js';
 import { CurrentMember } from '../session/current-member.decorator.js';
+import { RegistrationBindingAccepted } from '../session/registration-binding.js';
 import { ConnectionStartedDto, ConnectionStatusDto, DatasetPermissionDto, StartConnectionDto } from './connections.dto.js';
-import { ConnectionsService } from './connections.service.js';
+import { ConnectionsService, type ConnectionView } from './connections.service.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
+import { RateLimit, SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 
 /** The member-facing side: start a connection (or an update), show it, and the browser's way back. */
 @ApiTags('connections')
@@ -42,29 +47,47 @@ export class ConnectionsController {
 
   /**
    * Starts a First Time Connection for the signed-in member, or, when the member approved an older
-   * agreement version than the configured one (MYDEX_CONNECTION_VERSION), the update to it.
+   * agreement version than the configured one (MYDEX_CONNECTION_VERSION), the update to it. Instead of
+   * a session, the client that created an own-form registration may call this for the registered
+   * MydexID within REGISTRATION_CONNECT_WINDOW_SECONDS of the Private Key form's return (binding
+   * cookie + `X-CSRF: 1`, or `X-Registration-Secret`). A session without a MydexID starts the First
+   * Time Connection without one: Mydex's page then lets the member log in or register [S].
    */
   @Post()
   @HttpCode(200)
   @MemberSessionRoute()
+  @RateLimit('connections')
+  @RegistrationBindingAccepted()
   @ApiCookieAuth()
   @ApiBearerAuth()
+  @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Start a First Time Connection (or an update to a newer agreement) → the DSSA URL' })
   @ApiOkResponse({ type: ConnectionStartedDto })
-  @ApiBadRequestResponse({ description: '`return_to_not_allowed`, or `invalid_request` when the session has no MydexID', content: PROBLEM })
-  @ApiUnauthorizedResponse({ description: '`session_required`', content: PROBLEM })
+  @ApiBadRequestResponse({ description: '`return_to_not_allowed`', content: PROBLEM })
+  @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
+  @ApiForbiddenResponse({ description: '`csrf_header_missing`: a cookie without `X-CSRF: 1`', content: PROBLEM })
   @ApiConflictResponse({ description: '`already_connected`: connected at the configured agreement version', content: PROBLEM })
   @ApiMydexUpstreamResponses('`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)')
   async start(@CurrentMember() member: AuthenticatedMember, @Body() body: StartConnectionDto): Promise<ConnectionStartedDto> {
-    if (!member.mydexid) throw new ProblemException('invalid_request', 'The session carries no MydexID; sign in again.');
     const target = this.checkedTarget(member, body?.returnTo);
+    const returnTo = `${this.app.publicBaseUrl}/v1/connections/return?${new URLSearchParams({ returnTo: target })}`;
+    if (!member.mydexid) {
+      // The MydexID may be unknown when FTC starts (Mydex's FTC page [S]): a first connection without
+      // one, and our linking token so the callback can be found again. An update is never started
+      // without a MydexID (IDaaS requires it for version > 1 [S]); without one we cannot know of an
+      // existing connection except by the linking token, and that one is refused as connected.
+      const linkingToken = linkingTokenOf(member);
+      const linked = await this.connections.findByLinkingToken(linkingToken);
+      if (linked) throw new ProblemException('already_connected', `Already connected at agreement version ${linked.version}.`);
+      const { url } = await this.mydex.startConnection({ returnTo, linkingToken });
+      return { url, kind: 'first' };
+    }
     const existing = await this.connections.findByMydexid(member.mydexid);
     const configured = this.connection.version;
     if (existing && existing.version >= configured) {
       throw new ProblemException('already_connected', `Already connected at agreement version ${existing.version}.`);
     }
-    const returnTo = `${this.app.publicBaseUrl}/v1/connections/return?${new URLSearchParams({ returnTo: target })}`;
     const { url } = await this.mydex.startConnection(
       existing ? { mydexid: member.mydexid, returnTo, version: configured } : { mydexid: member.mydexid, returnTo },
     );
@@ -74,14 +97,17 @@ export class ConnectionsController {
   /** The signed-in member's connection: whether connected, the permissions granted and the version. Never the key. */
   @Get('me')
   @MemberSessionRoute()
+  @SkipRateLimit("member session route: one read of the member's own connection")
+  @RegistrationBindingAccepted()
   @ApiCookieAuth()
   @ApiBearerAuth()
+  @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: "The signed-in member's connection: state, permissions and version (never the key)" })
   @ApiOkResponse({ type: ConnectionStatusDto })
-  @ApiUnauthorizedResponse({ description: '`session_required`', content: PROBLEM })
+  @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
-    const found = member.mydexid ? await this.connections.findByMydexid(member.mydexid) : null;
+    const found = await this.connectionOf(member);
     if (!found) {
       return { connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null };
     }
@@ -103,6 +129,7 @@ export class ConnectionsController {
    */
   @Get('return')
   @Public()
+  @SkipRateLimit('a redirect computed from the query: no database or Mydex work')
   @ApiOperation({ summary: 'The browser back from Mydex → 303 to the frontend' })
   @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
@@ -116,9 +143,24 @@ export class ConnectionsController {
     void reply.status(303).header('location', target).header('cache-control', 'no-store').send();
   }
 
+  /** By MydexID; a session without one finds the connection its First Time Connection's linking token named. */
+  private connectionOf(member: AuthenticatedMember): Promise<ConnectionView | null> {
+    if (member.mydexid) return this.connections.findByMydexid(member.mydexid);
+    return member.via === 'session' ? this.connections.findByLinkingToken(linkingTokenOf(member)) : Promise.resolve(null);
+  }
+
   /** The member's returnTo, checked now so a bad one is refused before Mydex is called. */
   private checkedTarget(member: AuthenticatedMember, returnTo: string | undefined): string {
     if (returnTo !== undefined && member.client === 'native' && allowedAppRedirectUri(returnTo, this.app.nativeRedirectUris)) return returnTo;
     return this.returnTo.webReturnTo(returnTo);
   }
+}
+
+/**
+ * Our id for a member whose MydexID we do not know, sent as `linking_token` when the First Time
+ * Connection starts without one: opaque (a hash of the OIDC issuer and subject, 43 characters), stable
+ * across the member's sessions, and not a secret (it only finds the member's own connection again).
+ */
+function linkingTokenOf(member: AuthenticatedMember): string {
+  return createHash('sha256').update(`bff-member\n${member.issuer}\n${member.sub}`).digest('base64url');
 }

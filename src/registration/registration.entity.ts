@@ -2,6 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type RegistrationStrategy = 'oidc' | 'own_form';
 export type RegistrationStatus = 'awaiting_private_key' | 'completed' | 'failed' | 'expired';
+export type RegistrationClient = 'web' | 'native';
 
 /**
  * One registration from either strategy. There is deliberately no password column: the password
@@ -45,4 +46,16 @@ export class Registration {
 
   @Column({ name: 'expires_at', type: Date, nullable: true })
   expiresAt!: Date | null;
+
+  /**
+   * SHA-256 hex of the secret that binds an own-form registration to the client that created it (the
+   * web cookie's value or the native app's `registrationSecret`); the secret itself is never stored.
+   * Null for OIDC registrations and rows from before the binding.
+   */
+  @Column({ name: 'binding_hash', type: 'varchar', length: 64, nullable: true })
+  bindingHash!: string | null;
+
+  /** Which kind of client holds the binding: a cookie (`web`) or the `X-Registration-Secret` header (`native`). */
+  @Column({ name: 'binding_client', type: 'varchar', length: 16, nullable: true })
+  bindingClient!: RegistrationClient | null;
 }

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ReturnToModule } from '../common/return-to/return-to.module.js';
 import { oidcConfig } from '../config/oidc.config.js';
+import { registrationConfig } from '../config/registration.config.js';
 import { MydexModule } from '../mydex/mydex.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { IdempotencyKey } from './idempotency/idempotency-key.entity.js';
@@ -21,9 +22,10 @@ import { OidcTransactionStore } from './strategies/oidc-delegate/oidc-transactio
 
 /** RegistrationModule: the OIDC delegate and own-form strategies, both ending in RegistrationsService. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, OidcTransaction]), MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(oidcConfig)],
+  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, OidcTransaction]), MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(oidcConfig), ConfigModule.forFeature(registrationConfig)],
   controllers: [RegistrationsController, OidcDelegateController, OidcLogoutController],
   providers: [RegistrationsService, OwnFormRegistrationStrategy, IdempotencyStore, MydexOidcProvider, IdTokenVerifier, OidcTransactionStore, OidcDelegateService],
-  exports: [RegistrationsService],
+  // MydexOidcProvider: AuthModule's back-channel logout verifies against the same discovery and JWKS.
+  exports: [RegistrationsService, MydexOidcProvider],
 })
 export class RegistrationModule {}

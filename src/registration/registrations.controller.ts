@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Logger, Param, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -12,18 +12,22 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
+import { RegistrationBindings, type BindingClient } from '../session/registration-binding.js';
 import { requireValidRegistration } from '../validation/registration-body.js';
 import { IdempotencyStore, REPLAY_HEADER } from './idempotency/idempotency.store.js';
-import type { Registration } from './registration.entity.js';
+import type { Registration, RegistrationClient } from './registration.entity.js';
 import { RegistrationsService } from './registrations.service.js';
 import { CreatedRegistrationDto, CreateRegistrationDto, RegistrationStatusDto } from './strategies/own-form/own-form-registration.dto.js';
-import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
+import { OwnFormRegistrationStrategy, PRIVATE_KEY_WINDOW_MS } from './strategies/own-form/own-form-registration.strategy.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RegistrationEnumerationBudgets } from '../rate-limit/registration-budgets.js';
+import { RequireRegistrationChallenge } from './challenge/registration-challenge.guard.js';
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,6 +40,7 @@ const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';
  */
 @ApiTags('registrations')
 @Public()
+@RateLimit('registrations')
 @Controller('v1/registrations')
 export class RegistrationsController {
   constructor(
@@ -43,7 +48,10 @@ export class RegistrationsController {
     private readonly registrations: RegistrationsService,
     private readonly returnTo: ReturnToPolicy,
     private readonly idempotency: IdempotencyStore,
+    private readonly bindings: RegistrationBindings,
   ) {}
+
+  private readonly logger = new Logger('Registrations');
 
   /**
    * Registers a MydexID and PDS from our own form: checks the eight rules, submits the details to
@@ -51,6 +59,8 @@ export class RegistrationsController {
    * is used for the one call to Mydex and never stored, logged or returned.
    */
   @Post()
+  @RequireRegistrationChallenge()
+  @RegistrationEnumerationBudgets()
   @HttpCode(201)
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Register through our own form (Mydex PDX "Scenario 1")' })
@@ -60,7 +70,11 @@ export class RegistrationsController {
     required: false,
     description: 'A UUID. A repeat with the same key and body within 24 hours answers the first outcome without calling Mydex again.',
   })
-  @ApiCreatedResponse({ type: CreatedRegistrationDto })
+  @ApiCreatedResponse({
+    type: CreatedRegistrationDto,
+    description:
+      'Web clients (default) also get the HttpOnly binding cookie `__Host-bff_registration` (`bff_registration` on plain-http localhost); native clients get `registrationSecret` in the body instead.',
+  })
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`, `idempotency_key_invalid`, `body_not_object`, `malformed_json`', content: PROBLEM })
   @ApiConflictResponse({ description: '`mydexid_taken` or `email_taken` (from Mydex, with field errors); `idempotency_in_progress`', content: PROBLEM })
   @ApiUnprocessableEntityResponse({ description: '`validation_failed` (every field error), `mydex_rejected` (Mydex\'s message), `idempotency_key_reused`', content: PROBLEM })
@@ -73,13 +87,24 @@ export class RegistrationsController {
   ): Promise<CreatedRegistrationDto> {
     const key = IdempotencyStore.checkKey(idempotencyKey);
     const details = requireValidRegistration(body);
-    const returnTo = this.returnTo.webReturnTo(returnToOf(body));
-    if (key === undefined) return this.ownForm.register(details, returnTo);
-    const { value, replayed } = await this.idempotency.run(IDEMPOTENCY_SCOPE, key, { ...details, returnTo }, this.ownForm.maxDurationMs, () =>
-      this.ownForm.register(details, returnTo),
-    );
-    if (replayed) void reply.header(REPLAY_HEADER, 'true');
-    return value;
+    const client = clientOf(body);
+    const returnTo = this.landingTarget(returnToOf(body), client);
+    let value: Required<CreatedRegistrationDto>;
+    if (key === undefined) {
+      value = await this.ownForm.register(details, returnTo, client);
+    } else {
+      // The stored answer (encrypted under the Idempotency-Key) keeps the binding secret, so a replay binds the same client again.
+      const run = await this.idempotency.run(IDEMPOTENCY_SCOPE, key, { ...details, returnTo, client }, this.ownForm.maxDurationMs, () =>
+        this.ownForm.register(details, returnTo, client),
+      );
+      if (run.replayed) void reply.header(REPLAY_HEADER, 'true');
+      value = run.value;
+    }
+    const { registrationSecret, ...created } = value;
+    if (client === 'native') return value;
+    // The cookie lives as long as the Private Key form may still come back, plus the connect window.
+    this.bindings.setCookie(reply, registrationSecret, PRIVATE_KEY_WINDOW_MS / 1000 + this.registrations.connectWindowSeconds);
+    return created;
   }
 
   /** The status of one registration (either strategy). Never any secret. */
@@ -95,39 +120,117 @@ export class RegistrationsController {
   }
 
   /**
-   * Mydex's `return_to` after the Private Key form: marks the registration completed and sends the
-   * browser to the frontend's returnTo with `?registration=<id>&status=completed`. An unknown id lands
-   * on the default frontend page with `?error=registration_not_found`.
+   * Mydex's `return_to` after the Private Key form. Only the browser that created the registration
+   * (its binding cookie) completes it; anyone else who has the URL is sent on with the current status,
+   * and nothing changes. Lands on the returnTo given at the start with
+   * `?registration=<id>&status=<status>`; an unknown id on the default frontend page with
+   * `?error=registration_not_found`. A native app's system browser has no cookie: it lands on the app's
+   * redirect URI, and the app confirms with `POST /v1/registrations/{id}/return`.
    */
   @Get(':id/return')
-  @ApiOperation({ summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend)' })
-  @ApiResponse({ status: 303, description: 'To the frontend: `?registration=<id>&status=<status>` or `?error=registration_not_found`' })
-  async returnFromMydex(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
+  @ApiOperation({ summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)' })
+  @ApiResponse({
+    status: 303,
+    description: 'To the frontend (or app): `?registration=<id>&status=<status>` (`completed` only for the browser holding the binding cookie) or `?error=registration_not_found`',
+  })
+  async returnFromMydex(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     let registration = await this.find(id);
     let target: string;
     if (registration === null) {
       target = withQuery(this.returnTo.defaultWebTarget, { error: 'registration_not_found' });
     } else {
-      // Reaching return_to is Mydex's only signal that the Private Key form succeeded [I].
-      if (registration.status === 'awaiting_private_key') registration = (await this.registrations.finish(registration.id, 'completed')) ?? registration;
-      target = withQuery(this.frontendTarget(registration.returnTo), { registration: registration.id, status: registration.status });
+      // A top-level navigation carries cookies only: the web binding is the one that can complete here.
+      const presented = this.bindings.presented(request);
+      const secret = presented?.client === 'web' ? presented.secret : undefined;
+      if (secret !== undefined && RegistrationsService.isBoundTo(registration, secret, 'web')) {
+        registration = await this.complete(registration);
+        // From now on the cookie is only needed for the connect window.
+        if (registration.status === 'completed') this.refreshCookie(reply, secret, registration);
+      } else if (registration.status === 'awaiting_private_key') {
+        this.logger.log(`registration ${registration.id}: return without its binding (${registration.bindingClient ?? 'unbound'} client); status unchanged`);
+      }
+      target = withQuery(this.landing(registration), { registration: registration.id, status: viewStatus(registration) });
     }
     await reply.code(303).header('location', target).header('cache-control', 'no-store').send();
+  }
+
+  /**
+   * The creating client confirms that the member came back from Mydex's Private Key form: a native
+   * app (header `X-Registration-Secret`) once its redirect URI opened, or a web client (binding cookie
+   * and `X-CSRF: 1`). Completes the registration for the bound client only; anyone else gets the
+   * current status, unchanged.
+   */
+  @Post(':id/return')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'The creating client confirms the return from the Private Key form (native apps)' })
+  @ApiHeader({ name: 'X-Registration-Secret', required: false, description: 'The `registrationSecret` the 201 answered (native clients).' })
+  @ApiOkResponse({ type: RegistrationStatusDto, description: '`completed` for the bound client; for anyone else the current status, unchanged' })
+  @ApiNotFoundResponse({ description: '`registration_not_found`', content: PROBLEM })
+  @ApiResponse({ status: 403, description: '`csrf_header_missing`: the binding cookie without `X-CSRF: 1`', content: PROBLEM })
+  async confirmReturn(@Param('id') id: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<RegistrationStatusDto> {
+    let registration = await this.find(id);
+    if (registration === null) throw new ProblemException('registration_not_found', 'There is no registration with this id.');
+    const presented = this.bindings.presented(request);
+    if (presented?.client === 'web' && request.headers['x-csrf'] !== '1') {
+      throw new ProblemException('csrf_header_missing', 'Send the header X-CSRF: 1 with cookie-authenticated requests that change state.');
+    }
+    if (presented !== undefined && RegistrationsService.isBoundTo(registration, presented.secret, presented.client)) {
+      registration = await this.complete(registration);
+      if (presented.client === 'web' && registration.status === 'completed') this.refreshCookie(reply, presented.secret, registration);
+    }
+    return statusView(registration);
   }
 
   private find(id: string): Promise<Registration | null> {
     return UUID.test(id) ? this.registrations.findById(id.toLowerCase()) : Promise.resolve(null);
   }
 
-  /** The stored returnTo, checked again in case FRONTEND_ORIGINS changed since the registration began. */
-  private frontendTarget(stored: string | null): string {
+  /** Reaching return_to is Mydex's only signal that the Private Key form succeeded [I]. */
+  private async complete(registration: Registration): Promise<Registration> {
+    if (registration.status !== 'awaiting_private_key') return registration;
+    return (await this.registrations.finish(registration.id, 'completed')) ?? registration;
+  }
+
+  /** The binding cookie now only serves the connect window (cleared when the window is 0). */
+  private refreshCookie(reply: FastifyReply, secret: string, registration: Registration): void {
+    const window = this.registrations.connectWindowSeconds;
+    const left = registration.completedAt === null ? 0 : window - (Date.now() - registration.completedAt.getTime()) / 1000;
+    if (left > 0) this.bindings.setCookie(reply, secret, left);
+    else this.bindings.clearCookie(reply);
+  }
+
+  /** Where the browser lands: a web URL on FRONTEND_ORIGINS, or for a native client one of NATIVE_REDIRECT_URIS too. */
+  private landingTarget(value: string | undefined, client: RegistrationClient): string {
+    if (client === 'native' && value !== undefined && !value.startsWith('/')) {
+      try {
+        return this.returnTo.appRedirectUri(value, 'returnTo');
+      } catch {
+        // Not an app redirect URI: checked as a web returnTo below.
+      }
+    }
+    return this.returnTo.webReturnTo(value);
+  }
+
+  /** The stored returnTo, checked again in case FRONTEND_ORIGINS (or NATIVE_REDIRECT_URIS) changed since the registration began. */
+  private landing(registration: Registration): string {
+    const stored = registration.returnTo;
     if (stored === null) return this.returnTo.defaultWebTarget;
     try {
-      return this.returnTo.webReturnTo(stored);
+      return this.landingTarget(stored, registration.bindingClient ?? 'web');
     } catch {
       return this.returnTo.defaultWebTarget;
     }
   }
+}
+
+function clientOf(body: unknown): BindingClient {
+  const value = (body as Record<string, unknown>).client;
+  if (value === undefined || value === null || value === 'web') return 'web';
+  if (value === 'native') return 'native';
+  throw new ProblemException('invalid_request', 'client must be "web" or "native".', {
+    errors: [{ field: 'client', code: 'invalid_request', message: 'client must be "web" or "native".' }],
+  });
 }
 
 function returnToOf(body: unknown): string | undefined {
@@ -141,11 +244,15 @@ function returnToOf(body: unknown): string | undefined {
   return value;
 }
 
-function statusView(registration: Registration): RegistrationStatusDto {
+function viewStatus(registration: Registration): RegistrationStatusDto['status'] {
   const expired = registration.status === 'awaiting_private_key' && registration.expiresAt !== null && registration.expiresAt.getTime() <= Date.now();
+  return expired ? 'expired' : registration.status;
+}
+
+function statusView(registration: Registration): RegistrationStatusDto {
   return {
     registrationId: registration.id,
-    status: expired ? 'expired' : registration.status,
+    status: viewStatus(registration),
     strategy: registration.strategy,
     createdAt: registration.createdAt.toISOString(),
     updatedAt: registration.updatedAt.toISOString(),

@@ -1,9 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
+import { registrationConfig } from '../config/registration.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { Registration, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
+import { RegistrationBindings, type BindingClient, type BoundRegistration } from '../session/registration-binding.js';
+import { isOpaqueToken, sameHex, sha256Hex } from '../session/session-token.js';
+import { Registration, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
 
 export interface NewRegistration {
   /** A pre-allocated id (the own-form strategy needs it in Mydex's return_to before the row exists). */
@@ -15,15 +19,50 @@ export interface NewRegistration {
   sub?: string | null;
   returnTo?: string | null;
   expiresAt?: Date | null;
+  /** The client binding (own form): the SHA-256 of its secret and the kind of client holding it. */
+  binding?: { hash: string; client: RegistrationClient } | null;
 }
 
 /** The one place both registration strategies end: they record a Registration here. */
 @Injectable()
-export class RegistrationsService {
+export class RegistrationsService implements OnModuleInit {
   constructor(
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
     private readonly metrics: MetricsService,
+    private readonly bindings: RegistrationBindings,
+    @Inject(registrationConfig.KEY) private readonly config: ConfigType<typeof registrationConfig>,
   ) {}
+
+  onModuleInit(): void {
+    // The session guard asks this when a connection route is called with a binding instead of a session.
+    this.bindings.use((secret, client) => this.findBound(secret, client));
+  }
+
+  /** Seconds a completed own-form registration's binding may stand in for a session (REGISTRATION_CONNECT_WINDOW_SECONDS). */
+  get connectWindowSeconds(): number {
+    return this.config.connectWindowSeconds;
+  }
+
+  /** Whether `secret`, presented by a client of this kind, is the one `registration` was bound to. Constant time. */
+  static isBoundTo(registration: Registration, secret: string | undefined, client: BindingClient): boolean {
+    if (secret === undefined || !isOpaqueToken(secret)) return false;
+    if (registration.bindingHash === null || registration.bindingClient !== client) return false;
+    return sameHex(sha256Hex(secret), registration.bindingHash);
+  }
+
+  /**
+   * The own-form registration this binding secret belongs to, when it was completed less than the
+   * connect window ago: its client may then act for the registered MydexID on the connection routes.
+   */
+  async findBound(secret: string, client: BindingClient): Promise<BoundRegistration | null> {
+    if (!isOpaqueToken(secret) || this.config.connectWindowSeconds <= 0) return null;
+    const row = await this.registrations.findOneBy({ bindingHash: sha256Hex(secret), bindingClient: client, strategy: 'own_form', status: 'completed' });
+    if (!row || row.completedAt === null || !row.mydexid) return null;
+    const until = new Date(row.completedAt.getTime() + this.config.connectWindowSeconds * 1000);
+    // Also refuses a time that does not parse (NaN compares false).
+    if (!(until.getTime() > Date.now())) return null;
+    return { registrationId: row.id, client, mydexid: row.mydexid, until };
+  }
 
   async create(input: NewRegistration): Promise<Registration> {
     const now = new Date();
@@ -40,6 +79,8 @@ export class RegistrationsService {
       updatedAt: now,
       completedAt: input.status === 'completed' ? now : null,
       expiresAt: input.expiresAt ?? null,
+      bindingHash: input.binding?.hash ?? null,
+      bindingClient: input.binding?.client ?? null,
     });
     // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
     // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.

@@ -6,6 +6,7 @@ import { sessionConfig } from '../config/session.config.js';
 import { SessionConnectionStatus } from './connection-status.js';
 import { MemberSession } from './member-session.entity.js';
 import { MemberSessionGuard } from './member-session.guard.js';
+import { RegistrationBindings } from './registration-binding.js';
 import { SessionCookies } from './session-cookies.js';
 import { SessionController } from './session.controller.js';
 import { SessionsService } from './sessions.service.js';
@@ -17,7 +18,7 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([MemberSession]), ConfigModule.forFeature(sessionConfig)],
   controllers: [SessionController],
-  providers: [SessionsService, SessionCookies, SessionConnectionStatus, MemberSessionGuard, { provide: APP_GUARD, useExisting: MemberSessionGuard }],
-  exports: [SessionsService, SessionCookies, SessionConnectionStatus, MemberSessionGuard],
+  providers: [SessionsService, SessionCookies, SessionConnectionStatus, RegistrationBindings, MemberSessionGuard, { provide: APP_GUARD, useExisting: MemberSessionGuard }],
+  exports: [SessionsService, SessionCookies, SessionConnectionStatus, RegistrationBindings, MemberSessionGuard],
 })
 export class SessionModule {}

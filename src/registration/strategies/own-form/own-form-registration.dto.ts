@@ -10,6 +10,14 @@ export class CreateRegistrationDto extends RegistrationDetailsDto {
    */
   @ApiPropertyOptional({ example: 'https://app.example.org/welcome', maxLength: 2048 })
   returnTo?: string;
+
+  /**
+   * Who is registering: `web` (default) binds the registration to this browser with an HttpOnly cookie;
+   * `native` answers a `registrationSecret` instead, which the app sends back in `X-Registration-Secret`.
+   * A native app may also give one of NATIVE_REDIRECT_URIS as `returnTo`.
+   */
+  @ApiPropertyOptional({ enum: ['web', 'native'], default: 'web' })
+  client?: 'web' | 'native';
 }
 
 export class CreatedRegistrationDto {
@@ -22,6 +30,15 @@ export class CreatedRegistrationDto {
   /** Mydex's Private Key form: send the member's browser here next. */
   @ApiProperty({ format: 'uri', example: 'https://sbx-api.mydex.org/private-key/abc' })
   privateKeyUrl!: string;
+
+  /**
+   * Native clients only, answered once: the secret that binds this registration to the app. Send it as
+   * `X-Registration-Secret` to confirm the return (`POST /v1/registrations/{id}/return`) and then, for
+   * REGISTRATION_CONNECT_WINDOW_SECONDS, on `POST /v1/connections` and `GET /v1/connections/me`. Keep it
+   * like a session token. Web clients get it as an HttpOnly cookie instead, never in the body.
+   */
+  @ApiPropertyOptional({ example: 'kq3v0bM1g3yP3d9QvQn6m0w7oV3bQm2n0x2V1c8y5aI', pattern: '^[A-Za-z0-9_-]{43}$' })
+  registrationSecret?: string;
 }
 
 export class RegistrationStatusDto {

@@ -9,6 +9,8 @@ import { RegistrationsService } from '../../registrations.service.js';
 import type { CreatedRegistrationDto } from './own-form-registration.dto.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
+import type { RegistrationClient } from '../../registration.entity.js';
 
 /**
  * How long a registration waits for the member to finish Mydex's Private Key form. Mydex does not say
@@ -36,11 +38,16 @@ export class OwnFormRegistrationStrategy {
     return 4 * this.mydexSettings.timeoutMs + 5_000;
   }
 
-  /** `returnTo` is the frontend target, already checked against the allowlist. */
-  async register(details: RegistrationDetails, returnTo: string): Promise<CreatedRegistrationDto> {
+  /**
+   * `returnTo` is the landing target, already checked against the allowlist. The answer carries the
+   * new binding secret for every client: the controller hands it to a web client as a cookie and to a
+   * native app in the body. Only its SHA-256 is stored.
+   */
+  async register(details: RegistrationDetails, returnTo: string, client: RegistrationClient): Promise<Required<CreatedRegistrationDto>> {
     // The id is allocated first because Mydex's return_to must carry it; the row is written only once
     // Mydex has accepted, so failed attempts leave no personal data behind.
     const id = randomUUID();
+    const registrationSecret = newOpaqueToken();
     const { privateKeyUrl } = await this.mydex
       .registerMember({ mydexid: details.mydexid, email: details.email, password: details.password, returnTo: this.mydexReturnUrl(id) })
       .catch((error: unknown) => {
@@ -55,8 +62,9 @@ export class OwnFormRegistrationStrategy {
       email: details.email,
       returnTo,
       expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
+      binding: { hash: sha256Hex(registrationSecret), client },
     });
-    return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl };
+    return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl, registrationSecret };
   }
 
   /** Where Mydex sends the browser after the Private Key form. Mydex appends nothing to it [I]: the id is in the path. */
