@@ -166,6 +166,15 @@ export class EnvironmentVariables {
   @Min(60)
   @Max(2592000)
   SESSION_TTL_SECONDS: number = 43200;
+
+  /**
+   * How long after Mydex's Private Key form returns the client that created an own-form registration
+   * may start the First Time Connection and read its status without signing in (0 turns this off).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  REGISTRATION_CONNECT_WINDOW_SECONDS: number = 1800;
 }
 
 /** Credentials the local emulator and the BFF share when no Mydex settings are given. Development only. */
@@ -205,7 +214,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const key = JSON.stringify(given);
   if (lastValidated?.key === key) return lastValidated.env;
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }

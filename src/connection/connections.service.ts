@@ -147,6 +147,16 @@ export class ConnectionsService implements OnModuleInit {
   }
 
   /**
+   * The connection whose callback echoed this `linking_token`: how a member who started the First
+   * Time Connection without a known MydexID finds it (POST /v1/connections sends one then). Mydex
+   * documents the echo for IDaaS `/ftc/setup` [S]; for `/api/connection` it is assumed [I].
+   */
+  async findByLinkingToken(linkingToken: string): Promise<ConnectionView | null> {
+    const row = await this.connections.findOne({ where: { linkingToken }, order: { updatedAt: 'DESC' } });
+    return row ? toView(row) : null;
+  }
+
+  /**
    * The decrypted member key, for the later PDS calls that need it (mydex-integration.md §8). Never
    * log or answer it.
    */
