@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
@@ -7,6 +7,23 @@ export type DatabaseEngine = 'sqlite' | 'postgres';
 
 export function engineOf(url: string): DatabaseEngine {
   return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+}
+
+/** Owner read and write only: the database holds sessions, OIDC transactions and the encrypted member keys. */
+const PRIVATE_FILE = 0o600;
+
+/**
+ * Makes the SQLite database file (and its folder, when new: 0700) before SQLite opens it, with mode
+ * 0600 whatever the umask; an existing database and its -wal and -shm files are narrowed to 0600
+ * too. SQLite gives the -wal and -shm files it creates later the database file's mode.
+ */
+function createPrivately(file: string): void {
+  const path = resolve(file);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', PRIVATE_FILE));
+  for (const each of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(each)) chmodSync(each, PRIVATE_FILE);
+  }
 }
 
 /**
@@ -18,7 +35,7 @@ export function dataSourceOptions(url: string, entities: DataSourceOptions['enti
   const common = { entities, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;
   if (engineOf(url) === 'sqlite') {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') createPrivately(file);
     return {
       ...common,
       type: 'better-sqlite3',
