@@ -7,7 +7,7 @@ import { registerDssaRoutes } from './dssa.js';
 import { BodyError } from './http-body.js';
 import { escapeHtml, page } from './html.js';
 import { registerLacaRoutes } from './laca.js';
-import { createOidcProvider } from './oidc.js';
+import { backchannelLogoutUriFor, createOidcProvider } from './oidc.js';
 import { registerPdxApiRoutes } from './pdx-api.js';
 import { registerPrivateKeyFormRoutes } from './private-key-form.js';
 import { logOut, type EmulatorFaults, type EmulatorOptions, type EmulatorRuntime } from './runtime.js';
@@ -92,6 +92,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
         clientSecret: options.clientSecret,
         redirectUris: options.redirectUris,
         postLogoutRedirectUris: options.postLogoutRedirectUris,
+        backchannelLogoutUri: options.backchannelLogoutUri === null ? undefined : (options.backchannelLogoutUri ?? backchannelLogoutUriFor(options.redirectUris[0])),
       },
       store,
     );
@@ -121,6 +122,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     closing: closing.signal,
   };
   provider.on('server_error', (_ctx: unknown, error: Error) => runtime.log(`oidc-provider server_error: ${error.message}`));
+  provider.on('backchannel.error', (_ctx: unknown, error: Error) => runtime.log(`back-channel logout delivery failed: ${error.message}`));
 
   const router = new Router();
   registerLacaRoutes(router, runtime);

@@ -15,6 +15,21 @@ export interface OidcSettings {
   clientSecret: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  /** The client's `backchannel_logout_uri`: where a logout token is POSTed when a member logs out here. */
+  backchannelLogoutUri?: string;
+}
+
+/** The BFF's back-channel logout route sits beside its OIDC callback. */
+const BFF_CALLBACK_PATH = '/v1/auth/oidc/callback';
+const BFF_BACKCHANNEL_PATH = '/v1/auth/oidc/backchannel-logout';
+
+/**
+ * `{PUBLIC_BASE_URL}/v1/auth/oidc/backchannel-logout` for a BFF whose redirect URI is
+ * `{PUBLIC_BASE_URL}/v1/auth/oidc/callback`; undefined for any other client (no back-channel logout).
+ */
+export function backchannelLogoutUriFor(redirectUri: string | undefined): string | undefined {
+  if (redirectUri === undefined || !redirectUri.endsWith(BFF_CALLBACK_PATH)) return undefined;
+  return `${redirectUri.slice(0, -BFF_CALLBACK_PATH.length)}${BFF_BACKCHANNEL_PATH}`;
 }
 
 /**
@@ -39,6 +54,8 @@ export function createOidcProvider(settings: OidcSettings, store: EmulatorStore)
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
         scope: `openid mydexid ${PDX_SCOPE}`,
+        // Back-Channel Logout 1.0: a logout token (with `sid`, which ID tokens then carry too) to the BFF.
+        ...(settings.backchannelLogoutUri ? { backchannel_logout_uri: settings.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       },
     ],
     clientAuthMethods: ['client_secret_basic'],
@@ -76,6 +93,8 @@ export function createOidcProvider(settings: OidcSettings, store: EmulatorStore)
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      // Hydra sends back-channel logout tokens to clients that register a URI [I].
+      backchannelLogout: { enabled: true },
       // Hydra, as Mydex runs it, offers neither [I].
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },

@@ -22,6 +22,11 @@ export interface EmulatorOptions {
   clientSecret: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  /**
+   * The client's back-channel logout URI. Default: beside the first redirect URI when that is a BFF's
+   * callback (`…/v1/auth/oidc/callback` → `…/v1/auth/oidc/backchannel-logout`); null: none.
+   */
+  backchannelLogoutUri?: string | null;
   connectionNid: string;
   connectionToken: string;
   /** Where DSSA approval sends the subscriber callback. */

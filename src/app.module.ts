@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { ConnectionModule } from './connection/connection.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
     MetricsModule,
     RateLimitModule,
     // Feature modules:
+    AuthModule,
     ConnectionModule,
     MydexModule,
     RegistrationModule,

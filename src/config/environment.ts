@@ -168,6 +168,19 @@ export class EnvironmentVariables {
   SESSION_TTL_SECONDS: number = 43200;
 
   /**
+   * Idle timeout of a member session, in seconds: a session unused for this long ends, even before
+   * SESSION_TTL_SECONDS. Sliding; the last use is recorded at most once a minute.
+   */
+  @IsInt()
+  @Min(300)
+  @Max(2592000)
+  SESSION_IDLE_SECONDS: number = 1800;
+
+  /** `on`: the web session cookie carries Max-Age (survives closing the browser); `off`: a browser-session cookie. */
+  @IsIn(['on', 'off'])
+  SESSION_PERSISTENT: 'on' | 'off' = 'off';
+
+  /**
    * How long after Mydex's Private Key form returns the client that created an own-form registration
    * may start the First Time Connection and read its status without signing in (0 turns this off).
    */

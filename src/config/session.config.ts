@@ -13,6 +13,9 @@ export const sessionConfig = registerAs('session', () => {
   const prefix = plainHttpLocal ? '' : '__Host-';
   return {
     ttlSeconds: env.SESSION_TTL_SECONDS,
+    idleSeconds: env.SESSION_IDLE_SECONDS,
+    /** false: the web session cookie has no Max-Age/Expires and ends with the browser session. */
+    persistentCookie: env.SESSION_PERSISTENT === 'on',
     secureCookies: !plainHttpLocal,
     sessionCookie: `${prefix}bff_session`,
     /** Binds an OIDC transaction to the browser that started it (login CSRF). */

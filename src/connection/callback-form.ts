@@ -3,7 +3,7 @@ import { errorCodes } from 'fastify';
 import qs from 'qs';
 
 /** Routes that accept `application/x-www-form-urlencoded`; every other route answers such a body with 415. */
-const FORM_BODY_ROUTES: ReadonlySet<string> = new Set(['/v1/connections/callback']);
+const FORM_BODY_ROUTES: ReadonlySet<string> = new Set(['/v1/connections/callback', '/v1/auth/oidc/backchannel-logout']);
 
 /**
  * Limits for Mydex's PHP-style nested keys (`fields[ds][0][][access][r][a]=1` is 7 levels deep).

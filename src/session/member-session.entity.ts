@@ -27,11 +27,19 @@ export class MemberSession {
   @Column({ name: 'id_token', type: 'text', nullable: true })
   idToken!: string | null;
 
+  /** The `sid` claim of that ID token (Mydex's session), which a back-channel logout token may name. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  sid!: string | null;
+
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
 
   @Column({ name: 'expires_at', type: Date })
   expiresAt!: Date;
+
+  /** The last request seen, written at most once a minute (the idle timeout slides from it). */
+  @Column({ name: 'last_seen_at', type: Date, nullable: true })
+  lastSeenAt!: Date | null;
 
   @Column({ name: 'revoked_at', type: Date, nullable: true })
   revokedAt!: Date | null;

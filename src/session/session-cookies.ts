@@ -20,9 +20,13 @@ export class SessionCookies {
     return request.cookies?.[this.config.sessionCookie];
   }
 
+  /**
+   * A browser-session cookie (no Max-Age or Expires: it ends when the browser does) unless
+   * SESSION_PERSISTENT=on, which gives it the session's remaining lifetime.
+   */
   setSession(reply: FastifyReply, token: string, expiresAt: Date): void {
     const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
-    void reply.setCookie(this.config.sessionCookie, token, { ...this.attributes(), maxAge });
+    void reply.setCookie(this.config.sessionCookie, token, { ...this.attributes(), ...(this.config.persistentCookie ? { maxAge } : {}) });
   }
 
   clearSession(reply: FastifyReply): void {

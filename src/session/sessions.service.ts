@@ -15,13 +15,28 @@ export interface NewMemberSession {
   sub: string;
   mydexid: string | null;
   idToken: string | null;
+  /** The ID token's `sid` claim, when Mydex sent one (back-channel logout may name it). */
+  sid?: string | null;
+}
+
+/** What a back-channel logout token names: the member (`sub`), Mydex's session (`sid`), or both. */
+export interface LogoutTarget {
+  issuer: string;
+  sub?: string;
+  sid?: string;
 }
 
 /** Rows older than this past their expiry are deleted (opportunistically, at most every few minutes). */
 const PURGE_EVERY_MS = 5 * 60 * 1000;
+/**
+ * A session's `last_seen_at` is written at most this often, so most member requests stay one read.
+ * The idle timeout therefore ends a session between SESSION_IDLE_SECONDS − 60 s and
+ * SESSION_IDLE_SECONDS after its last request.
+ */
+export const TOUCH_EVERY_MS = 60 * 1000;
 
 /** What a member request needs of its session (not the ID token, which only logout reads). */
-export type ActiveSession = Omit<MemberSession, 'idToken' | 'tokenHash' | 'createdAt' | 'revokedAt'>;
+export type ActiveSession = Omit<MemberSession, 'idToken' | 'tokenHash' | 'createdAt' | 'revokedAt' | 'sid' | 'lastSeenAt'>;
 
 interface ActiveSessionRow {
   id: string;
@@ -30,6 +45,7 @@ interface ActiveSessionRow {
   sub: string;
   mydexid: string | null;
   expires_at: Date | string;
+  last_seen_at: Date | string | null;
 }
 
 /**
@@ -42,6 +58,8 @@ export class SessionsService {
   private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) => this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) }));
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
+  /** The sliding idle timeout's write, at most once a minute per session (TOUCH_EVERY_MS). */
+  private readonly touch: PreparedQuery<{ id: string }>;
 
   constructor(
     @InjectRepository(MemberSession) private readonly sessions: Repository<MemberSession>,
@@ -50,8 +68,10 @@ export class SessionsService {
   ) {
     this.activeByToken = new PreparedQuery(
       dataSource,
-      'SELECT "id", "client", "issuer", "sub", "mydexid", "expires_at" FROM "sessions" WHERE "token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL',
+      'SELECT "id", "client", "issuer", "sub", "mydexid", "expires_at", "last_seen_at" FROM "sessions" WHERE "token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL',
     );
+    // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
+    this.touch = new PreparedQuery(dataSource, 'UPDATE "sessions" SET "last_seen_at" = $1 WHERE "id" = $2 AND "revoked_at" IS NULL RETURNING "id"');
   }
 
   /** Creates a session; the returned token is the only copy of the secret. */
@@ -67,7 +87,9 @@ export class SessionsService {
       sub: input.sub,
       mydexid: input.mydexid,
       idToken: input.idToken,
+      sid: input.sid ?? null,
       createdAt: now,
+      lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.config.ttlSeconds * 1000),
       revokedAt: null,
     });
@@ -75,15 +97,65 @@ export class SessionsService {
     return { token, session };
   }
 
-  /** The live session for a token of the given client kind, or null (unknown, expired, revoked). */
+  /**
+   * The live session for a token of the given client kind, or null (unknown, expired, idle for
+   * longer than SESSION_IDLE_SECONDS, revoked). One read; once a minute per session also a write of
+   * `last_seen_at` (the idle timeout slides).
+   */
   async findActive(token: unknown, client: SessionClient): Promise<ActiveSession | null> {
     if (!isOpaqueToken(token)) return null;
     const row = await this.activeByToken.first([sha256Hex(token), client]);
     if (!row) return null;
+    const now = Date.now();
     const expiresAt = dateColumn(row.expires_at);
     // Also refuses an expiry that does not parse (NaN compares false both ways).
-    if (!(expiresAt.getTime() > Date.now())) return null;
+    if (!(expiresAt.getTime() > now)) return null;
+    // A row written before last_seen_at existed counts as seen now.
+    const lastSeen = row.last_seen_at === null ? Number.NaN : dateColumn(row.last_seen_at).getTime();
+    if (row.last_seen_at !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
+    if (!(now - lastSeen < TOUCH_EVERY_MS)) await this.touch.all([new Date(now), row.id]);
     return { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
+  }
+
+  /**
+   * Ends the session a token names, if it is live (a browser logging in again ends its previous
+   * session). Answers whether one was ended.
+   */
+  async endByToken(token: unknown, client: SessionClient): Promise<boolean> {
+    if (!isOpaqueToken(token)) return false;
+    const result = await this.sessions.update({ tokenHash: sha256Hex(token), client, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Ends every live session of a member (logout-all), and answers the ID token of the session
+   * `currentId` (the logout hint) when it was among them.
+   */
+  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string): Promise<{ ended: number; idToken: string | null }> {
+    const current = await this.sessions.findOneBy({ id: currentId });
+    const result = await this.sessions.update({ issuer: member.issuer, sub: member.sub, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
+    const ended = result.affected ?? 0;
+    return { ended, idToken: ended > 0 && current?.revokedAt === null ? current.idToken : null };
+  }
+
+  /**
+   * Ends the sessions a back-channel logout token names: with `sub` and `sid`, the member's sessions
+   * of that Mydex session (and those whose `sid` is unknown, which cannot be told apart [I]); with
+   * `sub` alone, every session of the member; with `sid` alone, every session of that Mydex session.
+   * Answers how many were ended.
+   */
+  async endByLogoutToken(target: LogoutTarget): Promise<number> {
+    if (target.sub === undefined && target.sid === undefined) return 0;
+    const query = this.sessions
+      .createQueryBuilder()
+      .update(MemberSession)
+      .set({ revokedAt: new Date(), idToken: null })
+      .where('issuer = :issuer', { issuer: target.issuer })
+      .andWhere('revoked_at IS NULL');
+    if (target.sub !== undefined) query.andWhere('sub = :sub', { sub: target.sub });
+    if (target.sid !== undefined) query.andWhere(target.sub !== undefined ? '(sid = :sid OR sid IS NULL)' : 'sid = :sid', { sid: target.sid });
+    const result = await query.execute();
+    return result.affected ?? 0;
   }
 
   /**

@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   userinfo_invalid: { status: 502, title: 'UserInfo did not match the ID token' },
   callback_failed: { status: 500, title: 'The login could not be completed' },
   exchange_code_invalid: { status: 400, title: 'The exchange code or secret is not valid' },
+  logout_token_invalid: { status: 400, title: 'The back-channel logout token is not valid' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.policy.js';
 import type { ErrorCode } from '../../../common/problem/error-codes.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
@@ -137,7 +138,7 @@ export class OidcDelegateService {
     const transaction = oidcRequest.transaction;
     if (outcome.kind === 'success' && transaction) {
       try {
-        return await this.complete(transaction, outcome.user as AuthenticatedMemberIdentity, reply);
+        return await this.complete(transaction, outcome.user as AuthenticatedMemberIdentity, request, reply);
       } catch (error) {
         this.logger.error({ err: error, transactionId: transaction.id }, 'could not complete the OIDC callback');
         return this.errorTarget(transaction, 'callback_failed');
@@ -152,21 +153,32 @@ export class OidcDelegateService {
   async exchange(code: string, exchangeSecret: string): Promise<SessionExchangeResponseDto> {
     const member = await this.transactions.redeemExchange(code, exchangeSecret);
     if (!member) throw new ProblemException('exchange_code_invalid', 'The code is unknown, used, expired, or does not match the exchange secret; start again.');
-    const { token, session } = await this.sessions.create({ client: 'native', ...member });
+    const { token, session } = await this.sessions.create({ client: 'native', ...member, sid: sidOf(member.idToken) });
     return { sessionToken: token, expiresAt: session.expiresAt.toISOString(), member: { sub: session.sub, mydexid: session.mydexid } };
   }
 
-  /** Ends the session here and answers Mydex's end-session URL (RP-initiated logout). */
-  async logout(member: AuthenticatedMember, input: LogoutDto, reply: FastifyReply): Promise<LogoutResponseDto> {
+  /**
+   * Ends the session here (`everywhere`: every session of the member, logout-all) and answers Mydex's
+   * end-session URL (RP-initiated logout). The sessions end even when `postLogoutRedirectUri` is
+   * refused: the refusal is answered after them (a member who asked to log out is logged out).
+   */
+  async logout(member: AuthenticatedMember, input: LogoutDto, reply: FastifyReply, options: { everywhere?: boolean } = {}): Promise<LogoutResponseDto> {
     const field = 'postLogoutRedirectUri';
-    const postLogout =
-      member.client === 'web'
-        ? this.returnTo.webReturnTo(input.postLogoutRedirectUri, field)
-        : input.postLogoutRedirectUri === undefined
-          ? undefined
-          : this.returnTo.appRedirectUri(input.postLogoutRedirectUri, field);
-    const ended = await this.sessions.end(member.sessionId);
+    let postLogout: string | undefined;
+    let refusal: unknown;
+    try {
+      postLogout =
+        member.client === 'web'
+          ? this.returnTo.webReturnTo(input.postLogoutRedirectUri, field)
+          : input.postLogoutRedirectUri === undefined
+            ? undefined
+            : this.returnTo.appRedirectUri(input.postLogoutRedirectUri, field);
+    } catch (error) {
+      refusal = error;
+    }
+    const ended = options.everywhere ? await this.sessions.endAllOfMember(member, member.sessionId) : await this.sessions.end(member.sessionId);
     if (member.client === 'web') this.cookies.clearSession(reply);
+    if (refusal !== undefined) throw refusal;
     let endSessionUrl: string | null = null;
     try {
       const metadata = await this.provider.metadata();
@@ -183,14 +195,17 @@ export class OidcDelegateService {
     return { endSessionUrl };
   }
 
-  private async complete(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, reply: FastifyReply): Promise<string> {
+  private async complete(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, request: FastifyRequest, reply: FastifyReply): Promise<string> {
     let target: string;
     let sessionId: string | undefined;
     if (transaction.client === 'native') {
       const code = await this.transactions.attachExchange(transaction.id, member);
       target = withQuery(this.checkedTarget(transaction), { code });
     } else {
-      const { token, session } = await this.sessions.create({ client: 'web', ...member });
+      // A browser logging in again ends the session its cookie still holds (whoever's it was): one
+      // browser, one live session, and a cookie copied before the new login is worth nothing.
+      await this.sessions.endByToken(this.cookies.readSession(request), 'web');
+      const { token, session } = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) });
       sessionId = session.id;
       this.cookies.setSession(reply, token, session.expiresAt);
       target = this.checkedTarget(transaction);
@@ -327,6 +342,19 @@ function earlyRefusal(query: Record<string, unknown>, metadata: ProviderMetadata
   if (query.iss !== undefined ? query.iss !== metadata.issuer : metadata.issParameterSupported) return 'issuer_mismatch';
   if (typeof query.code !== 'string' || query.code === '') return 'provider_error';
   return undefined;
+}
+
+/**
+ * The `sid` claim of an ID token IdTokenVerifier has already accepted (at this callback, or at the
+ * callback that stored it for a native exchange): Mydex's session, which back-channel logout names.
+ */
+function sidOf(idToken: string): string | null {
+  try {
+    const sid = decodeJwt(idToken).sid;
+    return typeof sid === 'string' && sid !== '' && sid.length <= 255 ? sid : null;
+  } catch {
+    return null;
+  }
 }
 
 function failureCode(challenge: unknown): CallbackErrorCode {

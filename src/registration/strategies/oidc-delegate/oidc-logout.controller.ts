@@ -1,5 +1,5 @@
 import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { MemberSessionRoute } from '../../../common/auth/route-access.decorator.js';
 import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
@@ -24,10 +24,26 @@ export class OidcLogoutController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: LogoutResponseDto })
-  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist.' })
+  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the session has been ended all the same).' })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
   @ApiForbiddenResponse({ description: 'problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`.' })
   logout(@CurrentMember() member: AuthenticatedMember, @Body() input: LogoutDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<LogoutResponseDto> {
     return this.oidc.logout(member, input ?? {}, reply);
+  }
+
+  /**
+   * Ends every session of the member (every browser and app, on every instance), and answers Mydex's
+   * end-session URL for this session's browser, as logout does.
+   */
+  @Post('logout-all')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'End every session of the member (all browsers and apps)' })
+  @ApiOkResponse({ type: LogoutResponseDto, description: "Every session of the member has ended; `endSessionUrl` ends Mydex's session in this browser too." })
+  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the sessions have been ended all the same).' })
+  @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
+  @ApiForbiddenResponse({ description: 'problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`.' })
+  logoutAll(@CurrentMember() member: AuthenticatedMember, @Body() input: LogoutDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<LogoutResponseDto> {
+    return this.oidc.logout(member, input ?? {}, reply, { everywhere: true });
   }
 }
