@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../emulator/emulator.js';
 import { newMember } from '../emulator/testing/journeys.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { finishAtMydex, startBffFor } from './support/own-form.js';
+import { creatingBrowser, finishAtMydex, startBffFor } from './support/own-form.js';
 
 describe('GET /metrics', () => {
   let t: TestApp;
@@ -48,7 +48,7 @@ describe('registration metrics', () => {
     const member = newMember();
     const created = await request(t.url).post('/v1/registrations').send({ mydexid: member.mydexid, email: member.email, password: member.password });
     expect(created.status).toBe(201);
-    await finishAtMydex(created.body.privateKeyUrl, member);
+    await finishAtMydex(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
     const taken = await request(t.url).post('/v1/registrations').send({ mydexid: member.mydexid, email: `x${member.email}`, password: member.password });
     expect(taken.status).toBe(409);
     const res = await request(t.url).get('/metrics');

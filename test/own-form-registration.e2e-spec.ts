@@ -5,7 +5,7 @@ import { newMember, type NewMember } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import type { TestApp } from './support/app.js';
 import { ENGINES } from './support/database.js';
-import { finishAtMydex as finish, FRONTEND, OTHER_FRONTEND, startBffFor } from './support/own-form.js';
+import { cookieHeader, creatingBrowser, finishAtMydex as finish, FRONTEND, OTHER_FRONTEND, startBffFor } from './support/own-form.js';
 
 /**
  * Own-form registration end to end: the real BFF (production pipeline, fresh database) against the
@@ -47,7 +47,7 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     expect(waiting.status).toBe(200);
     expect(waiting.body).toMatchObject({ registrationId: id, status: 'awaiting_private_key', strategy: 'own_form', completedAt: null });
 
-    const landing = await finish(created.body.privateKeyUrl, member);
+    const landing = await finish(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
     expect(landing.chain).toContain(`${t.url}/v1/registrations/${id}/return`);
     expect(landing.url.toString()).toBe(`${OTHER_FRONTEND}/welcome?x=1&registration=${id}&status=completed`);
     expect(emulator.state.members.some((m) => m.mydexid === member.mydexid)).toBe(true);
@@ -66,13 +66,13 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     const member = newMember('deflt');
     const created = await request(t.url).post('/v1/registrations').send(body(member));
     expect(created.status).toBe(201);
-    const landing = await finish(created.body.privateKeyUrl, member);
+    const landing = await finish(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
     expect(landing.url.toString()).toBe(`${FRONTEND}/?registration=${created.body.registrationId}&status=completed`);
 
     const other = newMember('path');
     const withPath = await request(t.url).post('/v1/registrations').send(body(other, { returnTo: '/done' }));
     expect(withPath.status).toBe(201);
-    const returned = await request(t.url).get(`/v1/registrations/${withPath.body.registrationId}/return`);
+    const returned = await request(t.url).get(`/v1/registrations/${withPath.body.registrationId}/return`).set('cookie', cookieHeader(withPath));
     expect(returned.headers.location).toBe(`${FRONTEND}/done?registration=${withPath.body.registrationId}&status=completed`);
   });
 
@@ -203,6 +203,8 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
         expect(repeat.status).toBe(201);
         expect(repeat.body).toEqual(first.body);
         expect(repeat.headers['idempotent-replayed']).toBe('true');
+        // The replay binds the same browser again: the same binding cookie.
+        expect(cookieHeader(repeat)).toBe(cookieHeader(first));
       } finally {
         emulator.setFaults({});
       }

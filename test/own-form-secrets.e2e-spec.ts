@@ -7,7 +7,7 @@ import { newMember } from '../emulator/testing/journeys.js';
 import type { TestApp } from './support/app.js';
 import { allRows } from './support/connection-callback.js';
 import { ENGINES } from './support/database.js';
-import { finishAtMydex, FRONTEND, startBffFor } from './support/own-form.js';
+import { creatingBrowser, finishAtMydex, FRONTEND, startBffFor } from './support/own-form.js';
 import { captureOutput } from './support/capture-output.js';
 
 /**
@@ -34,7 +34,7 @@ describe.each(ENGINES)('the password after a full own-form run (%s)', (engine) =
     expect(created.status).toBe(201);
     expect((await request(t.url).post('/v1/registrations').set('idempotency-key', key).send({ mydexid: member.mydexid, email: member.email, password, returnTo: '/after' })).status).toBe(201);
     expect((await request(t.url).post('/v1/registrations').set('idempotency-key', key).send({ mydexid: member.mydexid, email: member.email, password: `${password}x` })).status).toBe(422);
-    await finishAtMydex(created.body.privateKeyUrl, member);
+    await finishAtMydex(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
     expect((await request(t.url).get(`/v1/registrations/${created.body.registrationId}`)).body.status).toBe('completed');
 
     const taken = await request(t.url).post('/v1/registrations').set('idempotency-key', crypto.randomUUID()).send({ mydexid: member.mydexid, email: 'other@example.org', password });
