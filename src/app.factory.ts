@@ -9,11 +9,10 @@ import { RouteRegistry } from './common/problem/route-registry.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
 import { applyBrowserSafety } from './common/http/browser-safety.js';
+import { clientErrorProblem } from './common/http/client-errors.js';
+import { DEFAULT_BODY_LIMITS, installBodyLimits } from './common/http/json-body.js';
 import { mountOpenApi } from './openapi/openapi.js';
 import { mountDemoSpa } from './demo/demo-spa.js';
-
-/** 1 MiB: the largest body any endpoint accepts (the Mydex callback is the biggest). */
-export const BODY_LIMIT = 1024 * 1024;
 
 export interface CreateAppOptions {
   /** Keep Nest's own start-up logs quiet (tests, the OpenAPI generator). */
@@ -28,13 +27,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const env = validateEnvironment(process.env);
   const trusted = splitList(env.TRUSTED_PROXIES);
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT,
+    // The default for every route and for unrouted requests; a route raises its own with @BodyLimits
+    // (only the Mydex callback does: src/common/http/json-body.ts).
+    bodyLimit: DEFAULT_BODY_LIMITS.bytes,
     genReqId: requestIdFor,
     trustProxy: trusted.length > 0 ? trusted : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
     // The router's own refusals (bad percent-encoding, over-long parameter) as problem+json.
     frameworkErrors: frameworkErrorProblem,
+    // Node's own refusals (headers too large, a malformed request, a timeout) as problem+json.
+    clientErrorHandler: clientErrorProblem,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(), adapter, {
     bufferLogs: true,
@@ -43,6 +46,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   const fastify = app.getHttpAdapter().getInstance();
   app.get(RouteRegistry).attach(fastify);
+  // Per-route body limits and the JSON parser that enforces keys, depth and Unicode before any DTO work.
+  installBodyLimits(app);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { MydexCallbackRoute } from '../common/auth/route-access.decorator.js';
+import { BodyLimits, CALLBACK_BODY_LIMITS } from '../common/http/json-body.js';
 import { mydexConfig } from '../config/mydex.config.js';
 import { readCallbackDelivery } from './callback-delivery.js';
 import { CallbackReceivedDto, ConnectionCallbackDto, ConnectionNotificationDto } from './connection-callback.dto.js';
@@ -32,12 +33,14 @@ const CALLBACK_BODY = {
 const CallbackEndpoint = () =>
   applyDecorators(
     Header('cache-control', 'no-store'),
+    // The one route with more than the default body limits: Mydex's `fields` can be large.
+    BodyLimits(CALLBACK_BODY_LIMITS),
     ApiConsumes('application/x-www-form-urlencoded', 'application/json'),
     ApiBody(CALLBACK_BODY),
     ApiOkResponse({ type: CallbackReceivedDto }),
-    ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json` or `body_not_object`', content: PROBLEM }),
+    ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json`, `invalid_unicode` or `body_not_object`', content: PROBLEM }),
     ApiUnauthorizedResponse({ description: '`callback_unauthenticated`: the Authentication header is missing or wrong', content: PROBLEM }),
-    ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB', content: PROBLEM }),
+    ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB; `body_too_complex`: a JSON body with more than 50,000 keys and array items or nested deeper than 32', content: PROBLEM }),
     ApiUnprocessableEntityResponse({ description: '`validation_failed`, with `errors[]`', content: PROBLEM }),
   );
 
