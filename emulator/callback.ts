@@ -13,7 +13,8 @@ export interface RequestedDataset {
 
 /**
  * The datasets the subscriber's connection asks for. Version 2 and later of the agreement ask for one
- * more, so an update (`/api/connection/update`) changes the permissions the callback carries.
+ * more, so an update (`/api/connection/update`) changes the permissions the callback carries. The
+ * datasets and versions are the emulator's own [I]: at Mydex they are set up with the Dedicated Connection.
  */
 export function requestedDatasets(version: number): RequestedDataset[] {
   const datasets: RequestedDataset[] = [
@@ -24,6 +25,8 @@ export function requestedDatasets(version: number): RequestedDataset[] {
   return datasets;
 }
 
+// Mydex documents no expected answer, timeout or retry rules for the callback: this schedule (an awaited
+// first attempt with a 5 s timeout, then retries after 250 ms, 1 s and 3 s) is the emulator's own [I].
 const ATTEMPT_TIMEOUT_MS = 5000;
 const DEFAULT_RETRY_DELAYS_MS = [250, 1000, 3000];
 
@@ -50,9 +53,9 @@ export function callbackForm(connection: Connection, datasets: RequestedDataset[
 
 /**
  * Sends the callback to the subscriber's callback URL: POST for a First Time Connection, PUT for an
- * update, header `Authentication` = SHA-512 of the connection token [S/I]. The first attempt is awaited
+ * update, header `Authentication` = SHA-512 of the connection token [S/I]. The first attempt is awaited [I]
  * (so the subscriber knows the connection before the browser returns); failures are retried in the
- * background after each of the retry delays. Every attempt and its answer is recorded.
+ * background after each of the retry delays [I]. Every attempt and its answer is recorded.
  */
 export async function deliverCallback(
   runtime: EmulatorRuntime,

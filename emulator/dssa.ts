@@ -11,7 +11,8 @@ const STYLE_TEXT = { A: 'automatically', R: 'on request' } as const;
 /**
  * The Data Sharing Agreement page, reached through the one-time URL `/api/connection(/update)`
  * answered: the member logs in if needed (as the MydexID the request names), sees the datasets asked
- * for, and approves by entering the private key. Approval records the connection, sends the callback
+ * for, and approves by entering the private key [S]. A member already logged in at Mydex (LaCa or the
+ * Private Key form in the same browser) skips the login [I]. Approval records the connection, sends the callback
  * (POST for a first connection, PUT for an update) and sends the browser to `return_to`.
  */
 export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): void {
@@ -51,7 +52,7 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
     const member = memberFor(ctx, request);
     if (!member) return sendHtml(ctx, 401, loginPage(request, [{ field: 'mydexid', message: 'Log in to approve the agreement.' }]));
     const body = await readForm(ctx);
-    const privateKey = (body.privateKey ?? '').trim();
+    const privateKey = (body.privateKey ?? '').trim(); // trimmed as at registration [I]
     if (privateKey === '') return sendHtml(ctx, 400, agreementPage(request, [{ field: 'privateKey', message: 'Enter your private key.' }]));
     if (!(await verifySecret(privateKey, member.privateKeyHash))) {
       return sendHtml(ctx, 400, agreementPage(request, [{ field: 'privateKey', message: 'The private key is incorrect.' }]));

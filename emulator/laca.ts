@@ -11,7 +11,9 @@ import { hashSecret, verifySecret } from './secrets.js';
 /**
  * Mydex's Login and Consent App (LaCa): the login form, and with `action=register` the registration
  * form (email pre-filled from `email`). Consent is never asked: the grant is made automatically for
- * the configured client (see oidc.ts).
+ * the configured client (see oidc.ts) [I]. The registration form has no Multi-Factor Authentication
+ * step: Mydex's page says members may set up MFA devices in that form [S]; the emulator leaves it out,
+ * so what that step asks is not emulated [I].
  */
 export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): void {
   const { provider, store } = runtime;
@@ -52,6 +54,7 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
     if (interaction.prompt.name !== 'login') ctx.throw(400, 'This step is not a login.');
     const body = await readForm(ctx);
     const mydexid = (body.mydexid ?? '').trim();
+    // Trimming the login password is assumed [I] (the page says Mydex trims the registration fields).
     const password = (body.password ?? '').trim();
     // MydexIDs are unique case-insensitively, so login accepts any case [I].
     const member = mydexid === '' ? undefined : store.memberByMydexid(mydexid);
@@ -86,6 +89,7 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
       mydexid: member.mydexid,
       email: member.email,
       passwordHash: await hashSecret(member.password),
+      // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       privateKeyHash: await hashSecret(String(body.privateKey).trim()),
       registeredThrough: 'laca',
     });

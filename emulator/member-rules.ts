@@ -5,7 +5,7 @@ import type { EmulatorStore } from './store.js';
 
 /**
  * Mydex's checks on a new member, built only from the shared rules (src/validation): the 8
- * registration rules, case-insensitive uniqueness of MydexID and email, and the 4 Private Key rules.
+ * registration rules, case-insensitive uniqueness of MydexID and email [I], and the 4 Private Key rules.
  */
 
 /** The registration rules plus uniqueness, in rule order. */
@@ -50,7 +50,7 @@ export async function checkPrivateKeyWithPasswordHash(input: PrivateKeyInput & {
   }).errors;
 }
 
-/** The confirmation field of the emulator's forms (a typing check of the form, not one of Mydex's rules). */
+/** The confirmation field of the emulator's forms (a typing check of the form, not one of Mydex's rules [I]). */
 export function checkConfirmation(privateKey: unknown, confirmation: unknown): RuleViolation[] {
   const a = typeof privateKey === 'string' ? privateKey.trim() : '';
   const b = typeof confirmation === 'string' ? confirmation.trim() : '';

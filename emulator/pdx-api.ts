@@ -14,13 +14,14 @@ export const ONE_TIME_URL_TTL_MS = 30 * 60 * 1000;
 /**
  * Mydex's PDX API as the subscriber sees it (mydex-integration.md sections 3 to 6): the short access
  * token, registration (`/api/pds`) and First Time Connection (`/api/connection`, `/update`). Every call
- * checks the same things Mydex checks, in this order: Bearer token with `mydex:pdx`, the single-use
+ * checks the same things Mydex checks, in this order (the order is not documented [I]): Bearer token with `mydex:pdx`, the single-use
  * `Short-Access-Token`, `Authentication` = SHA-512(short token + connection token), then the body.
  */
 export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): void {
   const { options, store } = runtime;
 
   router.get('/access-token/:nid', applyFaults(runtime), (ctx) => {
+    // No header is checked: Mydex documents none for this call (the BFF sends its Bearer token anyway [I]).
     // Unknown connections: Mydex's answer is not documented [I].
     if (ctx.params.nid !== options.connectionNid) return mydexError(ctx, 404, 'Connection not found.');
     const token = store.issueShortToken(options.connectionNid, SHORT_TOKEN_TTL_MS);
@@ -32,6 +33,8 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
     if (!body) return;
     const { details, errors } = checkNewMember(body, store);
     const ruleErrors = errors.filter((e) => e.code !== 'mydexid_taken' && e.code !== 'email_taken');
+    // Every failing rule's message in one 400 `{success:0, message}`: the shape is Mydex's [S], the status,
+    // wording and listing every rule at once are the emulator's own [I].
     if (ruleErrors.length > 0) return failure(ctx, ruleErrors.map((e) => e.message).join(' '));
     // Mydex's historic messages [S]; the status is not documented: 409 [I].
     if (errors.some((e) => e.code === 'mydexid_taken')) return mydexError(ctx, 409, 'Mydexid already in use.');

@@ -8,7 +8,7 @@ import type { PendingRegistration } from './store.js';
 
 /**
  * Mydex's Private Key form, reached through the URL `POST /api/pds` answered. Its 4 rules and the
- * terms pass, then the member and PDS exist, the member is logged in at Mydex and the browser goes to
+ * terms pass, then the member and PDS exist, the member is logged in at Mydex [I] and the browser goes to
  * `return_to` (with no query parameters added [I]).
  */
 export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRuntime): void {
@@ -30,7 +30,8 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
       ...checkConfirmation(body.privateKey, body.privateKeyConfirmation),
     ];
     if (errors.length > 0) return sendHtml(ctx, 400, privateKeyPage(pending, termsAccepted, errors));
-    // Another registration may have taken the MydexID or email since /api/pds answered.
+    // Another registration may have taken the MydexID or email since /api/pds answered. What Mydex shows
+    // then is not documented: this 409 page is the emulator's own [I].
     if (store.memberByMydexid(pending.mydexid) || store.memberByEmail(pending.email)) {
       store.completePending(pending.token);
       return sendHtml(ctx, 409, page('Registration not completed', '<p role="alert">This MydexID or email address was registered in the meantime. Go back to the app and register again.</p>'));
@@ -39,10 +40,13 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
       mydexid: pending.mydexid,
       email: pending.email,
       passwordHash: pending.passwordHash,
+      // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       privateKeyHash: await hashSecret(String(body.privateKey).trim()),
       registeredThrough: 'pdx_api',
     });
     store.completePending(pending.token);
+    // [I] Mydex's pages do not say that the Private Key form leaves the member logged in at Mydex; the
+    // emulator does, so a First Time Connection right after it shows the DSSA without a login.
     logIn(ctx, runtime, member);
     runtime.log(`Private Key form: registered ${member.mydexid} (uid ${member.uid})`);
     ctx.status = 303;

@@ -112,7 +112,7 @@ const lower = (value: string) => value.toLowerCase();
  * several never share members.
  */
 export class EmulatorStore {
-  private nextUid = 587;
+  private nextUid = 587; // Mydex's example uid [S]; sequential numbering is the emulator's own [I]
   private nextDeliveryId = 1;
   private readonly members = new Map<string, Member>();
   private readonly pending = new Map<string, PendingRegistration>();
@@ -166,7 +166,7 @@ export class EmulatorStore {
     return token;
   }
 
-  /** Removes and returns the token: every presentation uses it up, whatever happens next. */
+  /** Removes and returns the token: every presentation uses it up, whatever happens next [I]. */
   takeShortToken(value: string): ShortAccessToken | undefined {
     const token = this.shortTokens.get(value);
     this.shortTokens.delete(value);
@@ -211,7 +211,10 @@ export class EmulatorStore {
     return this.connections.get(`${uid}-${nid}`);
   }
 
-  /** Creates the connection (a new random key) or, for an update, keeps its key and raises the version. */
+  /**
+   * Creates the connection (a new random key) or, for an update, keeps its key and raises the version.
+   * The key's format (32 letters and digits) and keeping it on update are the emulator's own [I].
+   */
   saveConnection(member: Member, request: ConnectionRequest, datasets: string[]): Connection {
     const connectionId = `${member.uid}-${request.nid}`;
     const existing = this.connections.get(connectionId);

@@ -47,7 +47,8 @@ const CallbackEndpoint = () =>
 /**
  * Mydex's callback: POST when a member completes a First Time Connection, PUT when a member
  * re-approves an updated agreement, and PDX notifications (JSON). One handler for both methods:
- * a repeated POST overwrites and a PUT for an unknown connection creates [I].
+ * a repeated POST overwrites and a PUT for an unknown connection creates [I]. Mydex documents no
+ * expected answer, timeout or retries: a kept delivery is answered 200 [I].
  */
 @ApiTags('connections')
 @ApiExtraModels(ConnectionCallbackDto, ConnectionNotificationDto)

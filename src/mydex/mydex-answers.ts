@@ -51,7 +51,10 @@ export interface TakenFields {
   email: boolean;
 }
 
-/** Recognises Mydex's uniqueness messages ("Mydexid already in use.", "Email already in use."), in any letter case. */
+/**
+ * Recognises Mydex's uniqueness messages ("Mydexid already in use.", "Email already in use." [S]), in any
+ * letter case; the variants ("taken", "exists") and the letter case are [I].
+ */
 export function takenFields(message: string | undefined): TakenFields {
   const text = (message ?? '').toLowerCase();
   return {

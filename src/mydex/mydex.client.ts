@@ -159,7 +159,10 @@ export class MydexClient {
     return answer;
   }
 
-  /** `GET {PDX}/access-token/{nid}`: single use, so one per call. Safe to retry once after a network failure. */
+  /**
+   * `GET {PDX}/access-token/{nid}`: single use [I], so one per call. Safe to retry once after a network failure.
+   * Sent with the client-credentials Bearer token: Mydex documents no header for this call [I].
+   */
   private async shortAccessToken(bearer: string): Promise<string> {
     const path = `/access-token/${encodeURIComponent(this.config.connectionNid)}`;
     const get = (token: string) =>

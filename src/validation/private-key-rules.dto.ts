@@ -17,6 +17,7 @@ export class PrivateKeyRulesDto {
   @Allow()
   password!: string;
 
+  /** Trimmed before the rules [I]: the page says Mydex trims the registration fields, not the private key. */
   @Trim()
   @InRuleOrder(
     Rule('privateKey', 'privateKey', 'required', isPresent),

@@ -23,7 +23,8 @@ export interface MydexAuthenticateOptions {
  * passport-openidconnect 0.1.2's strategy with Mydex's authorization parameters. It still drives the
  * protocol (authorization URL, state store, code exchange, its own claim checks, UserInfo); what 0.1.2
  * lacks is added around it: PKCE and nonce here, the token transport, and the signature and claim
- * checks in the verify callback (IdTokenVerifier).
+ * checks in the verify callback (IdTokenVerifier). Mydex's sample sends neither PKCE nor nonce [S]; that
+ * its provider accepts S256 and echoes the nonce (as ORY Hydra does) is [I].
  */
 export class MydexOidcStrategy extends OpenIDConnectStrategy {
   override authorizationParams(options?: MydexAuthenticateOptions): object {
