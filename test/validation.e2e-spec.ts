@@ -2,9 +2,12 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './support/app.js';
-import { expectedRegistrationViolations, registrationBody } from './support/registration-reference.js';
+import { startBffStack, type BffStack } from './support/bff-stack.js';
+import { EMAILS_ACCEPTED, EMAILS_REFUSED, expectedRegistrationViolations, registrationBody } from './support/registration-reference.js';
 
 const ROUTE = '/v1/validation/registration';
+/** JSON.stringify writes a lone surrogate as a \\udXXX escape (and a valid pair as itself). */
+const hasLoneSurrogate = (json: string) => /\\ud[89a-f][0-9a-f]{2}/i.test(json);
 const post = (t: TestApp, body: string, type = 'application/json') => request(t.url).post(ROUTE).set('content-type', type).send(body);
 
 const MESSAGES: Record<string, string> = {
@@ -32,9 +35,9 @@ describe('validation endpoints', () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.headers['cache-control']).toBe('public, max-age=300');
-      const email = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
-      const reg = (field: string, code: string, params: object, local = true) => ({ form: 'registration', field, code, params, message: expect.any(String), local });
-      const key = (field: string, code: string, params: object) => ({ form: 'privateKey', field, code, params, message: expect.any(String), local: true });
+      const email = String.raw`^(?:[^\s\p{Cc}\p{Cs}"]|"(?:[^"\\\p{Cc}\p{Cs}]|\\[^\p{Cc}\p{Cs}])*")+@[^\s\p{Cc}\p{Cs}@]+$`;
+      const reg = (field: string, code: string, params: object, local = true, source = 'mydex') => ({ form: 'registration', field, code, params, message: expect.any(String), local, source });
+      const key = (field: string, code: string, params: object) => ({ form: 'privateKey', field, code, params, message: expect.any(String), local: true, source: 'mydex' });
       expect(res.body).toEqual({
         trimmed: true,
         lengthUnit: 'codePoints',
@@ -46,7 +49,7 @@ describe('validation endpoints', () => {
           reg('mydexid', 'mydexid_length', { min: 3, max: 60 }),
           reg('email', 'required', {}),
           reg('email', 'email_taken', {}, false),
-          reg('email', 'email_invalid', { max: 254, pattern: email }),
+          reg('email', 'email_invalid', { max: 254, pattern: email }, true, 'bff'),
           reg('password', 'required', {}),
           reg('password', 'password_same_as_mydexid', { differentFrom: 'mydexid' }),
           reg('password', 'password_too_short', { min: 8 }),
@@ -87,6 +90,12 @@ describe('validation endpoints', () => {
           { field: 'password', code: 'password_too_short', message: MESSAGES['password:password_too_short'] },
         ],
       });
+    });
+
+    it('refuses a password that is the MydexID in another letter case (MydexIDs are case-insensitive [I])', async () => {
+      const res = await post(t, JSON.stringify({ mydexid: 'Alice123', email: 'alice@example.org', password: 'alice123' }));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ valid: false, errors: [{ field: 'password', code: 'password_same_as_mydexid', message: MESSAGES['password:password_same_as_mydexid'] }] });
     });
 
     it('answers an empty object with required for each field', async () => {
@@ -158,6 +167,11 @@ describe('validation endpoints', () => {
             expect(text).toMatch(/"(__proto__|constructor)":/);
             return;
           }
+          // The JSON body parser may refuse a string that is not Unicode text before any rule runs.
+          if (res.status === 400 && res.body.code === 'invalid_unicode') {
+            expect(hasLoneSurrogate(text)).toBe(true);
+            return;
+          }
           if (typeof value !== 'object' || value === null || Array.isArray(value)) {
             expect(res.status).toBe(400);
             expect(res.body.code).toBe('body_not_object');
@@ -173,5 +187,60 @@ describe('validation endpoints', () => {
         { numRuns: 250 },
       );
     });
+  });
+});
+
+describe('one email rule on both endpoints: own form (POST /v1/validation/registration) and OIDC start (POST /v1/auth/oidc/authorize)', () => {
+  let stack: BffStack;
+  beforeAll(async () => {
+    stack = await startBffStack();
+  });
+  afterAll(async () => stack?.close());
+
+  const details = { mydexid: 'alice2024', password: 'correct horse' };
+  const checkEmail = (email: string) => post(stack.a, JSON.stringify({ ...details, email }));
+  const authorize = (email: unknown) =>
+    request(stack.a.url).post('/v1/auth/oidc/authorize').set('content-type', 'application/json').send(JSON.stringify({ intent: 'register', email }));
+  const emailInvalid = { field: 'email', code: 'email_invalid', message: MESSAGES['email:email_invalid'] };
+
+  it.each(EMAILS_ACCEPTED)('accepts %s on both, and hands Mydex the trimmed address', async (_label, email) => {
+    const own = await checkEmail(email);
+    expect(own.status).toBe(200);
+    expect(own.body).toEqual({ valid: true, errors: [] });
+    const started = await authorize(email);
+    expect(started.status).toBe(200);
+    expect(new URL(started.body.authorizationUrl as string).searchParams.get('email')).toBe(email.trim());
+  });
+
+  it.each(EMAILS_REFUSED)('refuses %s on both with email_invalid and the same message', async (_label, email) => {
+    const own = await checkEmail(email);
+    const started = await authorize(email);
+    if (hasLoneSurrogate(JSON.stringify(email)) && own.status === 400) {
+      // The JSON body parser refuses text that is not Unicode before the rule runs; refused either way.
+      for (const res of [own, started]) expect(res.body).toMatchObject({ status: 400, code: 'invalid_unicode' });
+      return;
+    }
+    expect(own.status).toBe(200);
+    expect(own.body).toEqual({ valid: false, errors: [emailInvalid] });
+    expect(started.status).toBe(422);
+    expect(started.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(started.body).toMatchObject({ code: 'validation_failed', errors: [emailInvalid] });
+  });
+
+  it('refuses an empty or blank email on the OIDC start as email_invalid (the own form reports required)', async () => {
+    for (const email of ['', '   ']) {
+      const started = await authorize(email);
+      expect(started.status).toBe(422);
+      expect(started.body.errors).toEqual([emailInvalid]);
+      expect((await checkEmail(email)).body.errors).toEqual([{ field: 'email', code: 'required', message: MESSAGES['email:required'] }]);
+    }
+  });
+
+  it('publishes the email rule the two endpoints apply as the BFF\'s own (source bff)', async () => {
+    const res = await request(stack.a.url).get('/v1/validation/rules');
+    const rule = (res.body.rules as { code: string; source: string; params: { pattern: string } }[]).find((r) => r.code === 'email_invalid')!;
+    expect(rule.source).toBe('bff');
+    const pattern = new RegExp(rule.params.pattern, 'u');
+    for (const [, email] of EMAILS_ACCEPTED) expect(pattern.test(email.trim())).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
-  differs,
+  differsIgnoringCase,
   EMAIL_MAX,
   EMAIL_PATTERN,
   isEmailWellFormed,
@@ -24,8 +24,11 @@ export class RegistrationDetailsDto {
   @MydexIdRules()
   mydexid!: string;
 
-  /** The member's email address, at most 254 characters. */
-  @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN, format: 'email' })
+  /**
+   * The member's email address, at most 254 characters. Only what cannot be an address is refused
+   * (a BFF rule: internationalised and quoted addresses pass, and Mydex judges them).
+   */
+  @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
   @Trim()
   @InRuleOrder(
     Rule('registration', 'email', 'required', isPresent),
@@ -33,12 +36,12 @@ export class RegistrationDetailsDto {
   )
   email!: string;
 
-  /** The MydexID password: at least 8 characters and not the MydexID. Never stored, logged or echoed. */
+  /** The MydexID password: at least 8 characters and not the MydexID (in any letter case). Never stored, logged or echoed. */
   @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN, format: 'password', writeOnly: true })
   @Trim()
   @InRuleOrder(
     Rule('registration', 'password', 'required', isPresent),
-    Rule('registration', 'password', 'password_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
+    Rule('registration', 'password', 'password_same_as_mydexid', (value, object) => differsIgnoringCase(value, object.mydexid)),
     Rule('registration', 'password', 'password_too_short', isPasswordLongEnough),
   )
   password!: string;

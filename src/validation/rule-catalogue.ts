@@ -5,6 +5,11 @@
  */
 
 export type RuleForm = 'registration' | 'privateKey';
+/**
+ * Who states a rule: `mydex` for Mydex's eight registration rules and four Private Key rules (its
+ * registration page, "Validation of the MydexID and other attributes"), `bff` for what the BFF adds.
+ */
+export type RuleSource = 'mydex' | 'bff';
 export type RegistrationField = 'mydexid' | 'email' | 'password';
 export type PrivateKeyField = 'privateKey' | 'termsAccepted';
 
@@ -42,6 +47,8 @@ export interface RuleDefinition {
   message: string;
   /** false for the rules only Mydex can check (uniqueness): the BFF never reports those itself. */
   local: boolean;
+  /** `mydex`: one of Mydex's published rules; `bff`: our addition (Mydex may judge otherwise). */
+  source: RuleSource;
 }
 
 export const MYDEXID_MIN = 3;
@@ -56,15 +63,17 @@ export const MYDEXID_PATTERN = '^[A-Za-z0-9]+$';
 /** At least one character that is not an ASCII digit (rule 4, "not made up exclusively of numbers"). */
 export const MYDEXID_NOT_DIGITS_ONLY_PATTERN = '[^0-9]';
 /**
- * A well-formed address: an RFC 5322 dot-atom local part (ASCII, at most 64 characters, checked
- * separately) and a host name of two or more labels whose last label starts with a letter.
- * Quoted local parts, IP-literal domains and non-ASCII addresses are refused. Mydex does not publish
- * its email check [I]; this is the common subset every mail system accepts.
+ * The BFF's one email rule (`email_invalid`, ours: Mydex publishes no email grammar [I]), used by the
+ * own form and by `email` on POST /v1/auth/oidc/authorize. It refuses only what cannot be an address
+ * and leaves the rest to Mydex: internationalised addresses (`ünï@bücher.de`), quoted local parts
+ * (`"john doe"@example.org`), single-label or numeric domains all pass. Refused: no `@`, an empty
+ * local part or domain (split at the last `@`), white space outside a quoted string (a `"` in the
+ * local part opens one, which must close before the `@`), a control character or a lone surrogate
+ * anywhere (RFC 5321/6531 allow neither, not even quoted), and more than EMAIL_MAX code points
+ * (checked before the pattern). Every alternative starts with a different character, so the pattern
+ * cannot backtrack exponentially.
  */
-export const EMAIL_PATTERN =
-  "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*" +
-  '@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$';
-export const EMAIL_LOCAL_MAX = 64;
+export const EMAIL_PATTERN = String.raw`^(?:[^\s\p{Cc}\p{Cs}"]|"(?:[^"\\\p{Cc}\p{Cs}]|\\[^\p{Cc}\p{Cs}])*")+@[^\s\p{Cc}\p{Cs}@]+$`;
 
 const mydexidPattern = new RegExp(MYDEXID_PATTERN, 'u');
 const notDigitsOnlyPattern = new RegExp(MYDEXID_NOT_DIGITS_ONLY_PATTERN, 'u');
@@ -72,24 +81,24 @@ const emailPattern = new RegExp(EMAIL_PATTERN, 'u');
 
 /** The rules in rule order: a field's violations are always reported in this order. */
 export const RULES: readonly RuleDefinition[] = [
-  // Registration details: Mydex's rules 1 to 8, grouped by field.
-  { form: 'registration', field: 'mydexid', code: 'required', params: {}, message: 'Enter a MydexID.', local: true },
-  { form: 'registration', field: 'mydexid', code: 'mydexid_taken', params: {}, message: 'This MydexID is already in use; choose another.', local: false },
-  { form: 'registration', field: 'mydexid', code: 'mydexid_not_alphanumeric', params: { pattern: MYDEXID_PATTERN }, message: 'A MydexID may contain only the letters A to Z and the digits 0 to 9.', local: true },
-  { form: 'registration', field: 'mydexid', code: 'mydexid_digits_only', params: { pattern: MYDEXID_NOT_DIGITS_ONLY_PATTERN }, message: 'A MydexID cannot be made up only of digits.', local: true },
-  { form: 'registration', field: 'mydexid', code: 'mydexid_length', params: { min: MYDEXID_MIN, max: MYDEXID_MAX }, message: `A MydexID must be ${MYDEXID_MIN} to ${MYDEXID_MAX} characters long.`, local: true },
-  { form: 'registration', field: 'email', code: 'required', params: {}, message: 'Enter an email address.', local: true },
-  { form: 'registration', field: 'email', code: 'email_taken', params: {}, message: 'This email address is already in use.', local: false },
-  { form: 'registration', field: 'email', code: 'email_invalid', params: { max: EMAIL_MAX, pattern: EMAIL_PATTERN }, message: `Enter a valid email address of at most ${EMAIL_MAX} characters.`, local: true },
-  { form: 'registration', field: 'password', code: 'required', params: {}, message: 'Enter a password.', local: true },
-  { form: 'registration', field: 'password', code: 'password_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The password must not be the same as the MydexID.', local: true },
-  { form: 'registration', field: 'password', code: 'password_too_short', params: { min: PASSWORD_MIN }, message: `The password must be at least ${PASSWORD_MIN} characters long.`, local: true },
-  // The Private Key form (Mydex's; the BFF never receives a private key).
-  { form: 'privateKey', field: 'privateKey', code: 'required', params: {}, message: 'Enter a private key.', local: true },
-  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The private key must not be the same as the MydexID.', local: true },
-  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_password', params: { differentFrom: 'password' }, message: 'The private key must not be the same as the password.', local: true },
-  { form: 'privateKey', field: 'privateKey', code: 'private_key_length', params: { min: PRIVATE_KEY_MIN, max: PRIVATE_KEY_MAX }, message: `The private key must be ${PRIVATE_KEY_MIN} to ${PRIVATE_KEY_MAX} characters long.`, local: true },
-  { form: 'privateKey', field: 'termsAccepted', code: 'terms_not_accepted', params: {}, message: 'Accept the terms of service to continue.', local: true },
+  // Registration details: Mydex's rules 1 to 8, grouped by field, and our email format check.
+  { form: 'registration', field: 'mydexid', code: 'required', params: {}, message: 'Enter a MydexID.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_taken', params: {}, message: 'This MydexID is already in use; choose another.', local: false, source: 'mydex' },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_not_alphanumeric', params: { pattern: MYDEXID_PATTERN }, message: 'A MydexID may contain only the letters A to Z and the digits 0 to 9.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_digits_only', params: { pattern: MYDEXID_NOT_DIGITS_ONLY_PATTERN }, message: 'A MydexID cannot be made up only of digits.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'mydexid', code: 'mydexid_length', params: { min: MYDEXID_MIN, max: MYDEXID_MAX }, message: `A MydexID must be ${MYDEXID_MIN} to ${MYDEXID_MAX} characters long.`, local: true, source: 'mydex' },
+  { form: 'registration', field: 'email', code: 'required', params: {}, message: 'Enter an email address.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'email', code: 'email_taken', params: {}, message: 'This email address is already in use.', local: false, source: 'mydex' },
+  { form: 'registration', field: 'email', code: 'email_invalid', params: { max: EMAIL_MAX, pattern: EMAIL_PATTERN }, message: `Enter a valid email address of at most ${EMAIL_MAX} characters.`, local: true, source: 'bff' },
+  { form: 'registration', field: 'password', code: 'required', params: {}, message: 'Enter a password.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'password', code: 'password_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The password must not be the same as the MydexID.', local: true, source: 'mydex' },
+  { form: 'registration', field: 'password', code: 'password_too_short', params: { min: PASSWORD_MIN }, message: `The password must be at least ${PASSWORD_MIN} characters long.`, local: true, source: 'mydex' },
+  // The Private Key form (Mydex's rules 1 to 4; the BFF never receives a private key).
+  { form: 'privateKey', field: 'privateKey', code: 'required', params: {}, message: 'Enter a private key.', local: true, source: 'mydex' },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_mydexid', params: { differentFrom: 'mydexid' }, message: 'The private key must not be the same as the MydexID.', local: true, source: 'mydex' },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_password', params: { differentFrom: 'password' }, message: 'The private key must not be the same as the password.', local: true, source: 'mydex' },
+  { form: 'privateKey', field: 'privateKey', code: 'private_key_length', params: { min: PRIVATE_KEY_MIN, max: PRIVATE_KEY_MAX }, message: `The private key must be ${PRIVATE_KEY_MIN} to ${PRIVATE_KEY_MAX} characters long.`, local: true, source: 'mydex' },
+  { form: 'privateKey', field: 'termsAccepted', code: 'terms_not_accepted', params: {}, message: 'Accept the terms of service to continue.', local: true, source: 'mydex' },
 ];
 
 /** The catalogue entry for a field and code; throws on a pair that is not in the catalogue (a bug). */
@@ -141,18 +150,33 @@ export function isMydexIdLengthOk(value: unknown): boolean {
   return length >= MYDEXID_MIN && length <= MYDEXID_MAX;
 }
 
+/**
+ * The one email rule (see EMAIL_PATTERN): true when the (trimmed) string could be an address. An
+ * empty string is not one; callers that treat a missing value separately (`required`) use
+ * isEmailWellFormed.
+ */
+export function isEmailAddress(value: string): boolean {
+  // The length check comes first so the pattern never runs on long input.
+  return codePointLength(value) <= EMAIL_MAX && emailPattern.test(value);
+}
+
+/** `email_invalid` on the own form: passes a missing value (reported as `required` instead). */
 export function isEmailWellFormed(value: unknown): boolean {
-  if (!isPresent(value)) return true;
-  // The length checks come first so the pattern never runs on long input.
-  if (codePointLength(value) > EMAIL_MAX) return false;
-  const at = value.lastIndexOf('@');
-  if (at < 1 || at > EMAIL_LOCAL_MAX) return false;
-  return emailPattern.test(value);
+  return !isPresent(value) || isEmailAddress(value);
 }
 
 /** True unless both are non-empty strings and equal (compared exactly, after trimming). */
 export function differs(value: unknown, other: unknown): boolean {
   return !isPresent(value) || !isPresent(other) || value !== other;
+}
+
+/**
+ * True unless both are non-empty strings equal when lower-cased (after trimming): "the password is
+ * not the same as the MydexID". Mydex compares MydexIDs case-insensitively for uniqueness, so
+ * `alice123` is the same MydexID as `Alice123`, and as a password it is refused too [I].
+ */
+export function differsIgnoringCase(value: unknown, other: unknown): boolean {
+  return !isPresent(value) || !isPresent(other) || value.toLowerCase() !== other.toLowerCase();
 }
 
 export function isPasswordLongEnough(value: unknown): boolean {

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import { isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
+import { isEmailAddress, isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
 
 /**
  * class-validator constraints built from the catalogue. Each carries `context: { code }` (the stable
@@ -54,3 +54,11 @@ export const MydexIdRules = (): PropertyDecorator =>
     Rule('registration', 'mydexid', 'mydexid_digits_only', isMydexIdNotDigitsOnly),
     Rule('registration', 'mydexid', 'mydexid_length', isMydexIdLengthOk),
   );
+
+/**
+ * The BFF's one email rule (`email_invalid`) for an optional email outside the registration form
+ * (`email` on POST /v1/auth/oidc/authorize): a string must be a possible address (an empty one is
+ * not); a value that is not a string is left to `IsString`.
+ */
+export const EmailAddress = (): PropertyDecorator =>
+  Rule('registration', 'email', 'email_invalid', (value) => typeof value !== 'string' || isEmailAddress(value));

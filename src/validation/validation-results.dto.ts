@@ -39,7 +39,10 @@ export class RuleParamsDto {
   @ApiPropertyOptional()
   pattern?: string;
 
-  /** The field whose trimmed value this one must differ from. */
+  /**
+   * The field whose trimmed value this one must differ from. The password is compared with the
+   * MydexID ignoring letter case (MydexIDs are case-insensitive [I]); the private key exactly.
+   */
   @ApiPropertyOptional()
   differentFrom?: string;
 }
@@ -64,6 +67,13 @@ export class ValidationRuleDto {
   /** false for uniqueness rules: only Mydex can check them, at registration. */
   @ApiProperty()
   local!: boolean;
+
+  /**
+   * `mydex`: one of Mydex's eight registration or four Private Key rules, from its registration
+   * page. `bff`: the BFF's own addition (the email format), which Mydex may judge differently.
+   */
+  @ApiProperty({ enum: ['mydex', 'bff'] })
+  source!: string;
 }
 
 /** The rule catalogue, in rule order. */

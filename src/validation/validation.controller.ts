@@ -6,6 +6,7 @@ import { RegistrationDetailsDto } from './registration-details.dto.js';
 import { RULES } from './rule-catalogue.js';
 import { RegistrationCheckDto, ValidationRulesDto } from './validation-results.dto.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 
 
 const CATALOGUE: ValidationRulesDto = {
@@ -16,11 +17,12 @@ const CATALOGUE: ValidationRulesDto = {
 
 @ApiTags('validation')
 @Public()
+@RateLimit('validation')
 @Controller('v1/validation')
 export class ValidationController {
   @Get('rules')
   @Header('cache-control', 'public, max-age=300')
-  @ApiOperation({ summary: 'The rule catalogue: code, field, parameters and English message of every rule' })
+  @ApiOperation({ summary: 'The rule catalogue: code, field, parameters, English message and source (`mydex` or `bff`) of every rule' })
   @ApiOkResponse({ type: ValidationRulesDto })
   rules(): ValidationRulesDto {
     return CATALOGUE;

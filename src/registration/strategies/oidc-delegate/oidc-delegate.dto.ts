@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { EMAIL_MAX, EMAIL_PATTERN } from '../../../validation/rule-catalogue.js';
+import { EmailAddress, Trim } from '../../../validation/rule-constraints.js';
 import type { OidcClient, OidcIntent } from './oidc-transaction.entity.js';
 
 /** Start delegated registration (`intent: register`) or login at Mydex. */
@@ -9,12 +10,16 @@ export class AuthorizeDto {
   @IsIn(['register', 'login'], { context: { code: 'intent_invalid' } })
   intent!: OidcIntent;
 
-  /** Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex does. */
+  /**
+   * Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex
+   * does, and checked with the own form's email rule (`email_invalid`, GET /v1/validation/rules): only
+   * what cannot be an address is refused; Mydex judges the rest.
+   */
+  @ApiProperty({ required: false, maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @Trim()
   @IsString()
-  @MaxLength(254, { context: { code: 'email_invalid' } })
-  @IsEmail({}, { context: { code: 'email_invalid' } })
+  @EmailAddress()
   email?: string;
 
   /** Web: where the browser lands afterwards; must be on a FRONTEND_ORIGINS origin. Default: the first origin. */
