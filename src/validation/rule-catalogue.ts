@@ -58,7 +58,7 @@ export const PASSWORD_MIN = 8;
 export const PRIVATE_KEY_MIN = 8;
 export const PRIVATE_KEY_MAX = 128;
 
-/** ASCII letters and digits only ("alphanumeric" in Mydex's rule 3). */
+/** ASCII letters and digits only ("alphanumeric" in Mydex's rule 3 [S]; that it means ASCII is [I]). */
 export const MYDEXID_PATTERN = '^[A-Za-z0-9]+$';
 /** At least one character that is not an ASCII digit (rule 4, "not made up exclusively of numbers"). */
 export const MYDEXID_NOT_DIGITS_ONLY_PATTERN = '[^0-9]';
@@ -129,7 +129,7 @@ export function isPresent(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
-/** Length in Unicode code points (an emoji counts once, as a member would count it). */
+/** Length in Unicode code points (an emoji counts once, as a member would count it). How Mydex counts is not documented [I]. */
 export function codePointLength(value: string): number {
   let n = 0;
   for (const _ of value) n++;
