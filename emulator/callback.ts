@@ -14,7 +14,6 @@ export interface RequestedDataset {
 /**
  * The datasets the subscriber's connection asks for. Version 2 and later of the agreement ask for one
  * more, so an update (`/api/connection/update`) changes the permissions the callback carries. The
- * datasets and versions are the emulator's own [I]: at Mydex they are set up with the Dedicated Connection. The
  * datasets and versions are the emulator's own [I]: at Mydex they are set up with the Dedicated Connection.
  */
 export function requestedDatasets(version: number): RequestedDataset[] {
@@ -26,8 +25,6 @@ export function requestedDatasets(version: number): RequestedDataset[] {
   return datasets;
 }
 
-// Mydex documents no expected answer, timeout or retry rules for the callback: this schedule (an awaited
-// first attempt with a 5 s timeout, then retries after 250 ms, 1 s and 3 s) is the emulator's own [I].
 // Mydex documents no expected answer, timeout or retry rules for the callback: this schedule (an awaited
 // first attempt with a 5 s timeout, then retries after 250 ms, 1 s and 3 s) is the emulator's own [I].
 const ATTEMPT_TIMEOUT_MS = 5000;

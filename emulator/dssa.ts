@@ -52,7 +52,7 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
     const member = memberFor(ctx, request);
     if (!member) return sendHtml(ctx, 401, loginPage(request, [{ field: 'mydexid', message: 'Log in to approve the agreement.' }]));
     const body = await readForm(ctx);
-    const privateKey = (body.privateKey ?? '').trim(); // trimmed as at registration [I] // trimmed as at registration [I]
+    const privateKey = (body.privateKey ?? '').trim(); // trimmed as at registration [I]
     if (privateKey === '') return sendHtml(ctx, 400, agreementPage(request, [{ field: 'privateKey', message: 'Enter your private key.' }]));
     if (!(await verifySecret(privateKey, member.privateKeyHash))) {
       return sendHtml(ctx, 400, agreementPage(request, [{ field: 'privateKey', message: 'The private key is incorrect.' }]));

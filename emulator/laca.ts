@@ -55,7 +55,6 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
     const body = await readForm(ctx);
     const mydexid = (body.mydexid ?? '').trim();
     // Trimming the login password is assumed [I] (the page says Mydex trims the registration fields).
-    // Trimming the login password is assumed [I] (the page says Mydex trims the registration fields).
     const password = (body.password ?? '').trim();
     // MydexIDs are unique case-insensitively, so login accepts any case [I].
     const member = mydexid === '' ? undefined : store.memberByMydexid(mydexid);
@@ -90,7 +89,6 @@ export function registerLacaRoutes(router: Router, runtime: EmulatorRuntime): vo
       mydexid: member.mydexid,
       email: member.email,
       passwordHash: await hashSecret(member.password),
-      // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       privateKeyHash: await hashSecret(String(body.privateKey).trim()),
       registeredThrough: 'laca',

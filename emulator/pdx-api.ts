@@ -22,7 +22,6 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
 
   router.get('/access-token/:nid', applyFaults(runtime), (ctx) => {
     // No header is checked: Mydex documents none for this call (the BFF sends its Bearer token anyway [I]).
-    // No header is checked: Mydex documents none for this call (the BFF sends its Bearer token anyway [I]).
     // Unknown connections: Mydex's answer is not documented [I].
     if (ctx.params.nid !== options.connectionNid) return mydexError(ctx, 404, 'Connection not found.');
     const token = store.issueShortToken(options.connectionNid, SHORT_TOKEN_TTL_MS);
@@ -34,8 +33,6 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
     if (!body) return;
     const { details, errors } = checkNewMember(body, store);
     const ruleErrors = errors.filter((e) => e.code !== 'mydexid_taken' && e.code !== 'email_taken');
-    // Every failing rule's message in one 400 `{success:0, message}`: the shape is Mydex's [S], the status,
-    // wording and listing every rule at once are the emulator's own [I].
     // Every failing rule's message in one 400 `{success:0, message}`: the shape is Mydex's [S], the status,
     // wording and listing every rule at once are the emulator's own [I].
     if (ruleErrors.length > 0) return failure(ctx, ruleErrors.map((e) => e.message).join(' '));

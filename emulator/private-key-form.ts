@@ -31,7 +31,6 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
     ];
     if (errors.length > 0) return sendHtml(ctx, 400, privateKeyPage(pending, termsAccepted, errors));
     // Another registration may have taken the MydexID or email since /api/pds answered. What Mydex shows
-    // then is not documented: this 409 page is the emulator's own [I]. What Mydex shows
     // then is not documented: this 409 page is the emulator's own [I].
     if (store.memberByMydexid(pending.mydexid) || store.memberByEmail(pending.email)) {
       store.completePending(pending.token);
@@ -41,7 +40,6 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
       mydexid: pending.mydexid,
       email: pending.email,
       passwordHash: pending.passwordHash,
-      // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       // Trimmed like the rules see it [I]: the page says Mydex trims the registration fields, not the private key.
       privateKeyHash: await hashSecret(String(body.privateKey).trim()),
       registeredThrough: 'pdx_api',

@@ -112,7 +112,7 @@ const lower = (value: string) => value.toLowerCase();
  * several never share members.
  */
 export class EmulatorStore {
-  private nextUid = 587; // Mydex's example uid [S]; sequential numbering is the emulator's own [I] // Mydex's example uid [S]; sequential numbering is the emulator's own [I]
+  private nextUid = 587; // Mydex's example uid [S]; sequential numbering is the emulator's own [I]
   private nextDeliveryId = 1;
   private readonly members = new Map<string, Member>();
   private readonly pending = new Map<string, PendingRegistration>();

@@ -18,7 +18,6 @@ export class PrivateKeyRulesDto {
   password!: string;
 
   /** Trimmed before the rules [I]: the page says Mydex trims the registration fields, not the private key. */
-  /** Trimmed before the rules [I]: the page says Mydex trims the registration fields, not the private key. */
   @Trim()
   @InRuleOrder(
     Rule('privateKey', 'privateKey', 'required', isPresent),

@@ -28,7 +28,6 @@ export const ERROR_CODES = {
   // registration
   return_to_not_allowed: { status: 400, title: 'returnTo is not an allowed address' },
   // 409 for "already in use" is ours [I]: Mydex documents the messages, not the status it answers them with.
-  // 409 for "already in use" is ours [I]: Mydex documents the messages, not the status it answers them with.
   mydexid_taken: { status: 409, title: 'The MydexID is already in use' },
   email_taken: { status: 409, title: 'The email address is already in use' },
   mydex_rejected: { status: 422, title: 'Mydex refused the registration' },

@@ -24,7 +24,6 @@ export interface MydexAuthenticateOptions {
  * protocol (authorization URL, state store, code exchange, its own claim checks, UserInfo); what 0.1.2
  * lacks is added around it: PKCE and nonce here, the token transport, and the signature and claim
  * checks in the verify callback (IdTokenVerifier). Mydex's sample sends neither PKCE nor nonce [S]; that
- * its provider accepts S256 and echoes the nonce (as ORY Hydra does) is [I]. Mydex's sample sends neither PKCE nor nonce [S]; that
  * its provider accepts S256 and echoes the nonce (as ORY Hydra does) is [I].
  */
 export class MydexOidcStrategy extends OpenIDConnectStrategy {

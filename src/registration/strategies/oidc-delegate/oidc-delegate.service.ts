@@ -300,7 +300,6 @@ export class OidcDelegateService {
     // Mydex discloses `mydexid` and `username` (the same value) at UserInfo [S]; the ID token may carry it too.
     const mydexid = [json.mydexid, json.username, claims.mydexid].find((value): value is string => typeof value === 'string' && value !== '' && value.length <= 60) ?? null;
     // A member is (iss, sub); the MydexID is an attribute that could change [I].
-    // A member is (iss, sub); the MydexID is an attribute that could change [I].
     return { member: { issuer: claims.iss, sub: claims.sub, mydexid, idToken } };
   }
 
