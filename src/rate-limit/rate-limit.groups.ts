@@ -1,11 +1,19 @@
-/** The limited route groups: requests per client IP per minute. The Mydex callback is not limited by IP. */
+/**
+ * The limited route groups. A route joins a group with `@RateLimit('<group>')` on its controller or
+ * handler (src/rate-limit/rate-limit.decorator.ts); every route of a group shares one budget per
+ * client: the client IP (`per: 'ip'`, IPv6 grouped by /64) or the signed-in member (`per: 'member'`,
+ * only on `@MemberSessionRoute()` routes). The decision follows the route Nest matched, never the
+ * URL text, so `/v1/%72egistrations` spends the registrations budget like `/v1/registrations`.
+ */
 export const RATE_LIMIT_GROUPS = [
-  { name: 'registrations', prefix: '/v1/registrations', limit: 20 },
-  { name: 'validation', prefix: '/v1/validation/', limit: 300 },
-  { name: 'auth', prefix: '/v1/auth/', limit: 60 },
+  { name: 'registrations', per: 'ip', limit: 20, ttlMs: 60_000 },
+  { name: 'validation', per: 'ip', limit: 300, ttlMs: 60_000 },
+  { name: 'auth', per: 'ip', limit: 60, ttlMs: 60_000 },
+  // POST /v1/connections reaches Mydex twice per call (short access token, /api/connection).
+  { name: 'connections', per: 'member', limit: 10, ttlMs: 60_000 },
 ] as const;
 
-export const RATE_LIMIT_PREFIXES: readonly string[] = RATE_LIMIT_GROUPS.map((group) => group.prefix);
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+export type RateLimitGroupName = RateLimitGroup['name'];
 
-/** The request's path, without the query string. */
-export const pathOf = (request: { url?: string }): string => (request.url ?? '').split('?')[0] ?? '';
+export const RATE_LIMIT_GROUP_BY_NAME: ReadonlyMap<string, RateLimitGroup> = new Map(RATE_LIMIT_GROUPS.map((group) => [group.name, group]));

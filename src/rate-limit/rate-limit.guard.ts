@@ -1,54 +1,82 @@
-import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { FastifyRequest } from 'fastify';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import { normalizeIp } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { securityConfig } from '../config/security.config.js';
-import { pathOf, RATE_LIMIT_PREFIXES } from './rate-limit.groups.js';
+import { MEMBER, type RequestWithMember } from '../session/authenticated-member.js';
+import { MemberSessionGuard } from '../session/member-session.guard.js';
+import { RateLimitStores } from './counter-store.js';
+import { RATE_LIMIT, type RateLimitDecision } from './rate-limit.decorator.js';
+import { RATE_LIMIT_GROUP_BY_NAME, type RateLimitGroup } from './rate-limit.groups.js';
+import { rateLimitConfig } from './rate-limit.config.js';
+
+/** The client address a limit counts: `request.ip` (X-Forwarded-For only from TRUSTED_PROXIES), IPv6 by /64. */
+export const clientAddressOf = (request: FastifyRequest): string => normalizeIp(request.ip);
 
 /**
- * Per-client-IP limits on the public, abusable routes. The client IP is Fastify's `request.ip`,
- * which believes X-Forwarded-For only from TRUSTED_PROXIES. If the counter store (Redis) is down,
- * the request is let through and the failure logged: an outage of Redis must not take down
- * registration.
+ * Applies the route's `@RateLimit(group)` decision, read from the handler Nest matched (never from
+ * the URL text, which a client can spell many ways). One counter per group and client, shared by
+ * every route of the group. If the counter store (Redis) is down, the request is let through and the
+ * failure logged: an outage of Redis must not take down registration.
  */
 @Injectable()
-export class RateLimitGuard extends ThrottlerGuard {
+export class RateLimitGuard implements CanActivate {
   private readonly log = new Logger('RateLimitGuard');
+  private sessionGuard: MemberSessionGuard | undefined;
 
-  @Inject(securityConfig.KEY)
-  private readonly security!: ConfigType<typeof securityConfig>;
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly stores: RateLimitStores,
+    private readonly moduleRef: ModuleRef,
+    @Inject(rateLimitConfig.KEY) private readonly config: ConfigType<typeof rateLimitConfig>,
+  ) {}
 
-  /** Most requests are on unlimited routes (or limits are off): decide that once, before any throttler runs. */
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    if (!this.security.rateLimits) return true;
-    const path = pathOf(context.switchToHttp().getRequest<FastifyRequest>());
-    return !RATE_LIMIT_PREFIXES.some((prefix) => path.startsWith(prefix));
-  }
-
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.config.enabled) return true;
+    const decision = this.reflector.getAllAndOverride<RateLimitDecision | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
+    if (decision === undefined || !('group' in decision)) return true;
+    const group = RATE_LIMIT_GROUP_BY_NAME.get(decision.group);
+    if (group === undefined) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest & RequestWithMember>();
+    const tracker = group.per === 'member' ? await this.memberTracker(context, request) : clientAddressOf(request);
+    let record: Awaited<ReturnType<RateLimitStores['throttler']['increment']>>;
     try {
-      return await super.canActivate(context);
+      record = await this.stores.throttler.increment(`${group.name}:${tracker}`, group.ttlMs, group.limit, group.ttlMs, group.name);
     } catch (error) {
-      if (error instanceof ProblemException) throw error;
       this.log.warn({ err: error }, 'rate-limit store unavailable; request allowed');
       return true;
     }
+    const reply = http.getResponse<FastifyReply>();
+    void reply.header(`x-ratelimit-limit-${group.name}`, group.limit);
+    void reply.header(`x-ratelimit-remaining-${group.name}`, Math.max(0, group.limit - record.totalHits));
+    void reply.header(`x-ratelimit-reset-${group.name}`, record.timeToExpire);
+    if (record.isBlocked) throw limited(group, Math.max(1, record.timeToBlockExpire));
+    return true;
   }
 
   /**
-   * One counter per group and client (the tracker: the library's, `request.ip` with IPv6 grouped by
-   * /64), shared by every route of the group. The library's default key also names the controller and
-   * handler, which would give each route of a group its own budget.
+   * The signed-in member, as a hash of the MydexID (or, without one, issuer and subject). MemberSessionGuard (global, registered
+   * after this guard) authenticates here first; it keeps the member on the request and does not
+   * look the session up again.
    */
-  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
-    return `${throttlerName}:${tracker}`;
+  private async memberTracker(context: ExecutionContext, request: FastifyRequest & RequestWithMember): Promise<string> {
+    const sessionGuard: MemberSessionGuard = this.sessionGuard ?? this.moduleRef.get(MemberSessionGuard, { strict: false });
+    this.sessionGuard = sessionGuard;
+    await sessionGuard.canActivate(context);
+    const member = request[MEMBER];
+    // Only on @MemberSessionRoute() routes (the route audit checks); anywhere else count the address.
+    if (!member) return clientAddressOf(request);
+    const identity = member.mydexid ? `mydexid\n${member.mydexid.toLowerCase()}` : `${member.issuer}\n${member.sub}`;
+    return `member:${createHash('sha256').update(identity).digest('base64url').slice(0, 32)}`;
   }
+}
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    const retryAfter = Math.max(1, detail.isBlocked ? detail.timeToBlockExpire : detail.timeToExpire);
-    throw new ProblemException('rate_limited', `Too many requests from this address; try again in ${retryAfter} s.`, {
-      headers: { 'retry-after': String(retryAfter) },
-    });
-  }
+function limited(group: RateLimitGroup, retryAfter: number): ProblemException {
+  const who = group.per === 'member' ? 'for this member' : 'from this address';
+  return new ProblemException('rate_limited', `Too many requests ${who}; try again in ${retryAfter} s.`, {
+    headers: { 'retry-after': String(retryAfter) },
+  });
 }

@@ -1,6 +1,5 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 interface ThrottlerStorageRecord {
   totalHits: number;
@@ -22,13 +21,9 @@ end
 return {hits, ttl, blockTtl}
 `;
 
-/** Rate-limit counters in Redis, so the limit holds across every BFF instance. */
-export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly redis: Redis;
-
-  constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2000 });
-    this.redis.on('error', () => undefined); // surfaced per request; the guard fails open (see rate-limit.guard.ts)
+/** Rate-limit counters in Redis, so the limit holds across every BFF instance. The connection is RateLimitStores'. */
+export class RedisThrottlerStorage implements ThrottlerStorage {
+  constructor(private readonly redis: Redis) {
     this.redis.defineCommand('bffThrottle', { numberOfKeys: 2, lua: INCREMENT });
   }
 
@@ -47,9 +42,5 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       isBlocked: blockMs > 0,
       timeToBlockExpire: Math.max(0, Math.ceil(blockMs / 1000)),
     };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.redis.disconnect();
   }
 }
