@@ -331,8 +331,47 @@ describe('First Time Connection and updates', () => {
     await registerThroughPdxApi(emulator, browser, member, RETURN_TO);
   });
 
-  it('refuses /api/connection without a mydexid', async () => {
-    await expectFailure(await callPdx(emulator, '/api/connection', { return_to: CONNECTION_RETURN }, bearer), 400, 'mydexid is required.');
+  it('starts /api/connection without a mydexid: the DSSA page lets a new member register there, then approve', async () => {
+    const before = receiver.received.length;
+    const response = await callPdx(emulator, '/api/connection', { return_to: CONNECTION_RETURN, linking_token: 'anon-1' }, bearer);
+    expect(response.status).toBe(200);
+    const url = (await response.json()) as string;
+    const visitor = new ScriptedBrowser();
+    const login = await visitor.navigate(url);
+    expect(login.body).toContain('Log in to review the Data Sharing Agreement');
+    expect(login.body).toContain('No MydexID yet?');
+    const newcomer = newMember('dssanew');
+    const form = await visitor.navigate(`${url}/register`);
+    expect(form.status).toBe(200);
+    const agreement = await visitor.submit(form, {
+      mydexid: newcomer.mydexid,
+      email: newcomer.email,
+      password: newcomer.password,
+      privateKey: newcomer.privateKey,
+      privateKeyConfirmation: newcomer.privateKey,
+      termsAccepted: 'yes',
+    });
+    expect(agreement.body).toContain(newcomer.mydexid);
+    const landing = await visitor.submit(agreement, { privateKey: newcomer.privateKey }, { stopAt: (u) => u.toString() === CONNECTION_RETURN });
+    expect(landing.url.toString()).toBe(CONNECTION_RETURN);
+    const callback = await receiver.waitFor(before + 1);
+    expect(callback.fields).toMatchObject({ mydexid: newcomer.mydexid, linking_token: 'anon-1' });
+  });
+
+  it('starts /api/connection without a mydexid for whichever member logs in, and offers no registration when a MydexID is named', async () => {
+    const url = (await (await callPdx(emulator, '/api/connection', { return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const visitor = new ScriptedBrowser();
+    const agreement = await visitor.submit(await visitor.navigate(url), { mydexid: member.mydexid, password: member.password });
+    expect(agreement.body).toContain('Data Sharing Agreement');
+    expect(agreement.body).toContain(member.mydexid);
+    const named = (await (await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    expect((await new ScriptedBrowser().navigate(named)).body).not.toContain('No MydexID yet?');
+    expect((await new ScriptedBrowser().navigate(`${named}/register`)).status).toBe(404);
+  });
+
+  it('refuses /api/connection/update without a mydexid, and a mydexid that is not a string', async () => {
+    await expectFailure(await callPdx(emulator, '/api/connection/update', { return_to: CONNECTION_RETURN, version: '2' }, bearer), 400, 'mydexid is required.');
+    await expectFailure(await callPdx(emulator, '/api/connection', { mydexid: 42, return_to: CONNECTION_RETURN }, bearer), 400, 'mydexid must be a string.');
   });
 
   it('refuses /api/connection for an unknown MydexID with 404', async () => {

@@ -50,8 +50,12 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
   const startConnection = (kind: 'first' | 'update') => async (ctx: Context) => {
     const body = await authorizedBody(ctx, runtime);
     if (!body) return;
+    if (body.mydexid !== undefined && body.mydexid !== null && typeof body.mydexid !== 'string') return failure(ctx, 'mydexid must be a string.');
     const mydexid = typeof body.mydexid === 'string' ? body.mydexid.trim() : '';
-    if (mydexid === '') return failure(ctx, 'mydexid is required.');
+    // A First Time Connection may start without a MydexID: the DSSA page then lets the member log in or
+    // register (Mydex's FTC page [S]). An update names its member: IDaaS requires mydexid when
+    // version > 1 [S], and so does /api/connection/update here [I].
+    if (mydexid === '' && kind === 'update') return failure(ctx, 'mydexid is required.');
     let version = 1;
     if (kind === 'update') {
       const given = typeof body.version === 'number' ? String(body.version) : body.version;
@@ -62,17 +66,17 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
     if (linkingToken !== undefined && (typeof linkingToken !== 'string' || linkingToken.length === 0 || linkingToken.length > 255)) {
       return failure(ctx, 'linking_token must be a string of 1 to 255 characters.');
     }
-    const member = store.memberByMydexid(mydexid);
-    // Not documented [I]: an unknown MydexID is refused rather than sent to a registration page.
-    if (!member) return mydexError(ctx, 404, 'Mydexid not found.');
-    if (kind === 'update' && !store.connection(member.uid, options.connectionNid)) {
+    const member = mydexid === '' ? undefined : store.memberByMydexid(mydexid);
+    // Not documented [I]: a MydexID that is given but unknown is refused rather than sent to a registration page.
+    if (mydexid !== '' && !member) return mydexError(ctx, 404, 'Mydexid not found.');
+    if (kind === 'update' && (!member || !store.connection(member.uid, options.connectionNid))) {
       return failure(ctx, 'The member has no connection to update.');
     }
     const request = store.addConnectionRequest(
-      { kind, mydexid: member.mydexid, nid: options.connectionNid, version, returnTo: body.return_to as string, linkingToken },
+      { kind, ...(member ? { mydexid: member.mydexid } : {}), nid: options.connectionNid, version, returnTo: body.return_to as string, linkingToken },
       ONE_TIME_URL_TTL_MS,
     );
-    runtime.log(`PDX: ${kind === 'first' ? 'First Time Connection' : `update to version ${version}`} for ${member.mydexid} awaits the DSSA`);
+    runtime.log(`PDX: ${kind === 'first' ? 'First Time Connection' : `update to version ${version}`} for ${member?.mydexid ?? 'a member not named yet'} awaits the DSSA`);
     jsonString(ctx, `${runtime.baseUrl}/dssa/${request.token}`);
   };
 

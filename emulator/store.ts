@@ -43,7 +43,8 @@ export interface ShortAccessToken {
 export interface ConnectionRequest {
   token: string;
   kind: 'first' | 'update';
-  mydexid: string;
+  /** Absent when the subscriber did not know the MydexID: the member logs in or registers on the DSSA page. */
+  mydexid?: string;
   nid: string;
   version: number;
   returnTo: string;
