@@ -88,6 +88,13 @@ export function createOidcProvider(settings: OidcSettings, store: EmulatorStore)
     },
     issueRefreshToken: async () => false,
     clientBasedCORS: () => false,
+    // The emulator's only outgoing requests are back-channel logout tokens to the BFF, which runs beside
+    // it on loopback or a private network: oidc-provider's guard against special-use addresses (its
+    // dispatcher) would refuse exactly that, so the emulator fetches without it.
+    fetch: (url: string | URL, options: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _guard, ...rest } = options;
+      return globalThis.fetch(url, rest);
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

@@ -1,6 +1,7 @@
 import { startBffStack, type BffStack } from './support/bff-stack.js';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeLogin, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
+import { completeLogin, completeLogout, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { atCallback, atFrontendOrApp, countRows, NATIVE_REDIRECT_URI, redirectError } from './support/oidc-browser.js';
 
@@ -71,6 +72,25 @@ describe('OIDC delegation for native clients against the emulator', () => {
     const again = await exchange(code, start.exchangeSecret);
     expect(again.status).toBe(400);
     expect(((await again.json()) as { code: string }).code).toBe('exchange_code_invalid');
+  });
+
+  it("back-channel logout: logging out at Mydex in the system browser ends the app's bearer session (it kept Mydex's sid)", async () => {
+    const member = newMember('appbc');
+    const start = await startNative('register', { email: member.email });
+    const systemBrowser = new ScriptedBrowser();
+    const landing = await registerThroughLaca(systemBrowser, start.authorizationUrl, member, { stopAt: atFrontendOrApp });
+    const response = await exchange(landing.url.searchParams.get('code')!, start.exchangeSecret);
+    const { sessionToken } = (await response.json()) as { sessionToken: string };
+    expect((await bearer(sessionToken)).status).toBe(200);
+    const sids = (await stack.a.app.get(DataSource).query("SELECT sid FROM sessions WHERE client = 'native' AND sid IS NOT NULL")) as unknown[];
+    expect(sids.length).toBeGreaterThan(0);
+
+    const logout = new URL(`${stack.emulator.issuer}/oauth2/sessions/logout`);
+    logout.searchParams.set('client_id', stack.emulator.options.clientId);
+    await completeLogout(systemBrowser, logout);
+    const after = await bearer(sessionToken);
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as { code: string }).code).toBe('session_required');
   });
 
   it('logs in, and logout ends the bearer session (the token is refused afterwards)', async () => {

@@ -5,6 +5,7 @@ import { completeLogin, completeLogout, newMember, registerThroughLaca, type New
 import { inputValue, ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { Registration } from '../src/registration/registration.entity.js';
 import { OidcTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.entity.js';
+import { sha256Hex } from '../src/session/session-token.js';
 import { ENGINES } from './support/database.js';
 import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startWebFlow } from './support/oidc-browser.js';
 
@@ -111,6 +112,41 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
     const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'login', returnTo: RETURN_TO });
     const page = await browser.navigate(authorizationUrl, {}, { stopAt: atFrontendOrApp });
     expect(page.url.pathname).toMatch(/^\/interaction\//);
+  });
+
+  it('logging in again in the same browser ends the session its cookie held (one browser, one live session)', async () => {
+    const member = newMember('relogin');
+    const browser = await registerViaBff(member);
+    const first = browser.jar.get('bff_session', bff)!;
+    const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'login', returnTo: RETURN_TO });
+    // Still logged in at Mydex: the provider sends the browser straight back to the callback.
+    const landing = await browser.navigate(authorizationUrl, {}, { stopAt: atFrontendOrApp });
+    expect(landing.url.href).toBe(RETURN_TO);
+    const second = browser.jar.get('bff_session', bff)!;
+    expect(second).not.toBe(first);
+    expect((await withCookie(bff, first)).status).toBe(401);
+    expect((await withCookie(bff, second)).status).toBe(200);
+  });
+
+  it("back-channel logout: a member who logs out at Mydex (not at the BFF) loses the BFF session, and the session kept Mydex's sid", async () => {
+    const member = newMember('bclogout');
+    const browser = await registerViaBff(member);
+    const cookie = browser.jar.get('bff_session', bff)!;
+    const bystander = await registerViaBff(newMember('bcother'));
+    const bystanderCookie = bystander.jar.get('bff_session', bff)!;
+    const [row] = (await stack.a.app.get(DataSource).query(`SELECT sid FROM sessions WHERE token_hash = '${sha256Hex(cookie)}'`)) as { sid: string | null }[];
+    expect(row?.sid).toMatch(/.{8,}/);
+    expect((await withCookie(bff, cookie)).status).toBe(200);
+
+    // The member ends their Mydex session at Mydex itself; Mydex POSTs a logout token to the BFF.
+    const logout = new URL(`${stack.emulator.issuer}/oauth2/sessions/logout`);
+    logout.searchParams.set('client_id', stack.emulator.options.clientId);
+    await completeLogout(browser, logout);
+
+    expect((await withCookie(bff, cookie)).status).toBe(401);
+    expect((await withCookie(bff, bystanderCookie)).status).toBe(200);
+    // The browser still holds the cookie: only the back channel ended the session.
+    expect(browser.jar.get('bff_session', bff)).toBe(cookie);
   });
 
   it('finishes on another instance a flow started on this one, and a logout on either ends the session on both', async () => {
