@@ -1,5 +1,7 @@
 import { createApp } from './app.factory.js';
 import { EnvironmentError, validateEnvironment } from './config/environment.js';
+import { apiDocsEnabled } from './config/exposure.config.js';
+import { MetricsListener } from './metrics/metrics-listener.js';
 
 async function main(): Promise<void> {
   let env;
@@ -22,8 +24,12 @@ async function main(): Promise<void> {
     );
   }
   const app = await createApp();
+  // Also starts the METRICS_PORT listener, if configured (src/metrics/metrics-listener.ts); app.close() ends both.
   await app.listen({ port: env.PORT, host: '0.0.0.0' });
-  process.stdout.write(`Mydex BFF listening on ${env.PUBLIC_BASE_URL} (port ${env.PORT}); API docs at ${env.PUBLIC_BASE_URL}/docs\n`);
+  const docs = apiDocsEnabled(env) ? `; API docs at ${env.PUBLIC_BASE_URL}/docs` : '';
+  const metrics = app.get(MetricsListener).address();
+  const metricsAt = metrics === undefined ? '' : `; metrics at http://${metrics.address}:${metrics.port}/metrics`;
+  process.stdout.write(`Mydex BFF listening on ${env.PUBLIC_BASE_URL} (port ${env.PORT})${docs}${metricsAt}\n`);
 }
 
 void main();

@@ -11,6 +11,20 @@ const problemsOf = (env: Record<string, string>): string[] => {
   }
 };
 
+/** A complete production configuration; tests change one thing at a time. */
+const PRODUCTION: Record<string, string> = {
+  NODE_ENV: 'production',
+  PUBLIC_BASE_URL: 'https://bff.example.org',
+  FRONTEND_ORIGINS: 'https://app.example.org,https://admin.example.org',
+  MYDEX_ISSUER: 'https://op.mydexid.org',
+  MYDEX_PDX_URL: 'https://api.mydex.org',
+  MYDEX_CLIENT_ID: 'client',
+  MYDEX_CONNECTION_NID: '45678',
+  MYDEX_CLIENT_SECRET: 'a-real-looking-secret-9f8e7d',
+  MYDEX_CONNECTION_TOKEN: 'a-real-looking-token-1a2b3c',
+  DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
+
 describe('environment validation', () => {
   it('starts in development with no configuration at all, on SQLite and the emulator', () => {
     const env = validateEnvironment({});
@@ -45,6 +59,8 @@ describe('environment validation', () => {
   it('refuses placeholder secrets in production and never echoes their values', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',
+      PUBLIC_BASE_URL: 'https://bff.example.org',
+      FRONTEND_ORIGINS: 'https://app.example.org',
       MYDEX_ISSUER: 'https://op.mydexid.org',
       MYDEX_PDX_URL: 'https://api.mydex.org',
       MYDEX_CLIENT_ID: 'client',
@@ -61,17 +77,54 @@ describe('environment validation', () => {
   });
 
   it('accepts a complete production configuration', () => {
-    const env = validateEnvironment({
-      NODE_ENV: 'production',
-      MYDEX_ISSUER: 'https://op.mydexid.org',
-      MYDEX_PDX_URL: 'https://api.mydex.org',
-      MYDEX_CLIENT_ID: 'client',
-      MYDEX_CONNECTION_NID: '45678',
-      MYDEX_CLIENT_SECRET: 'a-real-looking-secret-9f8e7d',
-      MYDEX_CONNECTION_TOKEN: 'a-real-looking-token-1a2b3c',
-      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-    });
+    const env = validateEnvironment(PRODUCTION);
     expect(env.NODE_ENV).toBe('production');
+  });
+
+  it('requires PUBLIC_BASE_URL and FRONTEND_ORIGINS in production, naming both', () => {
+    const { PUBLIC_BASE_URL: _base, FRONTEND_ORIGINS: _origins, ...rest } = PRODUCTION;
+    expect(problemsOf(rest)).toEqual([
+      'FRONTEND_ORIGINS: required in production (the https origins of your frontends)',
+      'PUBLIC_BASE_URL: required in production (the https URL Mydex and browsers reach)',
+    ]);
+  });
+
+  it('refuses http for every production URL at once: base URL, each frontend origin, issuer and PDX API', () => {
+    const problems = problemsOf({
+      ...PRODUCTION,
+      PUBLIC_BASE_URL: 'http://bff.example.org',
+      FRONTEND_ORIGINS: 'https://app.example.org, http://localhost:3000',
+      MYDEX_ISSUER: 'http://op.mydexid.org',
+      MYDEX_PDX_URL: 'http://api.mydex.org',
+    });
+    expect(problems).toEqual([
+      'FRONTEND_ORIGINS: every origin must be https:// in production',
+      'MYDEX_ISSUER: must be an https:// URL in production',
+      'MYDEX_PDX_URL: must be an https:// URL in production',
+      'PUBLIC_BASE_URL: must be an https:// URL in production',
+    ]);
+  });
+
+  it('names the https problems beside every other production problem in one error', () => {
+    const names = problemsOf({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'http://localhost:3000' }).map((p) => p.split(':')[0]);
+    expect(names).toEqual(expect.arrayContaining(['PUBLIC_BASE_URL', 'FRONTEND_ORIGINS', 'MYDEX_ISSUER', 'MYDEX_PDX_URL', 'DATA_ENCRYPTION_KEY']));
+  });
+
+  it('keeps development and test on their http://localhost defaults', () => {
+    expect(validateEnvironment({ NODE_ENV: 'test' }).PUBLIC_BASE_URL).toBe('http://localhost:3000');
+    expect(validateEnvironment({ NODE_ENV: 'development', MYDEX_ISSUER: 'http://127.0.0.1:4000' }).FRONTEND_ORIGINS).toBe('http://localhost:3000');
+  });
+
+  it('reads the metrics and API docs settings, and refuses malformed ones', () => {
+    const env = validateEnvironment({ METRICS_TOKEN: 'a'.repeat(32), METRICS_PORT: '9464', API_DOCS: 'on' });
+    expect([env.METRICS_TOKEN, env.METRICS_PORT, env.METRICS_HOST, env.API_DOCS]).toEqual(['a'.repeat(32), 9464, '127.0.0.1', 'on']);
+    expect(validateEnvironment({}).METRICS_PORT).toBeUndefined();
+    expect(problemsOf({ METRICS_TOKEN: 'short', METRICS_PORT: 'ninety', API_DOCS: 'yes' }).map((p) => p.split(':')[0])).toEqual([
+      'API_DOCS',
+      'METRICS_PORT',
+      'METRICS_TOKEN',
+    ]);
+    expect(problemsOf({ ...PRODUCTION, METRICS_TOKEN: 'change-me-change-me-change-me' })).toEqual(['METRICS_TOKEN: is a placeholder; set a real token']);
   });
 
   it('rejects an encryption key that is not 32 bytes', () => {

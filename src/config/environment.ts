@@ -60,6 +60,32 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /**
+   * Bearer token for `GET /metrics` on the main port (docs/operations.md, "Metrics"). Set: the main
+   * port's /metrics requires `Authorization: Bearer <token>` in every environment. Unset: /metrics on
+   * the main port is public in development and test, and absent (404) in production.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\x21-\x7e]{16,512}$/, { message: 'must be 16 to 512 printable characters without spaces (openssl rand -hex 32)' })
+  METRICS_TOKEN?: string;
+
+  /** A separate listener serving only `GET /metrics` (no token), on METRICS_HOST; unset: none. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  /** Interface of the METRICS_PORT listener: keep it internal (default loopback). */
+  @IsString()
+  METRICS_HOST = '127.0.0.1';
+
+  /** `/docs`, `/openapi.json` and `/openapi.yaml`. Unset: served in development and test, not in production. */
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  API_DOCS?: 'on' | 'off';
+
   @IsOptional()
   @IsString()
   TRUSTED_PROXIES?: string;
@@ -203,6 +229,28 @@ const PLACEHOLDER = /not-for-production|change-?me|placeholder|example|^secret$|
 /** The secrets production refuses to run without (or with a placeholder value). */
 const PRODUCTION_SECRETS = ['MYDEX_CLIENT_SECRET', 'MYDEX_CONNECTION_TOKEN', 'DATA_ENCRYPTION_KEY'] as const;
 const PRODUCTION_REQUIRED = ['MYDEX_ISSUER', 'MYDEX_CLIENT_ID', 'MYDEX_PDX_URL', 'MYDEX_CONNECTION_NID'] as const;
+/**
+ * Production URLs that must be given and https: without them the BFF would fall back to its
+ * http://localhost development defaults (cookies without `Secure` and `__Host-`, a localhost CORS
+ * and returnTo origin) or talk to Mydex in clear text. FRONTEND_ORIGINS: every origin of the list.
+ */
+const PRODUCTION_HTTPS_URLS = ['PUBLIC_BASE_URL', 'MYDEX_ISSUER', 'MYDEX_PDX_URL'] as const;
+
+function productionHttpsProblems(given: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const isHttps = (value: string) => /^https:\/\/[^/?#\s]/i.test(value);
+  for (const name of PRODUCTION_HTTPS_URLS) {
+    const value = given[name];
+    if (value === undefined) {
+      if (name === 'PUBLIC_BASE_URL') problems.push(`${name}: required in production (the https URL Mydex and browsers reach)`);
+    } else if (!isHttps(String(value))) problems.push(`${name}: must be an https:// URL in production`);
+  }
+  const origins = given.FRONTEND_ORIGINS;
+  if (origins === undefined) problems.push('FRONTEND_ORIGINS: required in production (the https origins of your frontends)');
+  else if (!splitList(String(origins)).every(isHttps)) problems.push('FRONTEND_ORIGINS: every origin must be https:// in production');
+  return problems;
+}
+
 
 export class EnvironmentError extends Error {
   constructor(readonly problems: string[]) {
@@ -227,7 +275,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const key = JSON.stringify(given);
   if (lastValidated?.key === key) return lastValidated.env;
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'METRICS_PORT'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }
@@ -245,6 +293,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     for (const name of PRODUCTION_REQUIRED) {
       if (given[name] === undefined) problems.push(`${name}: required in production`);
     }
+    problems.push(...productionHttpsProblems(given));
+    if (given.METRICS_TOKEN !== undefined && PLACEHOLDER.test(String(given.METRICS_TOKEN))) problems.push('METRICS_TOKEN: is a placeholder; set a real token');
     for (const name of PRODUCTION_SECRETS) {
       const value = given[name];
       if (value === undefined) problems.push(`${name}: required in production`);

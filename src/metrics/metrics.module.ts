@@ -1,12 +1,19 @@
 import { Global, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { exposureConfig } from '../config/exposure.config.js';
 import { MetricsController } from './metrics.controller.js';
+import { MetricsListener } from './metrics-listener.js';
 import { MetricsService } from './metrics.service.js';
 
-/** Global so any feature can count its outcomes without importing it everywhere. */
+/**
+ * Global so any feature can count its outcomes without importing it everywhere. Exposure (main port
+ * public, token or off; the separate METRICS_PORT listener): docs/operations.md, "Metrics".
+ */
 @Global()
 @Module({
+  imports: [ConfigModule.forFeature(exposureConfig)],
   controllers: [MetricsController],
-  providers: [MetricsService],
-  exports: [MetricsService],
+  providers: [MetricsService, MetricsListener],
+  exports: [MetricsService, MetricsListener],
 })
 export class MetricsModule {}

@@ -4,6 +4,8 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { stringify } from 'yaml';
 import { PROBLEM_TYPE_BASE } from '../common/problem/error-codes.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
+import { validateEnvironment } from '../config/environment.js';
+import { apiDocsEnabled } from '../config/exposure.config.js';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -92,8 +94,13 @@ function sortKeys(value: unknown): unknown {
   );
 }
 
-/** Serves the generated contract at /openapi.yaml and /openapi.json and the Swagger UI at /docs. */
-export function mountOpenApi(app: NestFastifyApplication): void {
+/**
+ * Serves the generated contract at /openapi.yaml and /openapi.json and the Swagger UI at /docs, when
+ * enabled (apiDocsEnabled: API_DOCS, else everywhere but production). Off, the paths are unknown
+ * routes (404 problem+json). Answers whether they were mounted.
+ */
+export function mountOpenApi(app: NestFastifyApplication): boolean {
+  if (!apiDocsEnabled(validateEnvironment(process.env))) return false;
   let yaml: string | undefined;
   let document: OpenAPIObject | undefined;
   const get = () => (document ??= buildOpenApiDocument(app));
@@ -102,4 +109,5 @@ export function mountOpenApi(app: NestFastifyApplication): void {
     reply.type('application/yaml; charset=utf-8').send((yaml ??= toSortedYaml(get()))),
   );
   SwaggerModule.setup('docs', app, () => get(), { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'docs/openapi.yaml', ui: true, raw: ['json'] });
+  return true;
 }
