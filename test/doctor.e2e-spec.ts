@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { defaultEmulatorOptions, startEmulator, type RunningEmulator } from '../emulator/emulator.js';
 import { freePort } from '../emulator/testing/free-port.js';
 import { LOCAL_EMULATOR } from '../src/config/environment.js';
 import { runDoctor, type CheckResult, type CheckStatus, type DoctorReport } from '../src/doctor/doctor.js';
 import { makeSecrets, type StackSecrets } from './support/bff-stack.js';
 import { ENGINES, freshDatabase, freshSqlite, type DatabaseTarget } from './support/database.js';
+import { buildForNode, type NodeBuild } from './support/node-build.js';
 
 /**
  * `npm run doctor` (src/doctor/doctor.ts) against the real emulator: with a deployment's MYDEX_*
@@ -101,10 +104,12 @@ describe.each(ENGINES)('doctor with a deployment\'s settings pointed at the emul
   it('passes every line and exits 0, printing no secret', async () => {
     const run = await doctor(deployment({ DATABASE_URL: database.url }));
     expect(run.report.target).toBe('mydex');
-    expect(Object.entries(statuses(run)).filter(([, status]) => status !== 'ok')).toEqual([]);
+    // Outside production the settings line may warn about what a production start would refuse (the
+    // emulator's http URLs); every other line passes.
+    expect(Object.entries(statuses(run)).filter(([title, status]) => status !== 'ok' && !title.startsWith('Settings valid'))).toEqual([]);
+    expect(run.line('Settings valid').status).not.toBe('fail');
     expect(run.report.exitCode).toBe(0);
     for (const title of [
-      'Settings valid',
       'PUBLIC_BASE_URL https',
       'Discovery reachable',
       'Issuer matches MYDEX_ISSUER',
@@ -193,7 +198,6 @@ describe('doctor with one setting off', () => {
 
   it('production with an http PUBLIC_BASE_URL: that line fails, exit 1; with https it passes', async () => {
     const http = await doctor(deployment({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'http://bff.mydex-subscriber.test' }));
-    expect(http.line('Settings valid').status).toBe('ok');
     expect(http.line('PUBLIC_BASE_URL https').status).toBe('fail');
     expect(http.line('PUBLIC_BASE_URL https').detail).toMatch(/production needs https/);
     expect(http.report.exitCode).toBe(1);
@@ -203,14 +207,22 @@ describe('doctor with one setting off', () => {
     expectNoSecret(http, allSecrets());
   });
 
-  it('production with a placeholder secret: the settings line fails naming the variable, the rest is not run, exit 1', async () => {
+  it('production with a placeholder secret: the settings line fails naming the variable, the other checks still run, exit 1', async () => {
     const run = await doctor(deployment({ NODE_ENV: 'production', MYDEX_CONNECTION_TOKEN: 'change-me-please' }));
     const line = run.line('Settings valid');
     expect(line.status).toBe('fail');
     expect(line.detail).toContain('MYDEX_CONNECTION_TOKEN: is a placeholder');
-    expect(run.report.results.filter((result) => result.status === 'ok')).toEqual([]);
+    expect(run.line('Client-credentials token').status).toBe('ok');
     expect(run.report.exitCode).toBe(1);
     expectNoSecret(run, [...allSecrets(), 'change-me-please']);
+  });
+
+  it('settings that are not valid at all: that line fails and nothing else runs, exit 1', async () => {
+    const run = await doctor(deployment({ MYDEX_CONNECTION_NID: 'forty-five' }));
+    expect(run.line('Settings valid').status).toBe('fail');
+    expect(run.line('Settings valid').detail).toContain('MYDEX_CONNECTION_NID');
+    expect(run.report.results.filter((result) => result.status === 'ok')).toEqual([]);
+    expect(run.report.exitCode).toBe(1);
   });
 
   it('outside production, real settings that production would refuse are a warning, not a failure', async () => {
@@ -271,5 +283,32 @@ describe('doctor with no MYDEX_* settings: the local emulator', () => {
       expect(run.output).toContain('[FAIL] Dedicated Connection token accepted');
       expectNoSecret(run, ['wrong', LOCAL_EMULATOR.connectionToken]);
     });
+  });
+});
+
+describe('the doctor as a process (scripts/doctor.ts, what `npm run doctor` runs)', () => {
+  let build: NodeBuild;
+  beforeAll(async () => {
+    build = await buildForNode(['src', 'emulator', 'scripts']);
+  });
+  afterAll(() => build?.remove());
+
+  function runCli(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+    const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return new Promise((resolve) => {
+      execFile(process.execPath, [join(build.dir, 'scripts', 'doctor.js')], { env: clean, timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, output: `${stdout}${stderr}` });
+      });
+    });
+  }
+
+  it('exits 0 when every check passes and 1 when the Connection Token is refused, printing no secret', async () => {
+    const green = await runCli(deployment());
+    expect(green.output).toContain('0 failed');
+    expect(green.code).toBe(0);
+    const red = await runCli(deployment({ MYDEX_CONNECTION_TOKEN: 'wrong' }));
+    expect(red.output).toContain('[FAIL] Dedicated Connection token accepted');
+    expect(red.code).toBe(1);
+    for (const secret of [...allSecrets(), 'wrong']) expect(green.output + red.output).not.toContain(secret);
   });
 });

@@ -69,14 +69,15 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       : 'npm run doctor: no MYDEX_ISSUER set, so checking the local Mydex emulator as `npm start` and `npm run emulator` run it.',
   );
   try {
-    const env = checkSettings(options.env, target, record);
-    if (!env) {
+    const settings = checkSettings(options.env, target, record);
+    if (!settings) {
       record({ title: 'Mydex and database checks', status: 'skip', detail: 'not run: fix the settings above first' });
       return finish(target, results, say);
     }
-    const mydex = withProcessEnv(options.env, () => mydexConfig());
-    const oidc = withProcessEnv(options.env, () => oidcConfig());
-    checkPublicUrls(env, mydex.callbackUrl, oidc.callbackUrl, record);
+    const { env, production } = settings;
+    const mydex = withProcessEnv(settings.raw, () => mydexConfig());
+    const oidc = withProcessEnv(settings.raw, () => oidcConfig());
+    checkPublicUrls(env.PUBLIC_BASE_URL, production, mydex.callbackUrl, oidc.callbackUrl, record);
 
     const discoveryUrl = `${mydex.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     let discovery = await fetchDiscovery(discoveryUrl, mydex.timeoutMs);
@@ -88,7 +89,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       record({ title: 'Local emulator', status: 'ok', detail: `none was listening on port ${env.EMULATOR_PORT}: started one in this process for the checks (stopped at the end)` });
       discovery = await fetchDiscovery(discoveryUrl, mydex.timeoutMs);
     }
-    checkDiscovery(discovery, discoveryUrl, mydex.issuer, mydex.scopes, oidc.overrides, env.NODE_ENV === 'production', record);
+    checkDiscovery(discovery, discoveryUrl, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
 
     const metrics = new MetricsService(new HttpAdapterHost());
     record(
@@ -146,22 +147,40 @@ function finish(target: DoctorReport['target'], results: CheckResult[], say: (li
 
 // --- Settings -----------------------------------------------------------------------------------------
 
+interface Settings {
+  env: EnvironmentVariables;
+  /** NODE_ENV=production as given (the checks below are as strict as a production start). */
+  production: boolean;
+  /** The environment the config namespaces read: as given, or with the production rules set aside. */
+  raw: Record<string, string | undefined>;
+}
+
 /**
  * The BFF's own environment validation (every bad variable named, no value echoed; in production it
- * refuses missing and placeholder secrets). Outside production, with real Mydex settings, the
- * production rules are applied too and what they would refuse is a warning.
+ * refuses missing and placeholder secrets). When only the production rules fail, that line fails and
+ * the other checks still run, with the settings read as development would read them, so one run shows
+ * everything to fix. Outside production, with real Mydex settings, the production rules are applied
+ * too and what they would refuse is a warning.
  */
-function checkSettings(raw: Record<string, string | undefined>, target: DoctorReport['target'], record: (result: CheckResult) => void): EnvironmentVariables | undefined {
+function checkSettings(raw: Record<string, string | undefined>, target: DoctorReport['target'], record: (result: CheckResult) => void): Settings | undefined {
   const title = 'Settings valid, secrets not placeholders';
+  const production = raw.NODE_ENV?.trim() === 'production';
   let env: EnvironmentVariables;
   try {
     env = validateEnvironment(raw);
   } catch (error) {
     if (!(error instanceof EnvironmentError)) throw error;
     record({ title, status: 'fail', detail: error.problems.join('; ') });
-    return undefined;
+    if (!production) return undefined;
+    const relaxed = { ...raw, NODE_ENV: 'development' };
+    try {
+      return { env: validateEnvironment(relaxed), production, raw: relaxed };
+    } catch (relaxedError) {
+      if (!(relaxedError instanceof EnvironmentError)) throw relaxedError;
+      return undefined;
+    }
   }
-  if (env.NODE_ENV === 'production') {
+  if (production) {
     record({ title, status: 'ok', detail: 'the production rules pass (Mydex settings present, MYDEX_CLIENT_SECRET, MYDEX_CONNECTION_TOKEN and DATA_ENCRYPTION_KEY set and not placeholders)' });
   } else if (target === 'emulator') {
     record({ title, status: 'ok', detail: `valid for development (NODE_ENV=${env.NODE_ENV}); the emulator's built-in development credentials are allowed outside production` });
@@ -179,15 +198,14 @@ function checkSettings(raw: Record<string, string | undefined>, target: DoctorRe
         : { title, status: 'warn', detail: `valid for NODE_ENV=${env.NODE_ENV}, but a production start would refuse: ${problems.join('; ')}` },
     );
   }
-  return env;
+  return { env, production, raw };
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** PUBLIC_BASE_URL and the URLs derived from it must be https in production; plain http is for localhost. */
-function checkPublicUrls(env: EnvironmentVariables, callbackUrl: string, redirectUri: string, record: (result: CheckResult) => void): void {
-  const production = env.NODE_ENV === 'production';
-  const base = env.PUBLIC_BASE_URL.replace(/\/+$/, '');
+function checkPublicUrls(publicBaseUrl: string, production: boolean, callbackUrl: string, redirectUri: string, record: (result: CheckResult) => void): void {
+  const base = publicBaseUrl.replace(/\/+$/, '');
   const urls: [string, string][] = [
     ['PUBLIC_BASE_URL', base],
     ['Connection callback URL', callbackUrl],

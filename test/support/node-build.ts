@@ -27,9 +27,10 @@ function sources(dir: string): string[] {
   });
 }
 
-export async function buildForNode(): Promise<NodeBuild> {
+/** `roots`: the folders to compile (default src/; the doctor's CLI test adds emulator/ and scripts/). */
+export async function buildForNode(roots: string[] = ['src']): Promise<NodeBuild> {
   const dir = join(ROOT, 'node_modules', '.cache', `bff-test-build-${process.pid}-${randomBytes(3).toString('hex')}`);
-  for (const file of sources(join(ROOT, 'src'))) {
+  for (const file of roots.flatMap((root) => sources(join(ROOT, root)))) {
     const { code } = await transformFile(file, {
       jsc: {
         parser: { syntax: 'typescript', decorators: true },
