@@ -1,6 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { errorCodes } from 'fastify';
+import { errorCodes, type FastifyError, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import { Transform } from 'node:stream';
 import qs from 'qs';
+
+/** Mydex's connection callback. */
+export const CALLBACK_ROUTE = '/v1/connections/callback';
 
 /** Routes that accept `application/x-www-form-urlencoded`; every other route answers such a body with 415. */
 const FORM_BODY_ROUTES: ReadonlySet<string> = new Set(['/v1/connections/callback', '/v1/auth/oidc/backchannel-logout']);
@@ -79,6 +83,82 @@ export function registerCallbackFormParser(app: NestFastifyApplication): void {
       done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(String(request.headers['content-type'] ?? '')), undefined);
       return;
     }
+    if (request.routeOptions.url === CALLBACK_ROUTE) rawBodies.set(request as FastifyRequest, body);
     done(null, parseCallbackForm(body));
   });
+  keepUnparsedCallbacks(app);
+}
+
+/**
+ * The raw bytes of a callback body, for the deliveries that are refused yet kept (sealed) for the
+ * operator: a form's from the form parser, any other body's from the preParsing hook below.
+ */
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+export function rawCallbackBody(request: FastifyRequest): Buffer | undefined {
+  return rawBodies.get(request);
+}
+
+/** Why a callback body could not be parsed at all (the JSON parser's refusals), by error code. */
+const UNPARSED_REASONS: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  malformed_json: 'malformed_json',
+  invalid_unicode: 'invalid_unicode',
+  body_too_complex: 'body_too_complex',
+};
+
+/** Keeps an unparsed callback body when the caller is admitted (ConnectionCallbackController registers it). */
+export type UnparsedCallbackSink = (request: FastifyRequest, raw: Buffer | undefined, reason: string) => Promise<void>;
+const sinks = new WeakMap<object, UnparsedCallbackSink>();
+
+export function onUnparsedCallback(fastify: object, sink: UnparsedCallbackSink): void {
+  sinks.set(fastify, sink);
+}
+
+/**
+ * A body the JSON parser refuses never reaches the route (nor its guard), yet an authenticated one
+ * must be kept (issue 14 §1). On the callback route only: a preParsing hook copies the bytes of a
+ * non-form body as they stream to the parser (bounded by the body limit, which Fastify enforces on
+ * the same stream), and an onError hook, awaited before the problem is answered, hands a parser
+ * refusal to the sink, which checks the caller exactly as the guard does before keeping anything.
+ */
+function keepUnparsedCallbacks(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if (route.url !== CALLBACK_ROUTE) return;
+    const list = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+    route.preParsing = [...list(route.preParsing), copyRawBody] as RouteOptions['preParsing'];
+    route.onError = [
+      ...list(route.onError),
+      async (request: FastifyRequest, _reply: FastifyReply, error: FastifyError) => {
+        const reason = UNPARSED_REASONS[error.code] ?? UNPARSED_REASONS[(error as unknown as { code?: string }).code ?? ''];
+        const sink = sinks.get(fastify);
+        if (reason === undefined || sink === undefined) return;
+        await sink(request, rawBodies.get(request), reason);
+      },
+    ] as RouteOptions['onError'];
+  });
+}
+
+function copyRawBody(request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream, done: (error: Error | null, payload?: NodeJS.ReadableStream) => void): void {
+  if (String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) return done(null, payload);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const limit = request.routeOptions.bodyLimit ?? 1024 * 1024;
+  const copy = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (size <= limit) {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      callback(null, chunk);
+    },
+    flush(callback) {
+      if (size <= limit) rawBodies.set(request, Buffer.concat(chunks));
+      callback();
+    },
+  });
+  payload.on('error', (error) => copy.destroy(error));
+  done(null, payload.pipe(copy));
 }

@@ -29,6 +29,9 @@ const presentString = (value: unknown) => typeof value === 'string' && value.len
 /**
  * What Mydex POSTs (First Time Connection) or PUTs (re-approval of an updated agreement) to the
  * callback, as `application/x-www-form-urlencoded` with PHP-style nested keys or as JSON. [S/I]
+ * The constraints describe the documented shape; an authenticated delivery that departs from it is
+ * still kept and applied, with each departure noted as an anomaly (callback-delivery.ts). Only a body
+ * without `key` is refused.
  */
 export class ConnectionCallbackDto {
   /** The member's id at Mydex: a positive integer (a string of digits in a form). */
@@ -49,7 +52,7 @@ export class ConnectionCallbackDto {
   )
   key!: string;
 
-  /** `{uid}-{our Connection NID}`. */
+  /** `{uid}-{our Connection NID}` as documented; Mydex's own examples also send `123-3736` with uid 1, and `587-99` without uid [S]. */
   @ApiProperty({ example: '587-45678', pattern: CONNECTION_ID_PATTERN.source })
   @InRuleOrder(
     Coded('required', 'connection_id is required.', presentString),
@@ -80,13 +83,14 @@ export class ConnectionCallbackDto {
   version?: number;
 }
 
-/** A PDX notification, sent as JSON to the same URL. [S] Recorded as received. */
+/** A PDX notification, sent as JSON to the same URL [S]. Stored sealed and shown in GET /v1/connections/me. */
 export class ConnectionNotificationDto {
   @ApiProperty({ enum: ['notification'] })
   type!: 'notification';
 
-  @ApiPropertyOptional({ example: 587 })
-  uid?: number;
+  /** Mydex's example sends it as a string (`"4020"`) [S]. */
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'integer' }], example: '4020' })
+  uid?: string | number;
 
   @ApiPropertyOptional({ example: 'Dataset updated' })
   message?: string;

@@ -2,7 +2,12 @@ import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * One member's connection to our Dedicated Connection, as Mydex's callback delivered it. The member
- * key exists only encrypted (`key_*` columns, see DataEncryption); nothing else here is secret.
+ * key exists only encrypted (`key_*` columns, see DataEncryption) and `fields` (which may carry
+ * values: personal data) only sealed (`permissions_raw`); the normalised permissions hold no values.
+ *
+ * A member has at most one live row (`superseded_at` null): unique indexes on the live rows'
+ * `mydexid_lower` and `uid` bind a MydexID to one uid. A row is superseded when the member's
+ * connection moved to another connection_id (or, on upgrade, when it was a duplicate).
  */
 @Entity({ name: 'connections' })
 export class Connection {
@@ -31,7 +36,7 @@ export class Connection {
   @Column({ name: 'key_ciphertext', type: 'text' })
   keyCiphertext!: string;
 
-  /** JSON: `fields` exactly as received. */
+  /** `fields` exactly as received, as JSON sealed with the data key ring (sealed-text.ts; context fieldsContext). */
   @Column({ name: 'permissions_raw', type: 'text' })
   permissionsRaw!: string;
 
@@ -54,6 +59,18 @@ export class Connection {
 
   @Column({ name: 'updated_at', type: Date })
   updatedAt!: Date;
+
+  /**
+   * Fingerprints (see deliveryFingerprint) of the deliveries applied to this row, oldest first,
+   * comma-separated, at most FINGERPRINT_HISTORY: the last one is the current state (a repeat of it
+   * is a retry), an earlier one is a superseded delivery (a repeat of it is a replay).
+   */
+  @Column({ type: 'text', nullable: true })
+  fingerprints!: string | null;
+
+  /** Set when this row is no longer the member's connection (null: live). */
+  @Column({ name: 'superseded_at', type: Date, nullable: true })
+  supersededAt!: Date | null;
 }
 
 /** Authenticated data for the key's encryption: the ciphertext only opens on its own row. */
@@ -61,9 +78,31 @@ export function sealContext(connectionId: string): string {
   return `connections.key:${connectionId}`;
 }
 
+/** Authenticated data for the sealed `fields` (permissions_raw) of a row. */
+export function fieldsContext(connectionId: string): string {
+  return `connections.fields:${connectionId}`;
+}
+
+/** Authenticated data for a sealed connection_events payload: bound to the request that delivered it. */
+export function eventContext(requestId: string): string {
+  return `connection_events.payload:${requestId}`;
+}
+
 export type ConnectionEventKind = 'connection' | 'notification';
 
-/** One delivery to the callback URL (FTC, update, or PDX notification), without the member key. */
+/**
+ * What became of a delivery: `applied` to the member's connection; `duplicate` (an exact repeat of
+ * the delivery the connection already reflects: a retry, nothing changed); `quarantined` (stored,
+ * not applied: see QuarantineReason); `refused` (answered 4xx: unparseable or without a key; the raw
+ * body kept); `received` (a notification); `dropped` (a quarantined delivery the operator dismissed).
+ */
+export type ConnectionEventStatus = 'applied' | 'duplicate' | 'quarantined' | 'refused' | 'received' | 'dropped';
+
+/**
+ * One authenticated delivery to the callback URL (FTC, update, or PDX notification), its body sealed.
+ * The member key is in the sealed payload only while the delivery is quarantined (so the operator
+ * can still apply it); applied deliveries are stored without it.
+ */
 @Entity({ name: 'connection_events' })
 export class ConnectionEvent {
   @PrimaryGeneratedColumn('increment')
@@ -88,10 +127,25 @@ export class ConnectionEvent {
   @Column({ name: 'request_id', type: 'varchar', length: 128 })
   requestId!: string;
 
-  /** JSON of the delivery with the member key removed. */
+  /** The delivery as JSON, sealed (sealed-text.ts; context eventContext(request_id)). */
   @Column({ type: 'text' })
   payload!: string;
 
   @Column({ name: 'received_at', type: Date })
   receivedAt!: Date;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: ConnectionEventStatus;
+
+  /** Why it was quarantined or refused (a code, never data). */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  reason!: string | null;
+
+  /** Comma list of the format surprises the delivery carried (codes only, never values). */
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  anomalies!: string | null;
+
+  /** When the operator applied or dropped a quarantined delivery. */
+  @Column({ name: 'resolved_at', type: Date, nullable: true })
+  resolvedAt!: Date | null;
 }

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { DataKeyRing } from '../../src/common/crypto/data-key-ring.js';
+import { openText } from '../../src/common/crypto/sealed-text.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
+import { eventContext } from '../../src/connection/connection.entity.js';
 
 /** Helpers for the connection callback suites (test/connection*.e2e-spec.ts). */
 
@@ -69,4 +72,36 @@ export async function allRows(db: DataSource): Promise<Record<string, unknown[]>
 /** Every table of the database (the app's schema on PostgreSQL), with every row as text. */
 export async function dumpAllTables(db: DataSource): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(await allRows(db)).map(([table, rows]) => [table, JSON.stringify(rows)]));
+}
+
+/** The ring of TEST_DATA_KEY: opens what the app sealed (sealed-text.ts). */
+export const TEST_RING = new DataKeyRing(Buffer.from(TEST_DATA_KEY, 'base64'));
+
+/** A connection_events row with its sealed payload opened. */
+export interface OpenedEvent {
+  id: number;
+  kind: string;
+  method: string;
+  connection_id: string | null;
+  uid: number | null;
+  content_type: string;
+  request_id: string;
+  status: string;
+  reason: string | null;
+  anomalies: string | null;
+  /** The payload column as stored (sealed). */
+  sealed: string;
+  payload: Record<string, unknown>;
+}
+
+/** Every connection_events row, oldest first, its payload opened with TEST_RING. */
+export async function openedEvents(db: DataSource): Promise<OpenedEvent[]> {
+  const rows = (await db.query('SELECT * FROM connection_events ORDER BY id')) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    ...(row as unknown as OpenedEvent),
+    id: Number(row.id),
+    uid: row.uid === null ? null : Number(row.uid),
+    sealed: String(row.payload),
+    payload: JSON.parse(openText(TEST_RING, String(row.payload), eventContext(String(row.request_id)))) as Record<string, unknown>,
+  }));
 }

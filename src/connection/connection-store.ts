@@ -1,0 +1,378 @@
+import type { DataSource } from 'typeorm';
+import { openText, sealText, type Sealer } from '../common/crypto/sealed-text.js';
+import { PreparedQuery } from '../persistence/prepared-query.js';
+import { deliveryFingerprint, readCallbackDelivery, withoutKey, type ConnectionDelivery, type NotificationDelivery, type RefusedDelivery } from './callback-delivery.js';
+import { eventContext, fieldsContext, sealContext, type ConnectionEventKind, type ConnectionEventStatus } from './connection.entity.js';
+import { runInTransaction, writeAtomically, type Statement } from './engine-transaction.js';
+
+/**
+ * The connections store without Nest: deciding, applying and auditing callback deliveries. The BFF
+ * (ConnectionsService) and the operator command (`npm run connections`) share it, so a quarantined
+ * delivery the operator applies is written exactly as the callback would have written it.
+ */
+
+/** How a delivery arrived. */
+export interface DeliveryContext {
+  method: 'POST' | 'PUT';
+  contentType: 'form' | 'json';
+  requestId: string;
+}
+
+/** Why an authenticated delivery was stored but not applied. */
+export type QuarantineReason =
+  /** The delivery's MydexID (or connection_id) is bound to another uid. */
+  | 'uid_changed'
+  /** The delivery's uid is bound to another MydexID. */
+  | 'mydexid_changed'
+  /** The delivery repeats one the member's connection has since moved past (a replay rolling it back). */
+  | 'replayed'
+  /** The delivery names an older agreement version than the connection has. */
+  | 'older_version'
+  /** No usable MydexID, or neither a uid nor a connection_id: nothing to apply it to. */
+  | 'unidentified';
+
+export type DeliveryOutcome = { status: 'applied'; moved: boolean } | { status: 'duplicate' } | { status: 'quarantined'; reason: QuarantineReason };
+
+/** How many applied deliveries per connection are remembered for replay detection. */
+export const FINGERPRINT_HISTORY = 32;
+
+const CONNECTION_COLUMNS = [
+  'connection_id',
+  'uid',
+  'mydexid',
+  'mydexid_lower',
+  'key_id',
+  'key_iv',
+  'key_tag',
+  'key_ciphertext',
+  'permissions_raw',
+  'permissions',
+  'version',
+  'linking_token',
+  'last_method',
+  'created_at',
+  'updated_at',
+  'fingerprints',
+  'superseded_at',
+];
+/** Columns a repeated delivery overwrites: all but the key and `created_at` (the first connection's time). */
+const UPSERT_COLUMNS = CONNECTION_COLUMNS.filter((column) => column !== 'connection_id' && column !== 'created_at');
+const EVENT_COLUMNS = ['kind', 'method', 'connection_id', 'uid', 'content_type', 'request_id', 'payload', 'received_at', 'status', 'reason', 'anomalies'];
+const LOOKUP_COLUMNS = '"connection_id", "uid", "mydexid_lower", "version", "fingerprints", "superseded_at"';
+
+interface BindingRow {
+  connection_id: string;
+  uid: number;
+  mydexid_lower: string;
+  version: number;
+  fingerprints: string | null;
+  superseded_at: unknown;
+}
+
+/** The statements, written once per engine ($n placeholders; runInTransaction/writeAtomically adapt them). */
+function sql(postgres: boolean) {
+  const names = (columns: string[]) => columns.map((column) => `"${column}"`).join(', ');
+  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
+  const p = (n: number) => (postgres ? `$${n}` : '?');
+  return {
+    upsert:
+      `INSERT INTO "connections" (${names(CONNECTION_COLUMNS)}) VALUES (${placeholders(CONNECTION_COLUMNS.length)}) ` +
+      `ON CONFLICT ("connection_id") DO UPDATE SET ${UPSERT_COLUMNS.map((column) => `"${column}" = EXCLUDED."${column}"`).join(', ')}`,
+    event: `INSERT INTO "connection_events" (${names(EVENT_COLUMNS)}) VALUES (${placeholders(EVENT_COLUMNS.length)})`,
+    supersede: `UPDATE "connections" SET "superseded_at" = ${p(1)} WHERE "superseded_at" IS NULL AND "connection_id" <> ${p(2)} AND ("mydexid_lower" = ${p(3)} OR "uid" = ${p(4)})`,
+    resolve: `UPDATE "connection_events" SET "status" = ${p(1)}, "resolved_at" = ${p(2)}, "payload" = ${p(3)} WHERE "id" = ${p(4)} AND "status" = 'quarantined'`,
+  };
+}
+
+export interface StoreSettings {
+  /** MYDEX_CONNECTION_VERSION: the version of a delivery that names none [I]. */
+  configuredVersion: number;
+  /** MYDEX_CONNECTION_NID. */
+  connectionNid: string;
+}
+
+export class ConnectionStore {
+  private readonly sql: ReturnType<typeof sql>;
+  /**
+   * The rows that decide a delivery, in one indexed read: the row of its connection_id (live or
+   * not) and the live rows bound to its MydexID or to its uid.
+   */
+  private readonly bindings: PreparedQuery<BindingRow>;
+  private readonly notifications: PreparedQuery<{ request_id: string; payload: string; received_at: unknown }>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sealer: Sealer,
+    private readonly settings: StoreSettings,
+  ) {
+    this.sql = sql(dataSource.options.type === 'postgres');
+    this.bindings = new PreparedQuery(
+      dataSource,
+      `SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "connection_id" = $1 ` +
+        `UNION ALL SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "mydexid_lower" = $2 AND "superseded_at" IS NULL ` +
+        `UNION ALL SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "uid" = $3 AND "superseded_at" IS NULL`,
+    );
+    this.notifications = new PreparedQuery(
+      dataSource,
+      `SELECT "request_id", "payload", "received_at" FROM "connection_events" WHERE "kind" = 'notification' AND ("connection_id" = $1 OR "uid" = $2) ORDER BY "id" DESC LIMIT $3`,
+    );
+  }
+
+  /**
+   * Stores one connection delivery and applies it unless it must be quarantined. A unique-index
+   * conflict (another delivery for the same member committed between our read and our write) is
+   * decided again once, against what that one wrote.
+   */
+  async deliver(delivery: ConnectionDelivery, context: DeliveryContext, now = new Date()): Promise<DeliveryOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.decideAndWrite(delivery, context, now);
+      } catch (error) {
+        if (attempt >= 2 || !isUniqueViolation(error)) throw error;
+      }
+    }
+  }
+
+  private async decideAndWrite(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Promise<DeliveryOutcome> {
+    if (delivery.uid === null || delivery.mydexid === null || delivery.connectionId === null) {
+      await this.writeEvent(delivery, context, now, 'quarantined', 'unidentified');
+      return { status: 'quarantined', reason: 'unidentified' };
+    }
+    const mydexidLower = delivery.mydexid.toLowerCase();
+    const rows = await this.bindings.all([delivery.connectionId, mydexidLower, delivery.uid]);
+    const fingerprint = deliveryFingerprint(delivery);
+    const decision = decide(rows, { uid: delivery.uid, mydexidLower, connectionId: delivery.connectionId, fingerprint, version: delivery.version ?? this.settings.configuredVersion });
+    if (decision.action === 'quarantine') {
+      await this.writeEvent(delivery, context, now, 'quarantined', decision.reason);
+      return { status: 'quarantined', reason: decision.reason };
+    }
+    if (decision.action === 'duplicate') {
+      await this.writeEvent(delivery, context, now, 'duplicate', null);
+      return { status: 'duplicate' };
+    }
+    const history = [...decision.history.filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
+    const upsert = this.upsertStatement(delivery, context, now, history);
+    const event = this.eventStatement(delivery, context, now, 'applied', null);
+    if (decision.moveFrom === null) {
+      // The hot path: one combined statement on PostgreSQL, one synchronous transaction on SQLite.
+      await writeAtomically(this.dataSource, [upsert, event]);
+    } else {
+      // The member's connection moves to another connection_id: in order, so the unique index on the
+      // live rows never sees two at once.
+      await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), upsert, event]);
+    }
+    return { status: 'applied', moved: decision.moveFrom !== null };
+  }
+
+  /** A notification: stored sealed, applies nothing. */
+  async notification(delivery: NotificationDelivery, context: DeliveryContext, now = new Date()): Promise<void> {
+    await writeAtomically(this.dataSource, [
+      this.rawEvent('notification', context, now, delivery.connectionId, delivery.uid, JSON.stringify(delivery.body), 'received', null, null),
+    ]);
+  }
+
+  /** A refused delivery: its body (parsed, or the raw bytes) kept sealed for the operator. */
+  async refused(delivery: { reason: RefusedDelivery['reason'] | string; body: RefusedDelivery['body'] }, raw: Buffer | undefined, context: DeliveryContext, now = new Date()): Promise<void> {
+    const payload = JSON.stringify(delivery.body !== null ? { body: delivery.body } : rawPayload(raw));
+    const kind: ConnectionEventKind = delivery.body?.type === 'notification' ? 'notification' : 'connection';
+    await writeAtomically(this.dataSource, [this.rawEvent(kind, context, now, null, null, payload, 'refused', delivery.reason, null)]);
+  }
+
+  /** The latest notifications for a connection (by its connection_id or uid), newest first, opened. */
+  async latestNotifications(connectionId: string, uid: number, limit: number): Promise<{ body: Record<string, unknown>; receivedAt: unknown }[]> {
+    const rows = await this.notifications.all([connectionId, uid, limit]);
+    return rows.map((row) => ({ body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>, receivedAt: row.received_at }));
+  }
+
+  /**
+   * The operator applies a quarantined delivery (`npm run connections -- quarantine apply <id>`):
+   * it becomes the member's connection, whatever it was bound to before (the rows bound to its
+   * MydexID or uid are superseded), and the event is marked applied, its copy of the key removed.
+   */
+  async applyQuarantined(id: number, now = new Date()): Promise<{ connectionId: string }> {
+    const event = await this.quarantined(id);
+    const delivery = readCallbackDelivery(event.body, this.settings.connectionNid);
+    if (delivery.kind !== 'connection' || delivery.uid === null || delivery.mydexid === null || delivery.connectionId === null) {
+      throw new Error(`Event ${id} cannot be applied: it names no usable MydexID and uid (drop it instead).`);
+    }
+    const rows = await this.bindings.all([delivery.connectionId, delivery.mydexid.toLowerCase(), delivery.uid]);
+    const fingerprint = deliveryFingerprint(delivery);
+    const own = rows.find((row) => row.connection_id === delivery.connectionId);
+    const history = [...(own?.fingerprints?.split(',') ?? []).filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
+    const context: DeliveryContext = { method: event.method === 'PUT' ? 'PUT' : 'POST', contentType: 'form', requestId: event.requestId };
+    await runInTransaction(this.dataSource, [
+      this.supersedeStatement(delivery, now),
+      this.upsertStatement(delivery, context, now, history),
+      this.resolveStatement(id, 'applied', now, event.requestId, withoutKey(event.body)),
+    ]);
+    return { connectionId: delivery.connectionId };
+  }
+
+  /** The operator dismisses a quarantined delivery: kept for the audit trail, its copy of the key removed. */
+  async dropQuarantined(id: number, now = new Date()): Promise<void> {
+    const event = await this.quarantined(id);
+    await runInTransaction(this.dataSource, [this.resolveStatement(id, 'dropped', now, event.requestId, withoutKey(event.body))]);
+  }
+
+  /** Every quarantined delivery, oldest first, opened (the key is never part of the answer). */
+  async listQuarantined(): Promise<QuarantinedDelivery[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT "id", "method", "connection_id", "uid", "request_id", "payload", "received_at", "reason", "anomalies" FROM "connection_events" WHERE "status" = 'quarantined' ORDER BY "id"`,
+    )) as { id: number; method: string; connection_id: string | null; uid: number | null; request_id: string; payload: string; received_at: unknown; reason: string | null; anomalies: string | null }[];
+    return rows.map((row) => {
+      const body = JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>;
+      return {
+        id: Number(row.id),
+        method: row.method,
+        connectionId: row.connection_id,
+        uid: row.uid === null ? null : Number(row.uid),
+        mydexid: typeof body.mydexid === 'string' ? body.mydexid : null,
+        reason: row.reason,
+        anomalies: row.anomalies ? row.anomalies.split(',') : [],
+        receivedAt: row.received_at,
+        requestId: row.request_id,
+      };
+    });
+  }
+
+  private async quarantined(id: number): Promise<{ body: Record<string, unknown>; method: string; requestId: string }> {
+    const [row] = (await this.dataSource.query(
+      this.dataSource.options.type === 'postgres'
+        ? `SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = $1`
+        : `SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = ?`,
+      [id],
+    )) as { method: string; request_id: string; payload: string; status: string }[];
+    if (!row) throw new Error(`No connection event ${id}.`);
+    if (row.status !== 'quarantined') throw new Error(`Event ${id} is ${row.status}, not quarantined.`);
+    return { body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>, method: row.method, requestId: row.request_id };
+  }
+
+  private async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Promise<void> {
+    await writeAtomically(this.dataSource, [this.eventStatement(delivery, context, now, status, reason)]);
+  }
+
+  private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, fingerprints: string): Statement {
+    const connectionId = delivery.connectionId!;
+    const sealed = this.sealer.seal(delivery.key, sealContext(connectionId));
+    return [
+      this.sql.upsert,
+      [
+        connectionId,
+        delivery.uid,
+        delivery.mydexid,
+        delivery.mydexid!.toLowerCase(),
+        sealed.keyId,
+        sealed.iv,
+        sealed.tag,
+        sealed.ciphertext,
+        sealText(this.sealer, JSON.stringify(delivery.fields), fieldsContext(connectionId)),
+        JSON.stringify(delivery.permissions),
+        // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
+        delivery.version ?? this.settings.configuredVersion,
+        delivery.linkingToken,
+        context.method,
+        now,
+        now,
+        fingerprints,
+        null,
+      ],
+    ];
+  }
+
+  private supersedeStatement(delivery: ConnectionDelivery, now: Date): Statement {
+    return [this.sql.supersede, [now, delivery.connectionId, delivery.mydexid!.toLowerCase(), delivery.uid]];
+  }
+
+  /**
+   * The event of a connection delivery. Only a quarantined one keeps the key (sealed), so that the
+   * operator can still apply it; the others keep the body without it.
+   */
+  private eventStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Statement {
+    const body = status === 'quarantined' ? delivery.body : withoutKey(delivery.body);
+    const anomalies = delivery.anomalies.length > 0 ? delivery.anomalies.join(',') : null;
+    return this.rawEvent('connection', context, now, delivery.connectionId, delivery.uid, JSON.stringify(body), status, reason, anomalies);
+  }
+
+  private rawEvent(
+    kind: ConnectionEventKind,
+    context: DeliveryContext,
+    now: Date,
+    connectionId: string | null,
+    uid: number | null,
+    payload: string,
+    status: ConnectionEventStatus,
+    reason: string | null,
+    anomalies: string | null,
+  ): Statement {
+    const requestId = context.requestId.slice(0, 128);
+    return [
+      this.sql.event,
+      [kind, context.method, connectionId, uid, context.contentType, requestId, sealText(this.sealer, payload, eventContext(requestId)), now, status, reason, anomalies],
+    ];
+  }
+
+  private resolveStatement(id: number, status: 'applied' | 'dropped', now: Date, requestId: string, body: Record<string, unknown>): Statement {
+    return [this.sql.resolve, [status, now, sealText(this.sealer, JSON.stringify(body), eventContext(requestId)), id]];
+  }
+}
+
+export interface QuarantinedDelivery {
+  id: number;
+  method: string;
+  connectionId: string | null;
+  uid: number | null;
+  mydexid: string | null;
+  reason: string | null;
+  anomalies: string[];
+  receivedAt: unknown;
+  requestId: string;
+}
+
+type Decision = { action: 'apply'; moveFrom: string | null; history: string[] } | { action: 'duplicate' } | { action: 'quarantine'; reason: QuarantineReason };
+
+/**
+ * The rules (docs/connections.md "Which deliveries are applied"):
+ * 1. A MydexID is bound to one uid and a uid to one MydexID (the live rows), and a connection_id to
+ *    the member it was first stored for: a delivery that would change any of these is quarantined.
+ * 2. A delivery equal to the one the connection reflects is a retry: nothing changes.
+ * 3. A delivery equal to an earlier one the connection has moved past is a replay: quarantined.
+ * 4. A delivery naming an older agreement version than the connection's is quarantined; otherwise
+ *    the later-received delivery wins [I] (Mydex documents no ordering, timestamp or nonce).
+ */
+function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; connectionId: string; fingerprint: string; version: number }): Decision {
+  const live = rows.filter((row) => row.superseded_at === null);
+  const own = rows.find((row) => row.connection_id === d.connectionId);
+  if (own && Number(own.uid) !== d.uid) return { action: 'quarantine', reason: 'uid_changed' };
+  if (own && own.mydexid_lower !== d.mydexidLower) return { action: 'quarantine', reason: 'mydexid_changed' };
+  if (live.some((row) => row.mydexid_lower === d.mydexidLower && Number(row.uid) !== d.uid)) return { action: 'quarantine', reason: 'uid_changed' };
+  if (live.some((row) => Number(row.uid) === d.uid && row.mydexid_lower !== d.mydexidLower)) return { action: 'quarantine', reason: 'mydexid_changed' };
+  // Every row left belongs to this member: its live row (if any) and this connection_id's row.
+  const member = live.find((row) => row.mydexid_lower === d.mydexidLower) ?? null;
+  const current = member ?? own ?? null;
+  const history = [...new Set([...(own?.fingerprints?.split(',') ?? []), ...(member?.fingerprints?.split(',') ?? [])].filter(Boolean))];
+  if (current?.fingerprints) {
+    const latest = current.fingerprints.split(',').pop();
+    if (latest === d.fingerprint) return { action: 'duplicate' };
+  }
+  if (history.includes(d.fingerprint)) return { action: 'quarantine', reason: 'replayed' };
+  if (current && d.version < Number(current.version)) return { action: 'quarantine', reason: 'older_version' };
+  const moveFrom = member && member.connection_id !== d.connectionId ? member.connection_id : null;
+  return { action: 'apply', moveFrom, history };
+}
+
+/** A unique-index conflict on either engine. */
+function isUniqueViolation(error: unknown): boolean {
+  const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
+  const value = code ?? driverError?.code;
+  return value === '23505' || value === 'SQLITE_CONSTRAINT_UNIQUE' || value === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** The raw bytes of a body that could not be parsed: as text when it is UTF-8, else base64. */
+function rawPayload(raw: Buffer | undefined): { raw: string | null; encoding: 'utf8' | 'base64' } {
+  if (raw === undefined) return { raw: null, encoding: 'utf8' };
+  try {
+    return { raw: new TextDecoder('utf-8', { fatal: true }).decode(raw), encoding: 'utf8' };
+  } catch {
+    return { raw: raw.toString('base64'), encoding: 'base64' };
+  }
+}
