@@ -77,6 +77,7 @@ export function createOidcProvider(settings: OidcSettings, store: EmulatorStore)
       revocation: '/oauth2/revoke',
       introspection: '/oauth2/introspect',
     },
+    // Mydex documents 3600 s for the client-credentials token and no refresh token [S]; the other lifetimes are [I].
     ttl: {
       AccessToken: 3600,
       AuthorizationCode: 60,
