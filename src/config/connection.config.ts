@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { validateEnvironment } from './environment.js';
+import { splitList, validateEnvironment } from './environment.js';
 
 /** The Dedicated Connection's agreement, as the ConnectionModule needs it. */
 export const connectionConfig = registerAs('connection', () => {
@@ -9,5 +9,7 @@ export const connectionConfig = registerAs('connection', () => {
     version: env.MYDEX_CONNECTION_VERSION,
     /** Days connection_events rows are kept (CONNECTION_EVENTS_RETENTION_DAYS); 0 keeps them for ever. */
     eventRetentionDays: env.CONNECTION_EVENTS_RETENTION_DAYS,
+    /** CALLBACK_ALLOWED_IPS: where the callback is accepted from; empty accepts any address. */
+    callbackAllowedIps: splitList(env.CALLBACK_ALLOWED_IPS),
   };
 });

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
+import { invalidCidrEntries } from '../common/http/cidr-list.js';
 import {
   IsBase64,
   IsIn,
@@ -111,6 +112,14 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(1000000)
   MYDEX_CONNECTION_VERSION: number = 1;
+
+  /**
+   * Addresses and CIDR ranges (comma list, IPv4 and IPv6) the connection callback is accepted from,
+   * checked on the client address after TRUSTED_PROXIES; unset accepts any (docs/operations.md).
+   */
+  @IsOptional()
+  @IsString()
+  CALLBACK_ALLOWED_IPS?: string;
 
   /** Days a `connection_events` row (the audit trail of callbacks) is kept; 0 keeps them for ever. */
   @IsInt()
@@ -286,6 +295,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (env.DATA_ENCRYPTION_KEY !== undefined && Buffer.from(env.DATA_ENCRYPTION_KEY, 'base64').length !== 32) {
     problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)');
   }
+  const badCidrs = invalidCidrEntries(splitList(env.CALLBACK_ALLOWED_IPS));
+  if (badCidrs.length > 0) problems.push(`CALLBACK_ALLOWED_IPS: not an IP address or CIDR range: ${badCidrs.join(', ')}`);
   if (splitList(env.DATA_ENCRYPTION_KEYS_OLD).some((key) => !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32)) {
     problems.push('DATA_ENCRYPTION_KEYS_OLD: must be a comma list of 32-byte base64 keys');
   }

@@ -109,7 +109,7 @@ export class ConnectionsController {
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
     const found = await this.connectionOf(member);
     if (!found) {
-      return { connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null };
+      return { connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null, notifications: [] };
     }
     return {
       connected: true,
@@ -119,6 +119,7 @@ export class ConnectionsController {
       version: found.version,
       updateAvailable: found.version < this.connection.version,
       connectedAt: found.connectedAt.toISOString(),
+      notifications: await this.connections.notificationsFor(found),
     };
   }
 

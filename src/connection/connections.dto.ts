@@ -39,6 +39,32 @@ export class DatasetPermissionDto implements DatasetPermission {
   fields?: Record<string, { read: boolean; write: boolean }>;
 }
 
+/** A PDX notification Mydex sent about the member's PDS [S], as the member may see it. */
+export class ConnectionNotificationViewDto {
+  @ApiProperty({ type: String, nullable: true, example: 'Data for member 4020 has changed' })
+  message!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'ds_events' })
+  dataset!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'create' })
+  action!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '1' })
+  updatedId!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '4020-40000' })
+  connectionId!: string | null;
+
+  /** As Mydex sent it: Mydex's example sends a string (`"4020"`) [S], the callback an integer. */
+  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'integer' }], nullable: true, example: '4020' })
+  uid!: string | number | null;
+
+  /** When the BFF received it (ISO 8601). */
+  @ApiProperty({ type: String, format: 'date-time' })
+  receivedAt!: string;
+}
+
 /** The member's connection as the frontend may see it: never the member key. */
 export class ConnectionStatusDto {
   connected!: boolean;
@@ -63,4 +89,8 @@ export class ConnectionStatusDto {
   /** When the member first connected (ISO 8601). */
   @ApiProperty({ type: String, nullable: true, format: 'date-time' })
   connectedAt!: string | null;
+
+  /** The latest PDX notifications about the member's PDS (at most 5), newest first; empty when not connected. */
+  @ApiProperty({ type: [ConnectionNotificationViewDto] })
+  notifications!: ConnectionNotificationViewDto[];
 }

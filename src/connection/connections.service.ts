@@ -1,22 +1,21 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { LessThan, type DataSource, type Repository } from 'typeorm';
+import { IsNull, LessThan, type DataSource, type Repository } from 'typeorm';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { connectionConfig } from '../config/connection.config.js';
+import { mydexConfig } from '../config/mydex.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
-import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
+import type { CallbackDelivery } from './callback-delivery.js';
 import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
+import { ConnectionStore, type DeliveryContext } from './connection-store.js';
+import type { ConnectionNotificationViewDto } from './connections.dto.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { PreparedQuery } from '../persistence/prepared-query.js';
-import { writeAtomically, type Statement } from './engine-transaction.js';
-import { normalisePermissions, type NormalisedPermissions } from './permissions.js';
+import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
+import type { NormalisedPermissions } from './permissions.js';
 
-export interface DeliveryContext {
-  method: 'POST' | 'PUT';
-  contentType: 'form' | 'json';
-  requestId: string;
-}
+export type { DeliveryContext } from './connection-store.js';
 
 /** What the member-facing endpoints may show: everything but the key. */
 export interface ConnectionView {
@@ -33,68 +32,38 @@ export interface ConnectionView {
 const PURGE_EVENTS_EVERY_MS = 60 * 60 * 1000;
 const PURGE_BATCH = 500;
 const DAY_MS = 24 * 3600 * 1000;
-
-const CONNECTION_COLUMNS = [
-  'connection_id',
-  'uid',
-  'mydexid',
-  'mydexid_lower',
-  'key_id',
-  'key_iv',
-  'key_tag',
-  'key_ciphertext',
-  'permissions_raw',
-  'permissions',
-  'version',
-  'linking_token',
-  'last_method',
-  'created_at',
-  'updated_at',
-];
-/** Columns a repeated delivery overwrites: all but the key and `created_at` (the first connection's time). */
-const UPSERT_COLUMNS = CONNECTION_COLUMNS.filter((column) => column !== 'connection_id' && column !== 'created_at');
-const EVENT_COLUMNS = ['kind', 'method', 'connection_id', 'uid', 'content_type', 'request_id', 'payload', 'received_at'];
+/** How many notifications GET /v1/connections/me shows. */
+export const NOTIFICATIONS_SHOWN = 5;
 
 /**
- * The two statements of a delivery, written out once per engine (the same SQL on both but for the
- * placeholders): building them per request with TypeORM's query builder cost more than the writes.
- */
-function deliverySql(postgres: boolean): { upsert: string; event: string } {
-  const names = (columns: string[]) => columns.map((column) => `"${column}"`).join(', ');
-  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
-  return {
-    upsert:
-      `INSERT INTO "connections" (${names(CONNECTION_COLUMNS)}) VALUES (${placeholders(CONNECTION_COLUMNS.length)}) ` +
-      `ON CONFLICT ("connection_id") DO UPDATE SET ${UPSERT_COLUMNS.map((column) => `"${column}" = EXCLUDED."${column}"`).join(', ')}`,
-    event: `INSERT INTO "connection_events" (${names(EVENT_COLUMNS)}) VALUES (${placeholders(EVENT_COLUMNS.length)})`,
-  };
-}
-
-/**
- * The connections store. A delivery is written atomically (one transaction on SQLite, one statement
- * on PostgreSQL): the upsert on connection_id (the database's own `INSERT … ON CONFLICT
- * (connection_id) DO UPDATE`, never read-then-write, so duplicate and concurrent deliveries end as
+ * The connections store. Every authenticated delivery is kept, sealed, in connection_events, and
+ * applied unless it would change the member's binding or roll the connection back (ConnectionStore:
+ * then it is quarantined for the operator). An applied delivery is written atomically (one
+ * transaction on SQLite, one statement on PostgreSQL): the upsert on connection_id (the database's
+ * own `INSERT … ON CONFLICT (connection_id) DO UPDATE`, so duplicate and concurrent deliveries end as
  * one row) and the event row.
  */
 @Injectable()
 export class ConnectionsService implements OnModuleInit {
   private readonly logger = new Logger('ConnectionCallback');
-  private readonly sql: { upsert: string; event: string };
+  private readonly store: ConnectionStore;
   /** `GET /v1/session` asks this on every call, so it is a prepared statement rather than a TypeORM find. */
   private readonly connectedByMydexid: PreparedQuery<{ found: number }>;
   /** The audit trail is kept for CONNECTION_EVENTS_RETENTION_DAYS (0: for ever). */
   private readonly purgeEvents = new PeriodicPurge('old connection events', PURGE_EVENTS_EVERY_MS, (now) => this.deleteEventsBefore(new Date(now - this.connection.eventRetentionDays * DAY_MS)));
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
     @InjectRepository(Connection) private readonly connections: Repository<Connection>,
     @InjectRepository(ConnectionEvent) private readonly events: Repository<ConnectionEvent>,
     private readonly encryption: DataEncryption,
     @Inject(connectionConfig.KEY) private readonly connection: ConfigType<typeof connectionConfig>,
+    @Inject(mydexConfig.KEY) mydex: ConfigType<typeof mydexConfig>,
     private readonly sessionStatus: SessionConnectionStatus,
+    private readonly metrics: MetricsService,
   ) {
-    this.sql = deliverySql(dataSource.options.type === 'postgres');
-    this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 LIMIT 1');
+    this.store = new ConnectionStore(dataSource, encryption, { configuredVersion: connection.version, connectionNid: mydex.connectionNid });
+    this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 AND "superseded_at" IS NULL LIMIT 1');
   }
 
   onModuleInit(): void {
@@ -107,20 +76,47 @@ export class ConnectionsService implements OnModuleInit {
     return (await this.connectedByMydexid.first([mydexid.toLowerCase()])) !== undefined;
   }
 
-  /** Stores one authenticated, validated delivery. */
-  async record(delivery: CallbackDelivery, context: DeliveryContext): Promise<void> {
-    const now = new Date();
-    const event = this.eventStatement(delivery, context, now);
+  /**
+   * Keeps one authenticated delivery (sealed) and applies it when it may be applied. A refused one
+   * (unparseable, or no key) is kept with its raw body and its problem is thrown for the answer.
+   * Nothing here logs a value: codes, ids and the request id only.
+   */
+  async record(delivery: CallbackDelivery, context: DeliveryContext, raw?: Buffer): Promise<void> {
+    if (delivery.kind === 'refused') {
+      await this.store.refused(delivery, raw, context);
+      this.metrics.connectionDeliveries.inc({ status: 'refused', reason: delivery.reason });
+      this.logger.warn(`delivery refused (${delivery.reason}) and kept sealed for the operator (request ${context.requestId})`);
+      throw delivery.problem;
+    }
     if (delivery.kind === 'notification') {
-      await writeAtomically(this.dataSource, [event]);
+      await this.store.notification(delivery, context);
+      this.metrics.connectionDeliveries.inc({ status: 'received', reason: '' });
       this.logger.log(`notification recorded for connection ${delivery.connectionId ?? '(none)'} (request ${context.requestId})`);
     } else {
-      const upsert = this.upsertStatement(delivery, context, now);
-      await writeAtomically(this.dataSource, [upsert, event]);
-      this.logger.log(`connection ${delivery.connectionId} stored from ${context.method} (request ${context.requestId})`);
+      for (const anomaly of delivery.anomalies) this.metrics.connectionDeliveryAnomalies.inc({ anomaly });
+      const anomalies = delivery.anomalies.length > 0 ? ` with anomalies ${delivery.anomalies.join(', ')}` : '';
+      if (anomalies) this.logger.warn(`delivery for connection ${delivery.connectionId ?? '(none)'}${anomalies} (request ${context.requestId})`);
+      const outcome = await this.store.deliver(delivery, context);
+      this.metrics.connectionDeliveries.inc({ status: outcome.status, reason: outcome.status === 'quarantined' ? outcome.reason : '' });
+      if (outcome.status === 'quarantined') {
+        this.logger.warn(
+          `delivery for connection ${delivery.connectionId ?? '(none)'} QUARANTINED (${outcome.reason}): stored, not applied; see npm run connections -- quarantine (request ${context.requestId})`,
+        );
+      } else if (outcome.status === 'duplicate') {
+        this.logger.log(`connection ${delivery.connectionId} unchanged: a repeat of the delivery it reflects (request ${context.requestId})`);
+      } else {
+        this.logger.log(`connection ${delivery.connectionId} stored from ${context.method}${outcome.moved ? ' (the member\'s connection moved to it)' : ''} (request ${context.requestId})`);
+      }
     }
     // After the delivery is stored; beside the answer, never in it (PeriodicPurge).
     if (this.connection.eventRetentionDays > 0) this.purgeEvents.maybeRun();
+  }
+
+  /** A body the parser refused (malformed JSON, not Unicode, too complex) from an admitted caller: kept sealed. */
+  async keepUnparsed(raw: Buffer | undefined, reason: string, context: DeliveryContext): Promise<void> {
+    await this.store.refused({ reason, body: null }, raw, context);
+    this.metrics.connectionDeliveries.inc({ status: 'refused', reason });
+    this.logger.warn(`delivery refused (${reason}) and kept sealed for the operator (request ${context.requestId})`);
   }
 
   /**
@@ -140,10 +136,29 @@ export class ConnectionsService implements OnModuleInit {
     }
   }
 
-  /** The member's connection, found by MydexID (unique whatever the letter case). */
+  /**
+   * The member's connection, found by MydexID (whatever the letter case): the live row, the one bound
+   * to the member's uid. A superseded row (an earlier connection_id, or a duplicate from before the
+   * binding) is never answered, however recently it was written.
+   */
   async findByMydexid(mydexid: string): Promise<ConnectionView | null> {
-    const row = await this.connections.findOne({ where: { mydexidLower: mydexid.toLowerCase() }, order: { updatedAt: 'DESC' } });
+    const row = await this.connections.findOne({ where: { mydexidLower: mydexid.toLowerCase(), supersededAt: IsNull() } });
     return row ? toView(row) : null;
+  }
+
+  /** The member's latest PDX notifications (by connection_id or uid), newest first. */
+  async notificationsFor(connection: Pick<ConnectionView, 'connectionId' | 'uid'>): Promise<ConnectionNotificationViewDto[]> {
+    const rows = await this.store.latestNotifications(connection.connectionId, connection.uid, NOTIFICATIONS_SHOWN);
+    const text = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
+    return rows.map(({ body, receivedAt }) => ({
+      message: text(body.message),
+      dataset: text(body.dataset),
+      action: text(body.action),
+      updatedId: text(body.updated_id),
+      connectionId: text(body.connection_id),
+      uid: typeof body.uid === 'number' || typeof body.uid === 'string' ? body.uid : null,
+      receivedAt: dateColumn(receivedAt).toISOString(),
+    }));
   }
 
   /**
@@ -165,60 +180,6 @@ export class ConnectionsService implements OnModuleInit {
     if (!row) return null;
     return this.encryption.open({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, sealContext(row.connectionId));
   }
-
-  private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Statement {
-    const sealed = this.encryption.seal(delivery.key, sealContext(delivery.connectionId));
-    const at = this.timestamp(now);
-    return [
-      this.sql.upsert,
-      [
-        delivery.connectionId,
-        delivery.uid,
-        delivery.mydexid,
-        delivery.mydexid.toLowerCase(),
-        sealed.keyId,
-        sealed.iv,
-        sealed.tag,
-        sealed.ciphertext,
-        scrub(JSON.stringify(delivery.fields), delivery.key),
-        JSON.stringify(normalisePermissions(delivery.fields)),
-        // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
-        delivery.version ?? this.connection.version,
-        delivery.linkingToken,
-        context.method,
-        at,
-        at,
-      ],
-    ];
-  }
-
-  private eventStatement(delivery: CallbackDelivery, context: DeliveryContext, now: Date): Statement {
-    const payload = JSON.stringify(delivery.record);
-    return [
-      this.sql.event,
-      [
-        delivery.kind,
-        context.method,
-        delivery.connectionId,
-        delivery.uid,
-        context.contentType,
-        context.requestId.slice(0, 128),
-        delivery.kind === 'connection' ? scrub(payload, delivery.key) : payload,
-        this.timestamp(now),
-      ],
-    ];
-  }
-
-  /** As TypeORM writes a Date column: UTC text on SQLite, a Date for the pg driver. */
-  private timestamp(date: Date): Date | string {
-    return this.dataSource.options.type === 'postgres' ? date : date.toISOString().replace('T', ' ').replace('Z', '');
-  }
-}
-
-/** Removes the member key wherever it might appear inside other stored text (defence in depth). */
-function scrub(json: string, key: string): string {
-  const needle = JSON.stringify(key).slice(1, -1);
-  return needle.length >= 8 ? json.split(needle).join('[redacted]') : json;
 }
 
 function toView(row: Connection): ConnectionView {

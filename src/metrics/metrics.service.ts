@@ -13,6 +13,7 @@ const CALLBACK_ROUTE = '/v1/connections/callback';
 function callbackOutcome(status: number): string {
   if (status === 200) return 'stored';
   if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'source_not_allowed';
   if (status === 400 || status === 422) return 'invalid';
   return `http_${status}`;
 }
@@ -40,6 +41,22 @@ export class MetricsService implements OnModuleInit {
     name: 'bff_connection_callbacks_total',
     help: 'Mydex connection callbacks by method and outcome',
     labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** What became of each authenticated delivery to the callback (docs/connections.md); reason for quarantined and refused ones. */
+  readonly connectionDeliveries = new Counter({
+    name: 'bff_connection_deliveries_total',
+    help: 'Authenticated callback deliveries by status (applied, duplicate, quarantined, refused, received) and reason',
+    labelNames: ['status', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Format surprises in applied or quarantined deliveries (connection_id not {uid}-{nid}, MydexID off our rules…). */
+  readonly connectionDeliveryAnomalies = new Counter({
+    name: 'bff_connection_delivery_anomalies_total',
+    help: 'Callback deliveries kept despite a format surprise, by anomaly',
+    labelNames: ['anomaly'] as const,
     registers: [this.registry],
   });
 

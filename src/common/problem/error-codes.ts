@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   session_required: { status: 401, title: 'A member session is required' },
   csrf_header_missing: { status: 403, title: 'The X-CSRF header is required' },
   callback_unauthenticated: { status: 401, title: 'The callback Authentication header is missing or wrong' },
+  callback_source_not_allowed: { status: 403, title: 'The callback came from an address outside CALLBACK_ALLOWED_IPS' },
   already_connected: { status: 409, title: 'Already connected at the current version' },
   malformed_form: { status: 400, title: 'The form body could not be parsed' },
   // OIDC delegation (mostly delivered as `?error=<code>` on the callback's redirect)
