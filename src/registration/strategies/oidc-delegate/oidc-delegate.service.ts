@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
+import type { DataSource } from 'typeorm';
 import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.policy.js';
 import type { ErrorCode } from '../../../common/problem/error-codes.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
@@ -14,6 +16,7 @@ import { SessionCookies } from '../../../session/session-cookies.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import { SessionsService } from '../../../session/sessions.service.js';
 import { RegistrationsService } from '../../registrations.service.js';
+import { isKnownMember } from './known-member.js';
 import { IdTokenRejected, IdTokenVerifier } from './id-token.verifier.js';
 import { MydexOidcProvider, type ProviderMetadata } from './mydex-oidc-provider.js';
 import { MydexOidcStrategy, type MydexAuthorizationParams } from './mydex-oidc.strategy.js';
@@ -65,6 +68,7 @@ export class OidcDelegateService {
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** Stores a transaction and answers the authorization URL; web browsers get the binding cookie. */
@@ -212,7 +216,7 @@ export class OidcDelegateService {
     }
     if (transaction.intent === 'register') {
       try {
-        await this.registrations.create({ strategy: 'oidc', status: 'completed', sub: member.sub, mydexid: member.mydexid, returnTo: transaction.returnTo });
+        await this.recordRegistration(transaction, member, sessionId);
       } catch (error) {
         // Nothing half-created: without its registration record the session does not stand either.
         if (sessionId) await this.sessions.end(sessionId);
@@ -221,6 +225,19 @@ export class OidcDelegateService {
       }
     }
     return target;
+  }
+
+  /**
+   * `intent=register` ends in a completed registration only for a member the BFF did not know (see
+   * isKnownMember): one who chose "Log in" on Mydex's registration page, or was already logged in
+   * there, has logged in, not registered a second time [I].
+   */
+  private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined): Promise<void> {
+    if (await isKnownMember(this.dataSource, member, sessionId)) {
+      this.logger.log({ transactionId: transaction.id }, 'intent=register for a member already known here: a login, no registration recorded');
+      return;
+    }
+    await this.registrations.create({ strategy: 'oidc', status: 'completed', sub: member.sub, mydexid: member.mydexid, returnTo: transaction.returnTo });
   }
 
   private strategyFor(metadata: ProviderMetadata, request: OidcRequest): MydexOidcStrategy {
