@@ -6,6 +6,8 @@ import type { EmulatorStore } from './store.js';
 /**
  * Mydex's checks on a new member, built only from the shared rules (src/validation): the 8
  * registration rules, case-insensitive uniqueness of MydexID and email [I], and the 4 Private Key rules.
+ * The email format check is the BFF's own (`source: bff`, refusing only what cannot be an address):
+ * Mydex publishes no email grammar, so the emulator is no stricter than the BFF there [I].
  */
 
 /** The registration rules plus uniqueness, in rule order. */
