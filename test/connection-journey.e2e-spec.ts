@@ -85,7 +85,7 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   it('shows a signed-in member who has not connected yet as not connected', async () => {
     const response = await api('/v1/connections/me');
     expect(response.status).toBe(200);
-    expect(await json(response)).toEqual({ connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null });
+    expect(await json(response)).toEqual({ connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null, notifications: [] });
   });
 
   it('refuses to start without a session, without the CSRF header, or with a returnTo off the allowlist', async () => {

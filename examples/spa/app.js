@@ -3,6 +3,12 @@
 import { api, ApiError, authorizeUrl } from './api.js';
 
 const FIELDS = ['mydexid', 'email', 'password'];
+/**
+ * Set (in this tab) when our own form's registration came back completed: the BFF then lets this
+ * browser connect the PDS for a while without logging in (its HttpOnly registration cookie). Not a
+ * secret, only a hint to ask GET /v1/connections/me when there is no session.
+ */
+const REGISTERED_KEY = 'bff-demo-registered';
 /** How long the member may pause typing before the details are checked. */
 const CHECK_DELAY_MS = 250;
 
@@ -68,7 +74,8 @@ async function readLanding() {
       // The query's status is what the BFF said a moment ago; good enough to show.
     }
     if (status === 'completed') {
-      showNotice(`Registration complete: your MydexID and Personal Data Store are ready. Log in to continue. (Registration ${registrationId})`);
+      sessionStorage.setItem(REGISTERED_KEY, registrationId);
+      showNotice(`Registration complete: your MydexID and Personal Data Store are ready. Connect your PDS now, or log in. (Registration ${registrationId})`);
     } else {
       showAlert(`Your registration is not complete (status: ${status ?? 'unknown'}). Please try again. (Registration ${registrationId})`);
     }
@@ -90,8 +97,10 @@ async function loadSession() {
     renderSession(session);
     return session.connected ? await loadConnection() : undefined;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) renderLoggedOut();
-    else {
+    if (error instanceof ApiError && error.status === 401) {
+      renderLoggedOut();
+      return await loadRegisteredConnection();
+    } else {
       say('session-state', 'We could not check your session.');
       showAlert(error.message);
     }
@@ -123,8 +132,30 @@ function renderSession(session) {
   $('logout-button').hidden = false;
 }
 
+/**
+ * Just registered with our form in this browser: no session, but the BFF accepts the registration's
+ * cookie on the connection routes for a while (REGISTRATION_CONNECT_WINDOW_SECONDS). Answers the
+ * connection, or undefined when the window has ended (then the member logs in as usual).
+ */
+async function loadRegisteredConnection() {
+  if (sessionStorage.getItem(REGISTERED_KEY) === null) return undefined;
+  let connection;
+  try {
+    connection = await api.connection();
+  } catch {
+    sessionStorage.removeItem(REGISTERED_KEY);
+    return undefined;
+  }
+  say('session-state', connection.connected ? 'You registered just now and your PDS is connected. Log in to see your session.' : 'You registered just now: you can connect your PDS without logging in.');
+  $('connect-button').hidden = connection.connected === true;
+  return renderConnection(connection);
+}
+
 async function loadConnection() {
-  const connection = await api.connection();
+  return renderConnection(await api.connection());
+}
+
+function renderConnection(connection) {
   if (!connection.connected) {
     $('connection-panel').hidden = true;
     return connection;
@@ -203,6 +234,7 @@ function wireSessionButtons() {
         showNotice('Your Personal Data Store is already connected.');
         await loadSession();
       } else if (error instanceof ApiError && error.status === 401) {
+        sessionStorage.removeItem(REGISTERED_KEY);
         renderLoggedOut();
         showAlert('Your session has ended. Please log in again.');
       } else {
@@ -215,6 +247,7 @@ function wireSessionButtons() {
     const button = event.currentTarget;
     button.disabled = true;
     showAlert('');
+    sessionStorage.removeItem(REGISTERED_KEY);
     try {
       const { endSessionUrl } = await api.logout();
       // Mydex ends its own session too, then sends the browser back here.

@@ -235,6 +235,41 @@ describe('demo SPA journeys in Chromium', () => {
     expect(j.stack.emulator.state.members.map((m) => m.mydexid)).toEqual(['mia']);
   });
 
+  it('registers with our form, then connects the PDS right away with no login step, and shows its permissions', async () => {
+    const j = await begin('own-form-connect-without-login');
+    const { page } = j;
+    const member = { mydexid: 'mia', email: 'mia@example.org', password: 'mia password 1', privateKey: 'mia private key' };
+    await j.openSpa();
+    await registerWithOwnForm(j, member);
+    await page.getByText('Registration complete', { exact: false }).waitFor();
+    await page.getByText('You registered just now: you can connect your PDS without logging in.').waitFor();
+    await j.shot('registered-connect-offered');
+
+    await page.getByRole('button', { name: 'Connect my PDS' }).click();
+    await page.waitForURL(onEmulator(j));
+    // Mydex's agreement at once: no login page (the Private Key form left the member logged in at Mydex [I]).
+    await page.getByRole('heading', { name: 'Data Sharing Agreement' }).waitFor();
+    await j.shot('mydex-dssa');
+    await page.getByLabel('Private key').fill(member.privateKey);
+    await page.getByRole('button', { name: 'Approve and connect' }).click();
+
+    await backOnSpa(j);
+    await page.locator('#connection-panel:not([hidden])').waitFor();
+    await expect(page.getByRole('status').filter({ hasText: 'Your Personal Data Store is connected.' }).count()).resolves.toBe(1);
+    const rows = await page.locator('#permissions-body tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())),
+    );
+    expect(rows).toEqual([
+      ['Personal detailsfield_ds_personal_details', 'Yes (automatic)', 'No', '—'],
+      ['Contact detailsfield_ds_contact_details', 'Yes (automatic)', 'Yes (on request)', '—'],
+    ]);
+    await expect(page.locator('#connection-id').textContent()).resolves.toBe(j.stack.emulator.state.connections[0]?.connectionId);
+    await expect(page.getByRole('button', { name: 'Connect my PDS' }).isVisible()).resolves.toBe(false);
+    // Still no session at the BFF: the registration's binding did it all.
+    await expect(page.locator('#session-details').isVisible()).resolves.toBe(false);
+    await j.shot('connected-permissions');
+  });
+
   it('logs in, shows the session, connects the PDS through the DSSA, shows its permissions and logs out', async () => {
     const j = await begin('login-connect-logout');
     const { page } = j;
