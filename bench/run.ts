@@ -29,6 +29,7 @@ import { startEmulator } from '../emulator/emulator.js';
 import { newMember, registerThroughLaca } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { ENDPOINTS, type BenchEndpoint } from './endpoints.js';
+import { makeLocalhostCertificate, startTlsFront } from './tls-front.js';
 import { freePort } from '../emulator/testing/free-port.js';
 import { HEAP_NODE_OPTIONS } from '../src/config/runtime.js';
 
@@ -266,21 +267,34 @@ async function main(): Promise<void> {
   if (process.env.BENCH_POSTGRES_URL) engines.push({ name: 'postgres', url: process.env.BENCH_POSTGRES_URL });
 
   // The local Mydex emulator, in this process, for the endpoints that need a provider (authorize)
-  // and to make a member session; no endpoint under load calls it.
+  // and to make a member session; no endpoint under load calls it. Production requires https URLs,
+  // so the emulator and each BFF get a TLS front with a throwaway certificate (bench/tls-front.ts);
+  // the BFFs trust it through NODE_EXTRA_CA_CERTS, this process (the scripted member's browser, which
+  // only ever talks to those fronts) by not checking certificates.
+  const certificate = makeLocalhostCertificate(tempDir);
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   const bffPorts = await Promise.all(engines.map(() => freePort()));
-  const bffUrls = bffPorts.map((port) => `http://127.0.0.1:${port}`);
+  const bffFrontPorts = await Promise.all(engines.map(() => freePort()));
+  const bffPublicUrls = bffFrontPorts.map((port) => `https://localhost:${port}`);
+  const emulatorFrontPort = await freePort();
   const emulator = await startEmulator({
     port: 0,
-    redirectUris: bffUrls.map((url) => `${url}/v1/auth/oidc/callback`),
-    postLogoutRedirectUris: bffUrls,
-    callbackUrl: `${bffUrls[0]}/v1/connections/callback`,
+    publicUrl: `https://localhost:${emulatorFrontPort}`,
+    redirectUris: bffPublicUrls.map((url) => `${url}/v1/auth/oidc/callback`),
+    postLogoutRedirectUris: bffPublicUrls,
+    callbackUrl: `http://127.0.0.1:${bffPorts[0]}/v1/connections/callback`,
     clientId: 'bench',
     clientSecret: randomBytes(24).toString('hex'),
   });
+  const fronts = [
+    await startTlsFront(emulatorFrontPort, emulator.options.port, certificate),
+    ...(await Promise.all(bffFrontPorts.map((port, index) => startTlsFront(port, bffPorts[index]!, certificate)))),
+  ];
   const bffEnv = (databaseUrl: string, url: string): Record<string, string> => ({
     NODE_ENV: 'production',
     // As the Dockerfile runs it (src/config/runtime.ts).
     NODE_OPTIONS: HEAP_NODE_OPTIONS,
+    NODE_EXTRA_CA_CERTS: certificate.certFile,
     RATE_LIMITS: 'off',
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,
@@ -302,7 +316,7 @@ async function main(): Promise<void> {
       `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, best of ${ROUNDS} alternating runs, loopback.`,
       `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); load generator and servers share them.`,
       `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_OPTIONS="${HEAP_NODE_OPTIONS}" NODE_ENV=production RATE_LIMITS=off LOG_LEVEL=warn,`,
-      '     throwaway secrets,',
+      '     throwaway secrets, https URLs through a local TLS front (set-up only; the load goes to the BFF\'s http port),',
       `     on ${engines.map((e) => e.name).join(' and ')}${engines.length === 1 ? ' (set BENCH_POSTGRES_URL for PostgreSQL too)' : ''};`,
       '     the local Mydex emulator as provider (no benchmarked endpoint calls it under load).',
       'Baseline: bare Fastify (bench/baseline.ts), the same work by hand (SQLite for the stateful endpoints), no logging.',
@@ -317,7 +331,7 @@ async function main(): Promise<void> {
   const baselineRuns = new Map<string, RunResult>();
   try {
     for (const [index, engine] of engines.entries()) {
-      const bff = await startServer(`BFF (${engine.name})`, BFF_ENTRY, bffEnv(engine.url, bffUrls[index]!), bffPorts[index]);
+      const bff = await startServer(`BFF (${engine.name})`, BFF_ENTRY, bffEnv(engine.url, bffPublicUrls[index]!), bffPorts[index]);
       runtimeValues.set(bff, { sessionToken: await nativeSession(bff) });
       const mem: (typeof memory)[number] = { engine: engine.name, idle: memoryOf(bff.child.pid).rss };
       try {
@@ -364,6 +378,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopServer(baseline);
+    await Promise.all(fronts.map((front) => front.close()));
     await emulator.close();
   }
 
