@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants.js';
@@ -73,8 +74,6 @@ function limitsOf(request: FastifyRequest): Readonly<BodyLimitSettings> {
   return config?.[CONFIG_KEY] ?? DEFAULT_BODY_LIMITS;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Installs the body limits on the BFF (app.factory.ts, before routes are registered): an onRoute
  * hook gives every route its byte limit (Fastify's `bodyLimit`, which also bounds the callback's
@@ -98,37 +97,31 @@ export function installBodyLimits(app: NestFastifyApplication): void {
 
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<Server>('application/json', { bodyLimit: DEFAULT_BODY_LIMITS.bytes }, (request, body, done) => {
-    let text = '';
-    try {
-      // Empty stays Fastify's own answer (400 malformed_json).
-      if (body.length > 0) text = utf8.decode(body);
-    } catch {
-      done(new ProblemException('invalid_unicode', 'The body is not valid UTF-8.'), undefined);
-      return;
-    }
-    const problem = jsonShapeProblem(text, limitsOf(request));
+    // The shape first, on the bytes: a hostile body is refused before it is decoded or parsed.
+    const problem = jsonShapeProblem(body, limitsOf(request)) ?? (isUtf8(body) ? undefined : new ProblemException('invalid_unicode', 'The body is not valid UTF-8.'));
     if (problem) done(problem, undefined);
-    // Synchronous: it calls done itself.
-    else void parseJson(request, text, done);
+    // Synchronous: it calls done itself. An empty body stays Fastify's answer (400 malformed_json).
+    else void parseJson(request, body.toString('utf8'), done);
   });
 }
 
 /**
- * One pass over the JSON text, before it is parsed: the problem to answer, or undefined. Counts
- * nesting and entries outside strings, and checks every `\uXXXX` escape (and raw character) inside
- * strings, keys included, for a UTF-16 surrogate without its pair: such a string is not Unicode, and
- * libraries that encode it (encodeURI in validator's isEmail, Buffer, URL) throw. The text is not
- * validated as JSON here; the parser that runs next does that.
+ * One pass over the JSON bytes, before they are decoded or parsed: the problem to answer, or
+ * undefined. Counts nesting and entries outside strings, and checks every `\uXXXX` escape inside
+ * strings, keys included, for a UTF-16 surrogate without its pair: such a string is not Unicode,
+ * and libraries that encode it throw (validator's isEmail calls encodeURI: that was the 500). A raw
+ * surrogate cannot occur in valid UTF-8, which the caller checks next. The bytes are not validated
+ * as JSON here; the parser that runs after does that.
  */
-export function jsonShapeProblem(text: string, limits: Readonly<BodyLimitSettings>): ProblemException | undefined {
+export function jsonShapeProblem(bytes: Uint8Array, limits: Readonly<BodyLimitSettings>): ProblemException | undefined {
   const inArray: boolean[] = [];
   let depth = 0;
   let keys = 0;
-  // Just after '[': the next non-space character other than ']' is the array's first item.
+  // Just after '[': the next non-space byte other than ']' is the array's first item.
   let arrayOpened = false;
-  const n = text.length;
+  const n = bytes.length;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i]!;
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
     if (arrayOpened) {
       arrayOpened = false;
@@ -136,30 +129,24 @@ export function jsonShapeProblem(text: string, limits: Readonly<BodyLimitSetting
     }
     switch (c) {
       case 0x22: {
-        // A string: find its end, checking surrogates.
-        i++;
-        for (; i < n; i++) {
-          const s = text.charCodeAt(i);
+        // A string: find its end, checking \u escapes.
+        for (i++; i < n; i++) {
+          const s = bytes[i]!;
           if (s === 0x22) break;
-          if (s === 0x5c) {
-            if (text.charCodeAt(i + 1) !== 0x75) {
-              i++;
-              continue;
-            }
-            const unit = hex4(text, i + 2);
-            if (unit >= 0xd800 && unit <= 0xdbff) {
-              const next = text.charCodeAt(i + 6) === 0x5c && text.charCodeAt(i + 7) === 0x75 ? hex4(text, i + 8) : -1;
-              if (next < 0xdc00 || next > 0xdfff) return loneSurrogate();
-              i += 11;
-            } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-              return loneSurrogate();
-            } else {
-              i += 5;
-            }
-          } else if (s >= 0xd800 && s <= 0xdfff) {
-            const next = text.charCodeAt(i + 1);
-            if (s > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return loneSurrogate();
+          if (s !== 0x5c) continue;
+          if (bytes[i + 1] !== 0x75) {
             i++;
+            continue;
+          }
+          const unit = hex4(bytes, i + 2);
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            const next = bytes[i + 6] === 0x5c && bytes[i + 7] === 0x75 ? hex4(bytes, i + 8) : -1;
+            if (next < 0xdc00 || next > 0xdfff) return loneSurrogate();
+            i += 11;
+          } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+            return loneSurrogate();
+          } else {
+            i += 5;
           }
         }
         break;
@@ -177,17 +164,20 @@ export function jsonShapeProblem(text: string, limits: Readonly<BodyLimitSetting
         inArray.pop();
         break;
       case 0x3a: // : one object key
-        keys++;
+        if (++keys > limits.keys) return tooManyKeys(limits);
         break;
       case 0x2c: // , another array item
-        if (inArray[inArray.length - 1]) keys++;
+        if (inArray[inArray.length - 1] === true && ++keys > limits.keys) return tooManyKeys(limits);
         break;
       default:
         break;
     }
-    if (keys > limits.keys) return tooComplex(`more than ${limits.keys} keys and array items`);
   }
-  return undefined;
+  return keys > limits.keys ? tooManyKeys(limits) : undefined;
+}
+
+function tooManyKeys(limits: Readonly<BodyLimitSettings>): ProblemException {
+  return tooComplex(`more than ${limits.keys} keys and array items`);
 }
 
 function tooComplex(what: string): ProblemException {
@@ -199,10 +189,10 @@ function loneSurrogate(): ProblemException {
 }
 
 /** The value of four hex digits at `at`, or -1. */
-function hex4(text: string, at: number): number {
+function hex4(bytes: Uint8Array, at: number): number {
   let value = 0;
   for (let k = at; k < at + 4; k++) {
-    const c = text.charCodeAt(k);
+    const c = bytes[k] ?? -1;
     const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
     if (digit < 0) return -1;
     value = value * 16 + digit;
