@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newMember } from '../emulator/testing/journeys.js';
 import { RATE_LIMIT_GROUPS } from '../src/rate-limit/rate-limit.groups.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { startBffStack, type BffStack } from './support/bff-stack.js';
+import { nativeSessionToken } from './support/oidc-browser.js';
+import { sendRaw } from './support/raw-http.js';
 
 const LIMIT = RATE_LIMIT_GROUPS.find((group) => group.name === 'validation')!.limit;
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -68,12 +72,89 @@ describe('rate limits per client IP', () => {
       redis.disconnect();
       const a = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
       const b = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
-      apps.push(a, b);
-      const half = Math.ceil(LIMIT / 2);
-      const first = await hit(a.url, half);
-      const second = await hit(b.url, LIMIT - half);
-      expect([...first, ...second].every((status) => status === 200)).toBe(true);
-      expect((await request(b.url).get('/v1/validation/rules')).status).toBe(429);
-      expect((await request(a.url).get('/v1/validation/rules')).status).toBe(429);
+      try {
+        const half = Math.ceil(LIMIT / 2);
+        const first = await hit(a.url, half);
+        const second = await hit(b.url, LIMIT - half);
+        expect([...first, ...second].every((status) => status === 200)).toBe(true);
+        expect((await request(b.url).get('/v1/validation/rules')).status).toBe(429);
+        expect((await request(a.url).get('/v1/validation/rules')).status).toBe(429);
+      } finally {
+        // Closed here, newest first, so REDIS_URL is unset again for the suites below.
+        await b.close();
+        await a.close();
+      }
+  });
+});
+
+const limitOf = (name: string) => RATE_LIMIT_GROUPS.find((group) => group.name === name)!.limit;
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
+
+describe('rate limits follow the route the router matched, not the URL text', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMITS: 'on' });
+    apps.push(t);
+  });
+
+  it('counts and refuses POST /v1/%72egistrations against the registrations budget', async () => {
+    const limit = limitOf('registrations');
+    const statuses: number[] = [];
+    for (let i = 0; i < limit - 1; i++) statuses.push((await request(t.url).get(`/v1/registrations/${randomUUID()}`)).status);
+    // The percent-encoded spelling reaches the same route (422: an empty body), and is counted.
+    const encoded = await sendRaw(t.url, { path: '/v1/%72egistrations', ...json({}) });
+    expect(encoded.status).toBe(422);
+    expect(statuses.filter((status) => status === 429)).toEqual([]);
+    const over = await sendRaw(t.url, { path: '/v1/%72egistrations', ...json({}) });
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body)).toMatchObject({ code: 'rate_limited', status: 429 });
+    expect(over.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await sendRaw(t.url, { path: '/v1/registration%73', ...json({}) })).status).toBe(429);
+    expect((await request(t.url).post('/v1/registrations').send({})).status).toBe(429);
+  });
+
+  it('counts and refuses POST /v1/%61uth/session/exchange against the auth budget', async () => {
+    const limit = limitOf('auth');
+    const statuses: number[] = [];
+    for (let i = 0; i < limit - 1; i += 20) {
+      const batch = Array.from({ length: Math.min(20, limit - 1 - i) }, () => request(t.url).post('/v1/auth/session/exchange').send({}).then((r) => r.status));
+      statuses.push(...(await Promise.all(batch)));
+    }
+    expect(statuses.filter((status) => status === 429)).toEqual([]);
+    expect((await sendRaw(t.url, { path: '/v1/%61uth/session/exchange', ...json({}) })).status).not.toBe(429);
+    const over = await sendRaw(t.url, { path: '/v1/%61uth/session/exchange', ...json({}) });
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body).code).toBe('rate_limited');
+    expect((await sendRaw(t.url, { path: '/v1/auth/oidc/%61uthorize', ...json({ intent: 'login' }) })).status).toBe(429);
+    // The validation group keeps its own budget.
+    expect((await sendRaw(t.url, { method: 'GET', path: '/v1/%76alidation/rules', headers: {} })).status).toBe(200);
+  });
+});
+
+describe('per-member limit on POST /v1/connections', () => {
+  let stack: BffStack;
+  beforeAll(async () => {
+    stack = await startBffStack({ env: { RATE_LIMITS: 'on' } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('answers 429 to a member after its budget, not to another member, and does not count unauthenticated calls', async () => {
+    const limit = limitOf('connections');
+    const [alice, bob] = [await nativeSessionToken(stack.a.url, newMember('rlalice')), await nativeSessionToken(stack.a.url, newMember('rlbob'))];
+    const start = (token?: string) =>
+      request(stack.a.url)
+        .post('/v1/connections')
+        .set(token ? { authorization: `Bearer ${token}` } : {})
+        .send({});
+    for (let i = 0; i < limit + 2; i++) expect((await start()).status).toBe(401);
+    const statuses: number[] = [];
+    for (let i = 0; i < limit; i++) statuses.push((await start(alice)).status);
+    expect(statuses.every((status) => status === 200), String(statuses)).toBe(true);
+    const over = await start(alice);
+    expect(over.status).toBe(429);
+    expect(over.body.code).toBe('rate_limited');
+    expect(over.body.detail).toMatch(/member/);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await start(bob)).status).toBe(200);
   });
 });
