@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { MydexModule } from './mydex/mydex.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RegistrationChallengeModule } from './registration/challenge/registration-challenge.module.js';
 import { RegistrationModule } from './registration/registration.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ValidationModule } from './validation/validation.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
     HealthModule,
     MetricsModule,
     RateLimitModule,
+    RegistrationChallengeModule,
     // Feature modules:
     AuthModule,
     ConnectionModule,

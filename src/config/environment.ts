@@ -50,6 +50,42 @@ export class EnvironmentVariables {
   @IsIn(['on', 'off'])
   RATE_LIMITS: 'on' | 'off' = 'on';
 
+  /** 409 answers (MydexID or email in use) one client IP may get per window before its registrations get 429 (docs/security.md). */
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  REGISTRATION_CONFLICT_LIMIT: number = 5;
+
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  REGISTRATION_CONFLICT_WINDOW_SECONDS: number = 600;
+
+  /** Own-form registrations that reach Mydex per window, across every client and instance; 0 turns the global budget off. */
+  @IsInt()
+  @Min(0)
+  @Max(100000000)
+  REGISTRATION_GLOBAL_LIMIT: number = 1000;
+
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  REGISTRATION_GLOBAL_WINDOW_SECONDS: number = 3600;
+
+  /** Optional human check on own-form registration (src/registration/challenge): off, turnstile or hcaptcha. */
+  @IsIn(['off', 'turnstile', 'hcaptcha'])
+  REGISTRATION_CHALLENGE: 'off' | 'turnstile' | 'hcaptcha' = 'off';
+
+  /** The provider's secret key; required unless REGISTRATION_CHALLENGE=off. */
+  @IsOptional()
+  @IsString()
+  REGISTRATION_CHALLENGE_SECRET?: string;
+
+  /** Overrides the provider's siteverify URL (tests, a proxy). */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  REGISTRATION_CHALLENGE_VERIFY_URL?: string;
+
   /**
    * The demo SPA (examples/spa) at `/` (docs/demo.md). Unset: served in development and test, not in
    * production. `on` or `off` decides in every environment.
@@ -260,7 +296,6 @@ function productionHttpsProblems(given: Record<string, unknown>): string[] {
   return problems;
 }
 
-
 export class EnvironmentError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -284,7 +319,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const key = JSON.stringify(given);
   if (lastValidated?.key === key) return lastValidated.env;
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'METRICS_PORT'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'REGISTRATION_CONFLICT_LIMIT', 'REGISTRATION_CONFLICT_WINDOW_SECONDS', 'REGISTRATION_GLOBAL_LIMIT', 'REGISTRATION_GLOBAL_WINDOW_SECONDS', 'METRICS_PORT'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }
@@ -299,6 +334,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (badCidrs.length > 0) problems.push(`CALLBACK_ALLOWED_IPS: not an IP address or CIDR range: ${badCidrs.join(', ')}`);
   if (splitList(env.DATA_ENCRYPTION_KEYS_OLD).some((key) => !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32)) {
     problems.push('DATA_ENCRYPTION_KEYS_OLD: must be a comma list of 32-byte base64 keys');
+  }
+  if (env.REGISTRATION_CHALLENGE !== 'off' && env.REGISTRATION_CHALLENGE_SECRET === undefined) {
+    problems.push(`REGISTRATION_CHALLENGE_SECRET: required when REGISTRATION_CHALLENGE=${env.REGISTRATION_CHALLENGE}`);
   }
   if (env.NODE_ENV === 'production') {
     for (const name of PRODUCTION_REQUIRED) {

@@ -2,9 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/auth/route-access.decorator.js';
+import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 
 @ApiTags('health')
 @Public()
+@SkipRateLimit('orchestrator and load-balancer probes; no Mydex call')
 @Controller('health')
 export class HealthController {
   constructor(

@@ -68,6 +68,34 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
 
+  /** 409 `mydexid_taken`/`email_taken` answers to own-form registrations (the enumeration signal; docs/security.md). */
+  readonly registrationConflicts = new Counter({
+    name: 'bff_registration_conflicts_total',
+    help: 'Own-form registrations answered 409 because Mydex says the MydexID or email is in use, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly registrationLimited = new Counter({
+    name: 'bff_registration_limited_total',
+    help: 'Own-form registrations refused 429 by an enumeration budget (conflicts_per_ip, global)',
+    labelNames: ['budget'] as const,
+    registers: [this.registry],
+  });
+
+  readonly registrationGlobalLimitTripped = new Counter({
+    name: 'bff_registration_global_limit_tripped_total',
+    help: 'Times the global registration budget (REGISTRATION_GLOBAL_LIMIT) was spent',
+    registers: [this.registry],
+  });
+
+  readonly registrationChallenges = new Counter({
+    name: 'bff_registration_challenges_total',
+    help: 'Human checks on own-form registration by provider and outcome (passed, failed, missing, unavailable)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(private readonly adapterHost: HttpAdapterHost) {
     collectDefaultMetrics({ register: this.registry, prefix: 'bff_' });
   }

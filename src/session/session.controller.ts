@@ -5,11 +5,13 @@ import type { AuthenticatedMember } from './authenticated-member.js';
 import { SessionConnectionStatus } from './connection-status.js';
 import { CurrentMember } from './current-member.decorator.js';
 import { SessionDto } from './session.dto.js';
+import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 
 @ApiTags('session')
 @ApiCookieAuth()
 @ApiBearerAuth()
 @MemberSessionRoute()
+@SkipRateLimit('member session routes: a live session is needed, and sessions come only through the auth limit')
 @Controller('v1/session')
 export class SessionController {
   constructor(private readonly connection: SessionConnectionStatus) {}

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   idempotency_key_invalid: { status: 400, title: 'Idempotency-Key is not valid' },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key was used with a different request' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  challenge_failed: { status: 403, title: 'The human check is missing or was not passed' },
+  challenge_unavailable: { status: 503, title: 'The human check could not be verified' },
   // upstream (Mydex)
   upstream_auth_failed: { status: 502, title: 'Mydex refused our credentials' },
   upstream_bad_response: { status: 502, title: 'Mydex answered with something we could not read' },

@@ -14,12 +14,14 @@ import { Public } from '../../../common/auth/route-access.decorator.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { AuthorizeDto, AuthorizeResponseDto, SessionExchangeDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
+import { RateLimit } from '../../../rate-limit/rate-limit.decorator.js';
 
 const REFUSED_START = 'problem+json: `return_to_not_allowed` (returnTo or appRedirectUri off the allowlist) or `invalid_request`.';
 
 /** Delegated registration and login at Mydex (OIDC), and the native session exchange. */
 @ApiTags('auth')
 @Public()
+@RateLimit('auth')
 @Controller('v1/auth')
 export class OidcDelegateController {
   constructor(private readonly oidc: OidcDelegateService) {}

@@ -6,6 +6,7 @@ import type { AuthenticatedMember } from '../../../session/authenticated-member.
 import { CurrentMember } from '../../../session/current-member.decorator.js';
 import { LogoutDto, LogoutResponseDto } from './oidc-delegate.dto.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
+import { SkipRateLimit } from '../../../rate-limit/rate-limit.decorator.js';
 
 /**
  * Logout lives with the relying party because it answers Mydex's end-session URL (RP-initiated
@@ -15,6 +16,7 @@ import { OidcDelegateService } from './oidc-delegate.service.js';
 @ApiCookieAuth()
 @ApiBearerAuth()
 @MemberSessionRoute()
+@SkipRateLimit('member session routes: a live session is needed, and sessions come only through the auth limit')
 @Controller('v1/session')
 export class OidcLogoutController {
   constructor(private readonly oidc: OidcDelegateService) {}
