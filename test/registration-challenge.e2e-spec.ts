@@ -9,7 +9,7 @@ import { EnvironmentError, validateEnvironment } from '../src/config/environment
 import { SITEVERIFY_URLS } from '../src/registration/challenge/registration-challenge.js';
 import type { TestApp } from './support/app.js';
 import { ENGINES } from './support/database.js';
-import { startBffFor } from './support/own-form.js';
+import { FRONTEND, startBffFor } from './support/own-form.js';
 import { freePort } from '../emulator/testing/free-port.js';
 
 /**
@@ -144,6 +144,14 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
         expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       }
       expect(await sentToMydex(t)).toBe(sent);
+    });
+
+    it('lets an allowed frontend origin send the X-Challenge-Token header (CORS preflight)', async () => {
+      const preflight = await request(t.url)
+        .options('/v1/registrations')
+        .set({ origin: FRONTEND, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-challenge-token' });
+      expect(preflight.status).toBeLessThan(300);
+      expect(preflight.headers['access-control-allow-headers']).toMatch(/x-challenge-token/i);
     });
 
     it('counts the checks in /metrics', async () => {

@@ -61,7 +61,7 @@ export async function applyBrowserSafety(app: NestFastifyApplication, frontendOr
     origin: (origin, callback) => callback(null, origin === undefined ? false : allowed.has(origin)),
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['content-type', 'x-csrf', 'authorization', 'idempotency-key', 'x-request-id'],
+    allowedHeaders: ['content-type', 'x-csrf', 'authorization', 'idempotency-key', 'x-request-id', 'x-challenge-token'],
     exposedHeaders: ['x-request-id', 'retry-after', 'location'],
     maxAge: 600,
   });
