@@ -1,8 +1,10 @@
 /**
- * `npm run rotate-data-key`: re-encrypts every stored member key under DATA_ENCRYPTION_KEY, reading
- * the old ones with DATA_ENCRYPTION_KEYS_OLD, in small batches while the BFF keeps serving.
+ * `npm run rotate-data-key`: re-encrypts every stored member key and every sealed value (callback
+ * bodies in connection_events, `fields` in connections, registration emails) under
+ * DATA_ENCRYPTION_KEY, reading the old ones with DATA_ENCRYPTION_KEYS_OLD, in small batches while the
+ * BFF keeps serving. Values written before sealing existed (plaintext) are sealed on the way.
  * Options: `--batch-size=<n>` (default 100), `--dry-run` (only count rows per key id).
- * Exit status 0 when every row is under the current key, 2 when some are not (see the output).
+ * Exit status 0 when every row and value is under the current key, 2 when some are not (see the output).
  * Procedure: docs/connections.md, "Rotating the data encryption key".
  */
 import { DataSource } from 'typeorm';
@@ -34,7 +36,7 @@ async function main(): Promise<number> {
       dryRun: args.includes('--dry-run'),
       log: (line) => process.stdout.write(`${line}\n`),
     });
-    return report.remaining === 0 ? 0 : 2;
+    return report.remaining === 0 && report.sealedRemaining === 0 ? 0 : 2;
   } finally {
     await db.destroy();
   }

@@ -8,17 +8,22 @@ import { Connection, ConnectionEvent } from '../src/connection/connection.entity
 import { ConnectionsService } from '../src/connection/connections.service.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { CALLBACK_AUTH, callbackForm, NID } from './support/connection-callback.js';
+import { allRows, CALLBACK_AUTH, callbackForm, NID } from './support/connection-callback.js';
+import { openText } from '../src/common/crypto/sealed-text.js';
+import { eventContext, fieldsContext } from '../src/connection/connection.entity.js';
+import { registrationEmailContext } from '../src/registration/registration.entity.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
 
 const OLD_KEY = randomBytes(32);
 const NEW_KEY = randomBytes(32);
 const ROWS = 120;
+const LEGACY_VALUE = 'legacy-field-value-7731';
+const LEGACY_EMAIL = 'legacy-member-7731@example.org';
 
 const memberKey = (uid: number, generation: string) => `member-key-${generation}-${String(uid).padStart(6, '0')}`;
 
 async function deliver(t: TestApp, uid: number, key: string): Promise<number> {
-  const res = await request(t.url).post('/v1/connections/callback').set('authentication', CALLBACK_AUTH).type('form').send(callbackForm({ uid, key }));
+  const res = await request(t.url).post('/v1/connections/callback').set('authentication', CALLBACK_AUTH).type('form').send(callbackForm({ uid, key, mydexid: `member${uid}` }));
   return res.status;
 }
 
@@ -56,6 +61,24 @@ describe.each(ENGINES)('rotating the data encryption key on %s', (engine) => {
     expect(Number(row!.n)).toBe(ROWS);
   });
 
+  it('has plaintext rows from before sealing to seal: a legacy event payload and a registration email', async () => {
+    const now = new Date();
+    const postgres = rotationDb.options.type === 'postgres';
+    const at = postgres ? now : now.toISOString().replace('T', ' ').replace('Z', '');
+    const p = (n: number) => (postgres ? `$${n}` : '?');
+    await rotationDb.query(
+      `INSERT INTO connection_events (kind, method, connection_id, uid, content_type, request_id, payload, received_at, status) VALUES ('connection', 'POST', '1-${NID}', 1, 'form', 'legacy-request-1', ${p(1)}, ${p(2)}, 'applied')`,
+      [JSON.stringify({ uid: '1', fields: { ds: { value: LEGACY_VALUE } } }), at],
+    );
+    await rotationDb.query(
+      `INSERT INTO registrations (id, strategy, status, mydexid, email, created_at, updated_at) VALUES ('00000000-0000-4000-8000-00000000e001', 'own_form', 'completed', 'legacy1', ${p(1)}, ${p(2)}, ${p(3)})`,
+      [LEGACY_EMAIL, at, at],
+    );
+    const dump = JSON.stringify(await allRows(rotationDb));
+    expect(dump).toContain(LEGACY_VALUE);
+    expect(dump).toContain(LEGACY_EMAIL);
+  });
+
   it('re-encrypts every row under the new key id in batches while callbacks keep arriving', async () => {
     const ring = new DataKeyRing(NEW_KEY, [OLD_KEY]);
     const lines: string[] = [];
@@ -89,12 +112,29 @@ describe.each(ENGINES)('rotating the data encryption key on %s', (engine) => {
     for (const row of rows) {
       const plain = onlyNew.open({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, `connections.key:${row.connectionId}`);
       expect(plain).toBe(expected.get(row.uid));
+      // `fields` too: sealed under the new key only.
+      expect(row.permissionsRaw.startsWith(`gcm1.${keyIdOf(NEW_KEY)}.`)).toBe(true);
+      expect(JSON.parse(openText(onlyNew, row.permissionsRaw, fieldsContext(row.connectionId)))).toHaveProperty('field_ds_personal_details');
     }
+    // Every callback body and the registration email: under the new key, the plaintext ones sealed.
+    expect(report.sealedRemaining).toBe(0);
+    const events = (await rotationDb.query('SELECT request_id, payload FROM connection_events')) as { request_id: string; payload: string }[];
+    for (const event of events) {
+      expect(event.payload.startsWith(`gcm1.${keyIdOf(NEW_KEY)}.`)).toBe(true);
+      expect(() => openText(onlyNew, event.payload, eventContext(event.request_id))).not.toThrow();
+    }
+    const [registration] = (await rotationDb.query("SELECT id, email, email_sealed FROM registrations WHERE mydexid = 'legacy1'")) as { id: string; email: string | null; email_sealed: string }[];
+    expect(registration!.email).toBeNull();
+    expect(openText(onlyNew, registration!.email_sealed, registrationEmailContext(registration!.id))).toBe(LEGACY_EMAIL);
+    const dump = JSON.stringify(await allRows(rotationDb));
+    expect(dump).not.toContain(LEGACY_VALUE);
+    expect(dump).not.toContain(LEGACY_EMAIL);
   });
 
   it('has nothing left to do on a second run', async () => {
     const report = await rotateConnectionKeys(rotationDb, new DataKeyRing(NEW_KEY, [OLD_KEY]));
-    expect(report).toMatchObject({ rotated: 0, remaining: 0 });
+    expect(report).toMatchObject({ rotated: 0, remaining: 0, sealedRemaining: 0 });
+    expect(Object.values(report.sealed).every((column) => column.rotated === 0)).toBe(true);
   });
 
   it('reports rows under a key it was not given, and leaves them as they are', async () => {

@@ -29,7 +29,7 @@ describe.each(ENGINES)('persistence on %s', (engine) => {
     const createdAt = new Date('2026-11-30T05:06:07.089Z');
     await db.getRepository(Registration).insert({
       id: '00000000-0000-4000-8000-000000000001', strategy: 'own_form', status: 'awaiting_private_key',
-      mydexid: 'alice1', email: 'a@example.org', sub: null, returnTo: null, failureCode: null,
+      mydexid: 'alice1', emailSealed: null, sub: null, returnTo: null, failureCode: null,
       createdAt, updatedAt: createdAt, completedAt: null, expiresAt: null,
     });
     const row = await db.getRepository(Registration).findOneByOrFail({ id: '00000000-0000-4000-8000-000000000001' });
@@ -41,12 +41,12 @@ describe.each(ENGINES)('persistence on %s', (engine) => {
     const createdAt = new Date('2026-11-30T23:59:58.765Z');
     await db.getRepository(Registration).insert({
       id: '00000000-0000-4000-8000-000000000002', strategy: 'oidc', status: 'completed',
-      mydexid: 'Bob2', email: 'b@example.org', sub: null, returnTo: null, failureCode: null,
+      mydexid: 'Bob2', emailSealed: 'b@example.org', sub: null, returnTo: null, failureCode: null,
       createdAt, updatedAt: createdAt, completedAt: null, expiresAt: null,
     });
     const query = new PreparedQuery<{ id: string; sub: string | null; created_at: unknown }>(
       db,
-      'SELECT "id", "sub", "created_at" FROM "registrations" WHERE "mydexid" = $1 AND ("email" = $2 OR "mydexid" = $2) AND "created_at" <= $3',
+      'SELECT "id", "sub", "created_at" FROM "registrations" WHERE "mydexid" = $1 AND ("email_sealed" = $2 OR "mydexid" = $2) AND "created_at" <= $3',
     );
     for (let i = 0; i < 3; i++) {
       // Repeated runs reuse the prepared statement (per connection on PostgreSQL).

@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { DataKeyError, type DataKeyRing } from '../common/crypto/data-key-ring.js';
-import { Connection, sealContext } from './connection.entity.js';
+import { decodeSealed, isSealedText, SEALED_PREFIX, sealText } from '../common/crypto/sealed-text.js';
+import { registrationEmailContext } from '../registration/registration.entity.js';
+import { Connection, eventContext, fieldsContext, sealContext } from './connection.entity.js';
 import { runInTransaction, type Statement } from './engine-transaction.js';
 
 export interface RotationOptions {
@@ -21,6 +23,14 @@ export interface RotationReport {
   /** Key ids found in the table that no configured key matches. */
   unknownKeyIds: string[];
   damaged: number;
+  /**
+   * The sealed text columns (callback bodies, `fields`, registration emails): per `table.column`, values
+   * re-sealed (or sealed for the first time: rows written before sealing) and values still not under
+   * the current key (unknown key id or damaged).
+   */
+  sealed: Record<string, { rotated: number; remaining: number }>;
+  /** Sum of `sealed[*].remaining`. */
+  sealedRemaining: number;
 }
 
 const MAX_PASSES = 5;
@@ -37,7 +47,7 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
   const repository = dataSource.getRepository(Connection);
   const before = await countByKeyId(dataSource);
   const unknownKeyIds = Object.keys(before).filter((id) => !ring.has(id));
-  const report: RotationReport = { currentKeyId: ring.currentKeyId, rotated: 0, remaining: 0, before, unknownKeyIds, damaged: 0 };
+  const report: RotationReport = { currentKeyId: ring.currentKeyId, rotated: 0, remaining: 0, before, unknownKeyIds, damaged: 0, sealed: {}, sealedRemaining: 0 };
   log(`current key id ${ring.currentKeyId}; rows by key id: ${JSON.stringify(before)}`);
   if (unknownKeyIds.length > 0) log(`no configured key for key id(s) ${unknownKeyIds.join(', ')}: add it to DATA_ENCRYPTION_KEYS_OLD to rotate those rows`);
 
@@ -90,8 +100,84 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
   }
   const after = await countByKeyId(dataSource);
   report.remaining = Object.entries(after).reduce((sum, [id, n]) => (id === ring.currentKeyId ? sum : sum + n), 0);
-  log(`done: ${report.rotated} re-encrypted, ${report.remaining} not under the current key`);
+  for (const column of SEALED_COLUMNS) {
+    const result = await rotateSealedColumn(dataSource, ring, column, batchSize, options.dryRun === true);
+    report.sealed[`${column.table}.${column.column}`] = result;
+    report.sealedRemaining += result.remaining;
+    log(`${column.table}.${column.column}: ${result.rotated} sealed under the current key, ${result.remaining} not under it`);
+  }
+  log(`done: ${report.rotated} member keys re-encrypted, ${report.remaining} not under the current key; ${report.sealedRemaining} sealed values not under it`);
   return report;
+}
+
+/** A text column sealed with sealed-text.ts, and how to find its authenticated-data context. */
+interface SealedColumn {
+  table: string;
+  id: string;
+  column: string;
+  /** Other columns the context needs. */
+  with: string[];
+  context: (row: Record<string, unknown>) => string;
+  /** A plaintext column of rows written before sealing: sealed into `column`, then emptied. */
+  legacy?: string;
+}
+
+const SEALED_COLUMNS: SealedColumn[] = [
+  { table: 'connections', id: 'connection_id', column: 'permissions_raw', with: [], context: (row) => fieldsContext(String(row.connection_id)) },
+  { table: 'connection_events', id: 'id', column: 'payload', with: ['request_id'], context: (row) => eventContext(String(row.request_id)) },
+  { table: 'registrations', id: 'id', column: 'email_sealed', with: [], context: (row) => registrationEmailContext(String(row.id)), legacy: 'email' },
+];
+
+/**
+ * Seals every value of one column under the current key, in batches by primary key, each batch in
+ * one transaction; a row is rewritten only if the value is still the one read (compare-and-swap),
+ * so a concurrent write is never overwritten with older data. Plaintext values (rows from before
+ * sealing) are sealed; values under a key the ring lacks, or damaged, are left and counted.
+ */
+async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spec: SealedColumn, batchSize: number, dryRun: boolean): Promise<{ rotated: number; remaining: number }> {
+  const postgres = dataSource.options.type === 'postgres';
+  const p = (n: number) => (postgres ? `$${n}` : '?');
+  const current = `${SEALED_PREFIX}${ring.currentKeyId}.%`;
+  const stale = `(("${spec.column}" IS NOT NULL AND "${spec.column}" NOT LIKE ${p(1)})${spec.legacy ? ` OR "${spec.legacy}" IS NOT NULL` : ''})`;
+  const columns = [spec.id, spec.column, ...spec.with, ...(spec.legacy ? [spec.legacy] : [])].map((name) => `"${name}"`).join(', ');
+  const count = async () => Number(((await dataSource.query(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
+  if (dryRun) return { rotated: 0, remaining: await count() };
+  let rotated = 0;
+  let cursor: string | number = spec.id === 'id' && spec.table === 'connection_events' ? 0 : '';
+  for (;;) {
+    const batch = (await dataSource.query(
+      `SELECT ${columns} FROM "${spec.table}" WHERE ${stale} AND "${spec.id}" > ${p(2)} ORDER BY "${spec.id}" LIMIT ${batchSize}`,
+      [current, cursor],
+    )) as Record<string, unknown>[];
+    if (batch.length === 0) break;
+    cursor = batch[batch.length - 1]![spec.id] as string | number;
+    const statements: Statement[] = [];
+    for (const row of batch) {
+      const value = row[spec.column] as string | null;
+      const legacy = spec.legacy ? (row[spec.legacy] as string | null) : null;
+      let plaintext: string;
+      try {
+        if (value !== null && isSealedText(value)) {
+          const sealed = decodeSealed(value)!;
+          if (!ring.has(sealed.keyId)) continue;
+          plaintext = ring.open(sealed, spec.context(row));
+        } else {
+          plaintext = (value ?? legacy)!;
+        }
+      } catch (error) {
+        if (error instanceof DataKeyError) continue;
+        throw error;
+      }
+      const next = sealText(ring, plaintext, spec.context(row));
+      const clearLegacy = spec.legacy ? `, "${spec.legacy}" = NULL` : '';
+      const same = value === null ? `"${spec.column}" IS NULL` : `"${spec.column}" = ${p(2)}`;
+      const values = value === null ? [next, row[spec.id]] : [next, value, row[spec.id]];
+      statements.push([`UPDATE "${spec.table}" SET "${spec.column}" = ${p(1)}${clearLegacy} WHERE ${same} AND "${spec.id}" = ${p(values.length)}`, values]);
+    }
+    if (statements.length > 0) rotated += (await runInTransaction(dataSource, statements)).filter((n) => n > 0).length;
+    if (batch.length < batchSize) break;
+  }
+  return { rotated, remaining: await count() };
 }
 
 async function countByKeyId(dataSource: DataSource): Promise<Record<string, number>> {

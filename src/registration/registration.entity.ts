@@ -22,8 +22,13 @@ export class Registration {
   @Column({ type: 'varchar', length: 60, nullable: true })
   mydexid!: string | null;
 
-  @Column({ type: 'varchar', length: 254, nullable: true })
-  email!: string | null;
+  /**
+   * The email, sealed with the data key ring (sealed-text.ts; context registrationEmailContext). Nothing
+   * looks a registration up by email, so no hash of it is kept. Rows from before sealing have it in the
+   * unmapped plaintext `email` column until `npm run rotate-data-key` seals them.
+   */
+  @Column({ name: 'email_sealed', type: 'text', nullable: true })
+  emailSealed!: string | null;
 
   /** The member's OIDC subject (oidc strategy). */
   @Column({ type: 'varchar', length: 128, nullable: true })
@@ -58,4 +63,9 @@ export class Registration {
   /** Which kind of client holds the binding: a cookie (`web`) or the `X-Registration-Secret` header (`native`). */
   @Column({ name: 'binding_client', type: 'varchar', length: 16, nullable: true })
   bindingClient!: RegistrationClient | null;
+}
+
+/** Authenticated data for a registration's sealed email: it only opens on its own row. */
+export function registrationEmailContext(id: string): string {
+  return `registrations.email:${id}`;
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CryptoModule } from '../common/crypto/crypto.module.js';
 import { ReturnToModule } from '../common/return-to/return-to.module.js';
 import { oidcConfig } from '../config/oidc.config.js';
 import { registrationConfig } from '../config/registration.config.js';
@@ -22,7 +23,7 @@ import { OidcTransactionStore } from './strategies/oidc-delegate/oidc-transactio
 
 /** RegistrationModule: the OIDC delegate and own-form strategies, both ending in RegistrationsService. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, OidcTransaction]), MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(oidcConfig), ConfigModule.forFeature(registrationConfig)],
+  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, OidcTransaction]), CryptoModule, MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(oidcConfig), ConfigModule.forFeature(registrationConfig)],
   controllers: [RegistrationsController, OidcDelegateController, OidcLogoutController],
   providers: [RegistrationsService, OwnFormRegistrationStrategy, IdempotencyStore, MydexOidcProvider, IdTokenVerifier, OidcTransactionStore, OidcDelegateService],
   // MydexOidcProvider: AuthModule's back-channel logout verifies against the same discovery and JWKS.

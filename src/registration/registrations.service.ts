@@ -7,7 +7,9 @@ import { registrationConfig } from '../config/registration.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RegistrationBindings, type BindingClient, type BoundRegistration } from '../session/registration-binding.js';
 import { isOpaqueToken, sameHex, sha256Hex } from '../session/session-token.js';
-import { Registration, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
+import { DataEncryption } from '../common/crypto/data-encryption.js';
+import { sealText } from '../common/crypto/sealed-text.js';
+import { Registration, registrationEmailContext, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
 
 export interface NewRegistration {
   /** A pre-allocated id (the own-form strategy needs it in Mydex's return_to before the row exists). */
@@ -29,6 +31,7 @@ export class RegistrationsService implements OnModuleInit {
   constructor(
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
     private readonly metrics: MetricsService,
+    private readonly encryption: DataEncryption,
     private readonly bindings: RegistrationBindings,
     @Inject(registrationConfig.KEY) private readonly config: ConfigType<typeof registrationConfig>,
   ) {}
@@ -66,12 +69,13 @@ export class RegistrationsService implements OnModuleInit {
 
   async create(input: NewRegistration): Promise<Registration> {
     const now = new Date();
+    const id = input.id ?? randomUUID();
     const registration = this.registrations.create({
-      id: input.id ?? randomUUID(),
+      id,
       strategy: input.strategy,
       status: input.status,
       mydexid: input.mydexid ?? null,
-      email: input.email ?? null,
+      emailSealed: input.email ? sealText(this.encryption, input.email, registrationEmailContext(id)) : null,
       sub: input.sub ?? null,
       returnTo: input.returnTo ?? null,
       failureCode: null,
