@@ -11,6 +11,7 @@ import { splitList, validateEnvironment } from './config/environment.js';
 import { applyBrowserSafety } from './common/http/browser-safety.js';
 import { clientErrorProblem } from './common/http/client-errors.js';
 import { DEFAULT_BODY_LIMITS, installBodyLimits } from './common/http/json-body.js';
+import { installQueryLimits } from './common/http/query-limits.js';
 import { mountOpenApi } from './openapi/openapi.js';
 import { mountDemoSpa } from './demo/demo-spa.js';
 
@@ -48,6 +49,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.get(RouteRegistry).attach(fastify);
   // Per-route body limits and the JSON parser that enforces keys, depth and Unicode before any DTO work.
   installBodyLimits(app);
+  installQueryLimits(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

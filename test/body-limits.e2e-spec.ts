@@ -210,6 +210,18 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
     }
   });
 
+  it('refuses a query string of more than 100 parameters with 414 uri_too_long within 200 ms, and serves 100', async () => {
+    const query = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=0`).join('&');
+    const started = performance.now();
+    const many = await sendRaw(t.url, { method: 'GET', path: `/v1/auth/oidc/authorize?intent=login&${query(1_900)}`, headers: {} }, hostileAgent);
+    const ms = performance.now() - started;
+    expectProblem(many, 414, 'uri_too_long', 'GET /v1/auth/oidc/authorize with 1,901 parameters');
+    expect(ms).toBeLessThan(200);
+    expectProblem(await sendRaw(t.url, { method: 'GET', path: `/v1/registrations/x?${query(101)}`, headers: {} }, hostileAgent), 414, 'uri_too_long', '101 parameters');
+    const hundred = await sendRaw(t.url, { method: 'GET', path: `/v1/auth/oidc/authorize?intent=nope&${query(99)}`, headers: {} }, hostileAgent);
+    expect(hundred.status, hundred.body.slice(0, 200)).toBe(422);
+  });
+
   describe('strings that are not Unicode', () => {
     it('answers POST /v1/auth/oidc/authorize {"intent":"login","email":"\\udfff@b.co"} with 400 invalid_unicode, not 500', async () => {
       const res = await send({ method: 'POST', url: '/v1/auth/oidc/authorize' }, Buffer.from('{"intent":"login","email":"\\udfff@b.co"}'));
