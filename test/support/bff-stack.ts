@@ -46,7 +46,7 @@ export function makeSecrets(): StackSecrets {
 }
 
 export async function startBffStack(
-  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget } = {},
+  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget; quiet?: boolean } = {},
 ): Promise<BffStack> {
   const engine = options.engine ?? 'sqlite';
   const secrets = makeSecrets();
@@ -78,7 +78,7 @@ export async function startBffStack(
   };
   let a: TestApp;
   try {
-    a = await startTestApp(env, engine, { port, database: options.database });
+    a = await startTestApp(env, engine, { port, database: options.database, quiet: options.quiet });
   } catch (error) {
     await emulator.close();
     throw error;
