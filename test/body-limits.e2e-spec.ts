@@ -192,7 +192,9 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
 
   it('refuses a 20 KiB body to POST /v1/auth/oidc/authorize with 413 payload_too_large', async () => {
     const body = Buffer.from(JSON.stringify({ intent: 'login', returnTo: `http://localhost:3000/${'a'.repeat(20 * 1024)}` }));
-    expectProblem(await send({ method: 'POST', url: '/v1/auth/oidc/authorize' }, body), 413, 'payload_too_large', 'authorize');
+    const res = await send({ method: 'POST', url: '/v1/auth/oidc/authorize' }, body);
+    expectProblem(res, 413, 'payload_too_large', 'authorize');
+    expect((JSON.parse(res.body) as { detail: string }).detail).toBe('The body is larger than the 16 KiB this endpoint accepts.');
   });
 
   it('does not refuse an authenticated 900 KiB callback for its size (form and JSON, POST and PUT)', async () => {

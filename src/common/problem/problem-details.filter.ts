@@ -99,7 +99,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     const known = Object.hasOwn(FASTIFY_CODES, fastifyCode) ? FASTIFY_CODES[fastifyCode] : undefined;
     if (known) {
-      return { ...base, code: known.code, status: ERROR_CODES[known.code].status, detail: known.detail };
+      const limit = known.code === 'payload_too_large' ? request.routeOptions?.bodyLimit : undefined;
+      const detail = limit ? `The body is larger than the ${Math.round(limit / 1024)} KiB this endpoint accepts.` : known.detail;
+      return { ...base, code: known.code, status: ERROR_CODES[known.code].status, detail };
     }
     if (status === 400 && exception instanceof SyntaxError) {
       return { ...base, code: 'malformed_json' as const, status: 400, detail: FASTIFY_CODES.FST_ERR_CTP_INVALID_JSON_BODY.detail };
