@@ -192,8 +192,9 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
 
   it('OIDC (native): registers at Mydex, exchanges the code for a bearer token, the session, logs out', async () => {
     const browser = new RecordingBrowser();
-    let token: string | undefined;
-    const bff = createBffClient({ baseUrl: bffUrl, mode: 'native', getSessionToken: () => token, fetch: browser.clientFetch });
+    /** The app's token store (a keychain in a real app): empty until the exchange. */
+    const stored: { token?: string } = {};
+    const bff = createBffClient({ baseUrl: bffUrl, mode: 'native', getSessionToken: () => stored.token, fetch: browser.clientFetch });
     const member = newMember('clientapp');
 
     const started = await ok(bff.POST('/v1/auth/oidc/authorize', { body: { intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI } }));
@@ -208,7 +209,7 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
       code: 'exchange_code_invalid',
     });
     const exchanged = await ok(bff.POST('/v1/auth/session/exchange', { body: { code: code!, exchangeSecret: started.exchangeSecret! } }));
-    token = exchanged.sessionToken;
+    stored.token = exchanged.sessionToken;
     expect(exchanged.member).toMatchObject({ mydexid: member.mydexid });
 
     expect(await ok(bff.GET('/v1/session'))).toMatchObject({ member: { mydexid: member.mydexid }, connected: false });
@@ -220,7 +221,7 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
     const firstSession = calls.findIndex((c) => c.url.pathname === '/v1/session');
     expect(calls.slice(firstSession).length).toBeGreaterThanOrEqual(3);
     for (const [index, call] of calls.entries()) {
-      expect(call.headers.get('authorization'), `${call.method} ${call.url.pathname}`).toBe(index < firstSession ? null : `Bearer ${token}`);
+      expect(call.headers.get('authorization'), `${call.method} ${call.url.pathname}`).toBe(index < firstSession ? null : `Bearer ${stored.token}`);
       expect(call.headers.get('x-csrf')).toBeNull();
     }
     expect(browser.navigationsTo(bffUrl)).toEqual([]);

@@ -20,11 +20,26 @@ describe('demo SPA at /', () => {
   });
 
   it('serves the scripts as JavaScript modules and the stylesheet as CSS', async () => {
-    for (const [path, type] of [['/app.js', /javascript/], ['/api.js', /javascript/], ['/styles.css', /^text\/css/]] as const) {
+    for (const [path, type] of [['/app.js', /javascript/], ['/client.js', /javascript/], ['/styles.css', /^text\/css/]] as const) {
       const res = await fetch(`${t.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toMatch(type);
     }
+  });
+
+  it('talks to the BFF only through the bundled typed client: no hand-written client, no fetch of its own', async () => {
+    const app = await (await fetch(`${t.url}/app.js`)).text();
+    expect(app).toMatch(/^import \{[^}]*\bcreateBffClient\b[^}]*\} from '\.\/client\.js';$/m);
+    expect(app).not.toMatch(/\bfetch\s*\(|XMLHttpRequest/);
+    const client = await (await fetch(`${t.url}/client.js`)).text();
+    // One ES module: openapi-fetch and clients/typescript/src/index.ts, with nothing to load at run time.
+    expect(client).toContain('// node_modules/openapi-fetch/dist/index.mjs');
+    expect(client).toContain('// clients/typescript/src/index.ts');
+    const exported = /^export \{([^}]*)\};?$/m.exec(client)?.[1]?.split(',').map((name) => name.trim()) ?? [];
+    expect(exported).toEqual(expect.arrayContaining(['createBffClient', 'ok', 'ProblemError', 'authorizeUrl']));
+    expect(client).not.toMatch(/^\s*import\b/m);
+    // The hand-written client is gone.
+    expect((await fetch(`${t.url}/api.js`)).status).toBe(404);
   });
 
   it('keeps the problem+json 404 for paths that are neither a file nor a route', async () => {

@@ -1,6 +1,16 @@
-// The demo page: plain DOM, no framework, no build step. Every text from the server goes in with
-// textContent, never innerHTML.
-import { api, ApiError, authorizeUrl } from './api.js';
+// The demo page: plain DOM, no framework. Every text from the server goes in with textContent, never
+// innerHTML. Every BFF call goes through the typed client (clients/typescript, bundled into client.js):
+// the page is served by the BFF itself, so the calls are same-origin and the HttpOnly session cookie
+// travels with them; the client adds X-CSRF: 1 to POSTs and throws a ProblemError for every refusal.
+import { authorizeUrl, createBffClient, ok, ProblemError } from './client.js';
+
+const bff = createBffClient({ baseUrl: location.origin, mode: 'web' });
+
+/**
+ * Where the browser goes to register or log in with Mydex: a top-level navigation (not fetch), because
+ * the BFF answers with a redirect to Mydex and binds the OIDC transaction to this browser with a cookie.
+ */
+const mydexUrl = (intent, email) => authorizeUrl(location.origin, { intent, client: 'web', returnTo: '/', email });
 
 const FIELDS = ['mydexid', 'email', 'password'];
 /**
@@ -69,7 +79,7 @@ async function readLanding() {
   if (registrationId) {
     let status = query.get('status');
     try {
-      status = (await api.registration(registrationId)).status;
+      status = (await ok(bff.GET('/v1/registrations/{id}', { params: { path: { id: registrationId } } }))).status;
     } catch {
       // The query's status is what the BFF said a moment ago; good enough to show.
     }
@@ -93,11 +103,11 @@ async function loadSession() {
   const panel = $('session-panel');
   panel.setAttribute('aria-busy', 'true');
   try {
-    const session = await api.session();
+    const session = await ok(bff.GET('/v1/session'));
     renderSession(session);
     return session.connected ? await loadConnection() : undefined;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
+    if (error instanceof ProblemError && error.status === 401) {
       renderLoggedOut();
       return await loadRegisteredConnection();
     } else {
@@ -141,7 +151,7 @@ async function loadRegisteredConnection() {
   if (sessionStorage.getItem(REGISTERED_KEY) === null) return undefined;
   let connection;
   try {
-    connection = await api.connection();
+    connection = await ok(bff.GET('/v1/connections/me'));
   } catch {
     sessionStorage.removeItem(REGISTERED_KEY);
     return undefined;
@@ -152,7 +162,7 @@ async function loadRegisteredConnection() {
 }
 
 async function loadConnection() {
-  return renderConnection(await api.connection());
+  return renderConnection(await ok(bff.GET('/v1/connections/me')));
 }
 
 function renderConnection(connection) {
@@ -217,7 +227,7 @@ function renderPermissions(permissions) {
 
 function wireSessionButtons() {
   $('login-button').addEventListener('click', () => {
-    location.assign(authorizeUrl('login'));
+    location.assign(mydexUrl('login'));
   });
 
   $('connect-button').addEventListener('click', async (event) => {
@@ -225,15 +235,15 @@ function wireSessionButtons() {
     button.disabled = true;
     showAlert('');
     try {
-      const { url } = await api.connect();
+      const { url } = await ok(bff.POST('/v1/connections', { body: {} }));
       showNotice('Taking you to Mydex to review the data sharing agreement…');
       location.assign(url);
     } catch (error) {
       button.disabled = false;
-      if (error instanceof ApiError && error.code === 'already_connected') {
+      if (error instanceof ProblemError && error.code === 'already_connected') {
         showNotice('Your Personal Data Store is already connected.');
         await loadSession();
-      } else if (error instanceof ApiError && error.status === 401) {
+      } else if (error instanceof ProblemError && error.status === 401) {
         sessionStorage.removeItem(REGISTERED_KEY);
         renderLoggedOut();
         showAlert('Your session has ended. Please log in again.');
@@ -249,12 +259,12 @@ function wireSessionButtons() {
     showAlert('');
     sessionStorage.removeItem(REGISTERED_KEY);
     try {
-      const { endSessionUrl } = await api.logout();
+      const { endSessionUrl } = await ok(bff.POST('/v1/session/logout', { body: {} }));
       // Mydex ends its own session too, then sends the browser back here.
       location.assign(endSessionUrl || '/');
     } catch (error) {
       button.disabled = false;
-      if (error instanceof ApiError && error.status === 401) renderLoggedOut();
+      if (error instanceof ProblemError && error.status === 401) renderLoggedOut();
       else showAlert(error.message);
     }
   });
@@ -267,7 +277,7 @@ function wireOidcRegistration() {
   $('oidc-register-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const email = $('oidc-email').value.trim();
-    location.assign(authorizeUrl('register', email || undefined));
+    location.assign(mydexUrl('register', email || undefined));
   });
 }
 
@@ -312,7 +322,7 @@ function wireOwnForm() {
   async function check() {
     const run = ++checkRun;
     try {
-      const verdict = await api.checkRegistration(values());
+      const verdict = await ok(bff.POST('/v1/validation/registration', { body: values() }));
       if (run !== checkRun) return; // a newer check is on its way
       checked = groupByField(verdict.errors);
       say('own-form-status', '');
@@ -341,13 +351,13 @@ function wireOwnForm() {
     say('own-form-alert', '');
     say('own-form-status', 'Sending your details to Mydex…');
     try {
-      const created = await api.register({ ...details, returnTo: '/' });
+      const created = await ok(bff.POST('/v1/registrations', { body: { ...details, returnTo: '/' } }));
       say('own-form-status', 'Taking you to Mydex to create your Private Key…');
       location.assign(created.privateKeyUrl);
     } catch (error) {
       button.disabled = false;
       say('own-form-status', '');
-      const errors = error instanceof ApiError ? error.fieldErrors.filter((e) => FIELDS.includes(e.field)) : [];
+      const errors = error instanceof ProblemError ? error.errors.filter((e) => FIELDS.includes(e.field)) : [];
       if (errors.length > 0) {
         checked = {};
         fromSubmit = Object.fromEntries(

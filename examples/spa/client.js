@@ -589,6 +589,8 @@ function createBffClient(options) {
   const client = createClient({
     baseUrl: options.baseUrl,
     credentials: options.mode === "web" ? "include" : "omit",
+    // Sessions, registrations and connections change under the page: never answer from the HTTP cache.
+    ...options.mode === "web" ? { cache: "no-store" } : {},
     headers: { Accept: "application/json, application/problem+json", ...options.headers },
     ...options.fetch ? { fetch: options.fetch } : {}
   });

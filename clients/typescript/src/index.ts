@@ -200,8 +200,8 @@ const problemMiddleware: Middleware = {
 
 /**
  * The BFF's client. Web: cookies travel (`credentials: 'include'`, so also cross-origin from a
- * FRONTEND_ORIGINS origin) and POST/PUT/DELETE carry `X-CSRF: 1`. Native: no cookies;
- * `Authorization: Bearer <getSessionToken()>`.
+ * FRONTEND_ORIGINS origin), POST/PUT/DELETE carry `X-CSRF: 1`, and nothing is answered from the HTTP
+ * cache (`cache: 'no-store'`). Native: no cookies; `Authorization: Bearer <getSessionToken()>`.
  *
  * A call resolves only with a 2xx answer; anything else rejects with a `ProblemError`. Use `ok()`
  * around a call to get its success body typed without the `error` branch:
@@ -213,6 +213,8 @@ export function createBffClient(options: BffClientOptions): BffClient {
   const client = createClient<paths>({
     baseUrl: options.baseUrl,
     credentials: options.mode === 'web' ? 'include' : 'omit',
+    // Sessions, registrations and connections change under the page: never answer from the HTTP cache.
+    ...(options.mode === 'web' ? { cache: 'no-store' as const } : {}),
     headers: { Accept: 'application/json, application/problem+json', ...options.headers },
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
