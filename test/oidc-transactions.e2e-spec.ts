@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, LessThan } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 import { OidcTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.entity.js';
-import { OidcTransactionStore, type PendingTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.store.js';
+import { OidcTransactionStore, TRANSACTION_TTL_MS, type PendingTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.store.js';
+import { deleteInBatches } from '../src/persistence/prepared-query.js';
 import { newOpaqueToken, sha256Hex } from '../src/session/session-token.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
 
@@ -84,5 +85,56 @@ describe.each(ENGINES)('the OIDC state store on %s', (engine) => {
     const code2 = await store.attachExchange(second.id, { issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y' });
     const redeemed = await Promise.all(Array.from({ length: 5 }, () => store.redeemExchange(code2, 'S'.repeat(43))));
     expect(redeemed.filter((result) => result !== undefined)).toEqual([{ issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y' }]);
+  });
+
+  it('writes a new transaction (a prepared statement on the driver) as TypeORM reads it back: every column, dates to the millisecond, the rest NULL', async () => {
+    const before = Date.now();
+    const input = { ...pending(null), intent: 'register' as const };
+    const state = await store.insert(input);
+    const after = Date.now();
+    const row = await db.getRepository(OidcTransaction).findOneByOrFail({ id: input.id });
+    expect(row).toEqual({
+      id: input.id,
+      stateHash: sha256Hex(state),
+      nonceHash: sha256Hex(input.nonce),
+      codeVerifier: input.codeVerifier,
+      intent: 'register',
+      client: 'native',
+      returnTo: null,
+      appRedirectUri: 'com.example.app:/cb',
+      browserBindingHash: null,
+      exchangeSecretHash: sha256Hex('secret'),
+      createdAt: expect.any(Date),
+      expiresAt: expect.any(Date),
+      consumedAt: null,
+      exchangeCodeHash: null,
+      exchangeExpiresAt: null,
+      exchangedAt: null,
+      memberIssuer: null,
+      memberSub: null,
+      memberMydexid: null,
+      idToken: null,
+    });
+    expect(row.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect(row.createdAt.getTime()).toBeLessThanOrEqual(after);
+    expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(TRANSACTION_TTL_MS);
+    // And the flow goes on from it: the state is consumed once.
+    expect((await store.consume(state, undefined)).ok).toBe(true);
+  });
+
+  it('purges expired transactions in batches, every expired one and nothing else', async () => {
+    const repository = db.getRepository(OidcTransaction);
+    await repository.clear();
+    const expired = Array.from({ length: 11 }, () => pending(null));
+    for (const input of expired) await store.insert(input);
+    await repository.update(expired.map((input) => input.id), { expiresAt: new Date(Date.now() - 2 * 3600 * 1000) });
+    const live = [pending(null), pending(newOpaqueToken())];
+    for (const input of live) await store.insert(input);
+    const cutoff = new Date(Date.now() - 3600 * 1000);
+    // 11 rows in batches of 4: three statements (4, 4, 3).
+    expect(await deleteInBatches(db, 'oidc_transactions', 'id', '"expires_at" < $1', [cutoff], 4)).toBe(11);
+    expect(await repository.countBy({ expiresAt: LessThan(cutoff) })).toBe(0);
+    expect((await repository.find()).map((row) => row.id).sort()).toEqual(live.map((input) => input.id).sort());
+    expect(await deleteInBatches(db, 'oidc_transactions', 'id', '"expires_at" < $1', [cutoff], 4)).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 
 const sqliteStatements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
@@ -51,13 +51,18 @@ function statementName(sql: string): string {
  * pooler may not keep named statements (26000): either way nothing ran, so it runs once more unnamed.
  */
 export async function queryPostgres<Row extends object>(dataSource: DataSource, sql: string, values: unknown[]): Promise<Row[]> {
+  return (await resultPostgres<Row>(dataSource, sql, values)).rows;
+}
+
+/** queryPostgres with the whole result (rows and rowCount). */
+async function resultPostgres<Row extends object>(dataSource: DataSource, sql: string, values: unknown[]): Promise<QueryResult<Row>> {
   const pool = postgresPool(dataSource);
   try {
-    return (await pool.query<Row>({ name: statementName(sql), text: sql, values })).rows;
+    return await pool.query<Row>({ name: statementName(sql), text: sql, values });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code !== '0A000' && code !== '26000') throw error;
-    return (await pool.query<Row>({ text: sql, values })).rows;
+    return await pool.query<Row>({ text: sql, values });
   }
 }
 
@@ -84,6 +89,13 @@ export function sqliteValue(value: unknown): unknown {
   return value;
 }
 
+/** `$n` parameters as better-sqlite3's named parameters `p1 … pn`, written as TypeORM writes them. */
+function sqliteParameters(parameters: unknown[]): Record<string, unknown> {
+  const named: Record<string, unknown> = {};
+  for (let index = 0; index < parameters.length; index++) named[`p${index + 1}`] = sqliteValue(parameters[index]);
+  return named;
+}
+
 /** A date column as read back: a Date from pg, UTC text from SQLite (as TypeORM hydrates it). */
 export function dateColumn(value: unknown): Date {
   if (value instanceof Date) return value;
@@ -99,6 +111,7 @@ export function dateColumn(value: unknown): Date {
  */
 export class PreparedQuery<Row extends object> {
   private readonly sqliteSql: string;
+  private readonly sqlite: boolean;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -106,23 +119,56 @@ export class PreparedQuery<Row extends object> {
   ) {
     const type = dataSource.options.type;
     if (type !== 'better-sqlite3' && type !== 'postgres') throw new Error(`PreparedQuery supports better-sqlite3 and postgres, not ${type}`);
+    this.sqlite = type === 'better-sqlite3';
     this.sqliteSql = sql.replace(/\$(\d+)/g, '@p$1');
   }
 
   /** Every row the query answers. */
   async all(parameters: unknown[]): Promise<Row[]> {
-    if (this.dataSource.options.type === 'better-sqlite3') {
+    if (this.sqlite) {
       const db = sqliteConnection(this.dataSource);
-      await sqliteIdle(db);
+      // Not in another caller's transaction (the check is synchronous: no tick is spent when idle).
+      if (db.inTransaction) await sqliteIdle(db);
       const statement = preparedSqlite(db, this.sqliteSql);
       if (parameters.length === 0) return statement.all() as Row[];
-      return statement.all(Object.fromEntries(parameters.map((value, index) => [`p${index + 1}`, sqliteValue(value)]))) as Row[];
+      return statement.all(sqliteParameters(parameters)) as Row[];
     }
     return queryPostgres<Row>(this.dataSource, this.sql, parameters);
+  }
+
+  /** Runs a write (INSERT, UPDATE or DELETE without RETURNING) and answers how many rows it changed. */
+  async run(parameters: unknown[]): Promise<number> {
+    if (this.sqlite) {
+      const db = sqliteConnection(this.dataSource);
+      if (db.inTransaction) await sqliteIdle(db);
+      const statement = preparedSqlite(db, this.sqliteSql);
+      return (parameters.length === 0 ? statement.run() : statement.run(sqliteParameters(parameters))).changes;
+    }
+    return (await resultPostgres(this.dataSource, this.sql, parameters)).rowCount ?? 0;
   }
 
   /** The first row the query answers, or undefined. */
   async first(parameters: unknown[]): Promise<Row | undefined> {
     return (await this.all(parameters))[0];
+  }
+}
+
+/** Rows per statement of deleteInBatches: on SQLite a batch holds the process for a few milliseconds. */
+export const DELETE_BATCH = 500;
+
+/**
+ * Deletes the rows of `table` that `where` selects (SQL with `$n` placeholders, best served by an
+ * index), at most `batch` per statement, yielding to other work between statements: a purge that
+ * meets a million rows never holds the database (or, on SQLite, the process) for more than one
+ * batch. Answers how many rows were deleted.
+ */
+export async function deleteInBatches(dataSource: DataSource, table: string, key: string, where: string, parameters: unknown[], batch = DELETE_BATCH): Promise<number> {
+  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE "${key}" IN (SELECT "${key}" FROM "${table}" WHERE ${where} LIMIT ${batch})`);
+  let deleted = 0;
+  for (;;) {
+    const changed = await statement.run(parameters);
+    deleted += changed;
+    if (changed < batch) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
