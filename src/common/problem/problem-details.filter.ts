@@ -100,7 +100,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const known = Object.hasOwn(FASTIFY_CODES, fastifyCode) ? FASTIFY_CODES[fastifyCode] : undefined;
     if (known) {
       const limit = known.code === 'payload_too_large' ? request.routeOptions?.bodyLimit : undefined;
-      const detail = limit ? `The body is larger than the ${Math.round(limit / 1024)} KiB this endpoint accepts.` : known.detail;
+      const size = limit === undefined ? undefined : limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${Math.round(limit / 1024)} KiB`;
+      const detail = size ? `The body is larger than the ${size} this endpoint accepts.` : known.detail;
       return { ...base, code: known.code, status: ERROR_CODES[known.code].status, detail };
     }
     if (status === 400 && exception instanceof SyntaxError) {
