@@ -43,7 +43,8 @@ const CONFIG_KEY = 'bodyLimits';
 /**
  * Declares a route's body limits; the rest stay DEFAULT_BODY_LIMITS. Stored in the route's Fastify
  * config (the metadata Nest's FastifyAdapter reads when it registers the route), merged with any
- * config another decorator set there.
+ * config a decorator below it set there (Nest's own `@RouteConfig` replaces the whole config, so it
+ * goes below this one). test/body-limits.e2e-spec.ts lists the routes allowed more than the default.
  */
 export function BodyLimits(limits: Partial<BodyLimitSettings>): MethodDecorator {
   return (_target, _key, descriptor) => {
