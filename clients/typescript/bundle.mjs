@@ -33,6 +33,8 @@ export async function bundleClient() {
     charset: 'utf8',
     banner: { js: BANNER },
     logLevel: 'silent',
+    // The comments name files relative to the root: keep node_modules/… even when it is a symlink.
+    preserveSymlinks: true,
   });
   return result.outputFiles[0].text;
 }
