@@ -134,7 +134,7 @@ export class ConnectionEvent {
   @Column({ name: 'received_at', type: Date })
   receivedAt!: Date;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 16, default: 'applied' })
   status!: ConnectionEventStatus;
 
   /** Why it was quarantined or refused (a code, never data). */
