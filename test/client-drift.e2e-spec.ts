@@ -15,9 +15,12 @@ const root = join(import.meta.dirname, '..');
 const schemaFile = join(root, 'clients/typescript/src/schema.d.ts');
 const bundleScript = join(root, 'clients/typescript/bundle.mjs');
 
-/** What `openapi-typescript openapi.yaml -o …` writes (its CLI: the comment header, then the printed AST). */
+/**
+ * What `npm run client` writes (openapi-typescript's CLI: the comment header, then the printed AST), with
+ * its one option: a property with a `default` stays optional (the BFF fills it in), as in the contract.
+ */
 async function generateSchema(openapiYaml: string): Promise<string> {
-  return COMMENT_HEADER + astToString(await openapiTS(openapiYaml, { silent: true }));
+  return COMMENT_HEADER + astToString(await openapiTS(openapiYaml, { silent: true, defaultNonNullable: false }));
 }
 
 const checkBundle = (file: string) => spawnSync(process.execPath, [bundleScript, '--check', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });

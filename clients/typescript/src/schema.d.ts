@@ -293,7 +293,7 @@ export interface components {
              * @default web
              * @enum {string}
              */
-            client: "web" | "native";
+            client?: "web" | "native";
             /**
              * Format: email
              * @description Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex does.
