@@ -97,6 +97,17 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** `json` or `pretty`. Unset: pretty in development when stdout is a terminal, JSON otherwise (docs/operations.md, "Logs"). */
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  /** JSON logs are buffered (4 KiB) and written at the latest after this many milliseconds (docs/operations.md, "Logs"). */
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  LOG_FLUSH_INTERVAL_MS: number = 200;
+
   /**
    * Bearer token for `GET /metrics` on the main port (docs/operations.md, "Metrics"). Set: the main
    * port's /metrics requires `Authorization: Bearer <token>` in every environment. Unset: /metrics on
