@@ -41,18 +41,16 @@ function expectProblem(res: RawResponse, status: number, code: string, label: st
 }
 
 /**
- * A child process that keeps one request of `keys` distinct keys in flight to each target until
- * stopped, then reports every status it got.
+ * A child process that, after one warm-up round, sends `rounds` rounds of one request of `keys` distinct keys to each target
+ * at once (the next round when all are answered), then reports every status it got and exits.
  */
-function startAttacker(baseUrl: string, targets: { method: string; url: string }[], keys: number) {
+function startAttacker(baseUrl: string, targets: { method: string; url: string }[], keys: number, rounds: number) {
   const script = `
     const http = require('node:http');
-    const [baseUrl, targetsJson, keys] = process.argv.slice(1);
+    const [baseUrl, targetsJson, keys, rounds] = process.argv.slice(1);
     const body = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: Number(keys) }, (_, i) => ['k' + i, 0]))));
     const agent = new http.Agent({ keepAlive: false });
     const statuses = [];
-    let running = true;
-    process.stdin.on('data', () => { running = false; });
     const send = (t) => new Promise((resolve) => {
       const req = http.request(baseUrl + t.url, { method: t.method, agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
         res.resume();
@@ -61,16 +59,19 @@ function startAttacker(baseUrl: string, targets: { method: string; url: string }
       req.on('error', () => { statuses.push(0); resolve(); });
       req.end(body);
     });
-    let first = true;
-    Promise.all(JSON.parse(targetsJson).map(async (t) => {
-      while (running) {
-        await send(t);
-        if (first) { first = false; process.stdout.write('started\\n'); }
-      }
-    })).then(() => { process.stdout.write(JSON.stringify(statuses) + '\\n'); process.exit(0); });
+    (async () => {
+      // One round before the measured ones: the server's code paths are compiled by then, as in production.
+      await Promise.all(JSON.parse(targetsJson).map(send));
+      statuses.length = 0;
+      process.stdout.write('started\\n');
+      for (let round = 0; round < Number(rounds); round++) await Promise.all(JSON.parse(targetsJson).map(send));
+      process.stdout.write(JSON.stringify(statuses) + '\\n');
+      process.exit(0);
+    })();
   `;
-  const child = spawn(process.execPath, ['-e', script, baseUrl, JSON.stringify(targets), String(keys)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, baseUrl, JSON.stringify(targets), String(keys), String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
+  let running = true;
   let markStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   child.stdout.on('data', (chunk: Buffer) => {
@@ -80,11 +81,12 @@ function startAttacker(baseUrl: string, targets: { method: string; url: string }
   const finished = new Promise<{ statuses: number[] }>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', () => {
+      running = false;
       const last = output.trim().split('\n').pop() ?? '[]';
       resolve({ statuses: last.startsWith('[') ? (JSON.parse(last) as number[]) : [] });
     });
   });
-  return { started, finished, stop: () => child.stdin.end('stop') };
+  return { started, finished, running: () => running };
 }
 
 describe.each(ENGINES)('body limits on %s', (engine) => {
@@ -169,24 +171,23 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
       { method: 'POST', url: '/v1/auth/session/exchange' },
     ];
     // The attacker is another process, so its own work (building and writing the bodies) does not
-    // run on the event loop being measured; what remains is the BFF's work on them.
-    const attacker = startAttacker(t.url, targets, 60_000);
+    // run on the event loop being measured; what remains is the BFF's work on them. Five rounds of
+    // the 4 bodies at once, the health check probed throughout.
+    // The health route's own first call (lazy initialisation) is not what is measured.
+    expect((await sendRaw(t.url, { method: 'GET', path: '/health/live', headers: {} }, healthAgent)).status).toBe(200);
+    const attacker = startAttacker(t.url, targets, 60_000, 5);
     const probes: number[] = [];
-    try {
-      await attacker.started;
-      for (let i = 0; i < 25; i++) {
-        const started = performance.now();
-        const res = await sendRaw(t.url, { method: 'GET', path: '/health/live', headers: {} }, healthAgent);
-        probes.push(performance.now() - started);
-        expect(res.status).toBe(200);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    } finally {
-      attacker.stop();
+    await attacker.started;
+    while (attacker.running()) {
+      const started = performance.now();
+      const res = await sendRaw(t.url, { method: 'GET', path: '/health/live', headers: {} }, healthAgent);
+      probes.push(performance.now() - started);
+      expect(res.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const { statuses } = await attacker.finished;
-    expect(statuses.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(statuses)).toEqual(new Set([413]));
+    expect(statuses).toEqual(Array.from({ length: 20 }, () => 413));
+    expect(probes.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...probes), `probes (ms): ${probes.map((ms) => ms.toFixed(0)).join(' ')}`).toBeLessThan(50);
   });
 
