@@ -44,6 +44,39 @@ describe('the built BFF as `npm start` runs it', () => {
     expect(output).toContain('local Mydex emulator');
   });
 
+  it('prints, once ready, the demo, API docs and emulator addresses and how to stop, and logs JSON into a pipe', async () => {
+    const [port, emulatorPort] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'bff-start-'));
+    const child = spawn(process.execPath, [entry], {
+      cwd: dir,
+      env: bareEnv({ PORT: String(port), EMULATOR_PORT: String(emulatorPort), PUBLIC_BASE_URL: `http://localhost:${port}` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    const started = Date.now();
+    while (!output.includes('Press Ctrl+C to stop.') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    // Printed once the BFF answers: readiness is already 200.
+    expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+    const block = output.slice(output.indexOf('Mydex BFF ready on'));
+    expect(block, output).toBe(
+      [
+        `Mydex BFF ready on http://localhost:${port} (port ${port})`,
+        `  Demo:           http://localhost:${port}/`,
+        `  API docs:       http://localhost:${port}/docs`,
+        `  Mydex emulator: http://localhost:${emulatorPort}`,
+        'Press Ctrl+C to stop.',
+        '',
+      ].join('\n'),
+    );
+    // stdout is a pipe here, not a terminal: the start-up logs are JSON, not pino-pretty's.
+    const logLines = output.split('\n').filter((line) => line.includes('Nest application successfully started'));
+    expect(logLines).toHaveLength(1);
+    expect(JSON.parse(logLines[0]!)).toMatchObject({ level: 30, context: 'NestApplication' });
+  });
+
   it('refuses to start in production without Mydex settings and secrets, naming each variable', () => {
     const result = spawnSync(process.execPath, [entry], { env: bareEnv({ NODE_ENV: 'production' }), encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(78);
