@@ -141,8 +141,9 @@ function keepUnparsedCallbacks(app: NestFastifyApplication): void {
   });
 }
 
-function copyRawBody(request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream, done: (error: Error | null, payload?: NodeJS.ReadableStream) => void): void {
-  if (String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) return done(null, payload);
+function copyRawBody(request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream, done: (error: Error | null, payload?: NodeJS.ReadableStream) => void): void {
+  // Only JSON goes through the parser this copies for; a form's parser has the bytes already.
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(String(request.headers['content-type'] ?? ''))) return done(null, payload);
   const chunks: Buffer[] = [];
   let size = 0;
   const limit = request.routeOptions.bodyLimit ?? 1024 * 1024;
@@ -160,5 +161,10 @@ function copyRawBody(request: FastifyRequest, _reply: FastifyReply, payload: Nod
     },
   });
   payload.on('error', (error) => copy.destroy(error));
+  // A body the parser never reads (refused by its length first) must still drain once the answer is
+  // sent, or the keep-alive connection stalls behind it.
+  reply.raw.once('finish', () => {
+    if (!copy.readableEnded) copy.resume();
+  });
   done(null, payload.pipe(copy));
 }
