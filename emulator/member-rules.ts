@@ -21,7 +21,8 @@ export function checkNewMember(input: unknown, store: EmulatorStore): { details:
 }
 
 function taken(field: 'mydexid' | 'email', code: 'mydexid_taken' | 'email_taken'): RuleViolation {
-  return { field, code, message: ruleFor('registration', field, code).message };
+  const rule = ruleFor('registration', field, code);
+  return { field, code, message: rule.message, params: { ...rule.params } };
 }
 
 export interface PrivateKeyInput {
@@ -57,5 +58,5 @@ export function checkConfirmation(privateKey: unknown, confirmation: unknown): R
   const a = typeof privateKey === 'string' ? privateKey.trim() : '';
   const b = typeof confirmation === 'string' ? confirmation.trim() : '';
   if (a === '' || a === b) return [];
-  return [{ field: 'privateKeyConfirmation', code: 'private_key_confirmation_mismatch', message: 'The two private keys do not match.' }];
+  return [{ field: 'privateKeyConfirmation', code: 'private_key_confirmation_mismatch', message: 'The two private keys do not match.', params: {} }];
 }

@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import { registerCallbackFormParser } from './connection/callback-form.js';
 import { frameworkErrorProblem, rewriteNonProblemErrors } from './common/problem/framework-errors.js';
 import { RouteRegistry } from './common/problem/route-registry.js';
+import { problemTypeBaseFor, setProblemTypeBase } from './common/problem/problem-details.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
 import { applyBrowserSafety } from './common/http/browser-safety.js';
@@ -26,6 +27,8 @@ export interface CreateAppOptions {
  */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = validateEnvironment(process.env);
+  // Every problem's `type` URL: {PUBLIC_BASE_URL}/errors/{code} unless PROBLEM_TYPE_BASE_URL says otherwise.
+  setProblemTypeBase(problemTypeBaseFor(env));
   const trusted = splitList(env.TRUSTED_PROXIES);
   const adapter = new FastifyAdapter({
     // The default for every route and for unrouted requests; a route raises its own with @BodyLimits

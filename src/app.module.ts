@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
+import { ErrorsModule } from './errors/errors.module.js';
 import { ConnectionModule } from './connection/connection.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { appConfig } from './config/app.config.js';
@@ -40,6 +41,7 @@ export class AppModule {
     CommonModule,
     PersistenceModule,
     HealthModule,
+    ErrorsModule,
     MetricsModule,
     RateLimitModule,
     RegistrationChallengeModule,

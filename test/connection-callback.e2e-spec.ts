@@ -243,7 +243,7 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     it('reports the missing key as a field error, and keeps the rest of the body', async () => {
       const res = await post().send({ uid: 'x', mydexid: '', connection_id: 'nope', fields: 1 });
       expectProblem(res, 422, 'validation_failed');
-      expect(res.body.errors).toEqual([{ field: 'key', code: 'required', message: expect.any(String) }]);
+      expect(res.body.errors).toEqual([{ field: 'key', code: 'required', message: expect.any(String), params: {} }]);
       const [event] = await openedEvents(db);
       expect(event!.payload).toEqual({ body: { uid: 'x', mydexid: '', connection_id: 'nope', fields: 1 } });
     });

@@ -120,11 +120,11 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
 
     const sameId = await request(t.url).post('/v1/registrations').send({ ...body(newMember('x')), mydexid: member.mydexid.toUpperCase() });
     expectProblem(sameId, 409, 'mydexid_taken');
-    expect(sameId.body.errors).toEqual([{ field: 'mydexid', code: 'mydexid_taken', message: expect.any(String) }]);
+    expect(sameId.body.errors).toEqual([{ field: 'mydexid', code: 'mydexid_taken', message: expect.any(String), params: {} }]);
 
     const sameEmail = await request(t.url).post('/v1/registrations').send({ ...body(newMember('y')), email: member.email.toUpperCase() });
     expectProblem(sameEmail, 409, 'email_taken');
-    expect(sameEmail.body.errors).toEqual([{ field: 'email', code: 'email_taken', message: expect.any(String) }]);
+    expect(sameEmail.body.errors).toEqual([{ field: 'email', code: 'email_taken', message: expect.any(String), params: {} }]);
   });
 
   it('answers 504 upstream_timeout when the emulator is slower than MYDEX_TIMEOUT_MS', async () => {
@@ -246,7 +246,7 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
       const replay = await request(t.url).post('/v1/registrations').set('idempotency-key', key).send(clash);
       expectProblem(replay, 409, 'mydexid_taken');
       expect(replay.headers['idempotent-replayed']).toBe('true');
-      expect(replay.body.errors).toEqual([{ field: 'mydexid', code: 'mydexid_taken', message: expect.any(String) }]);
+      expect(replay.body.errors).toEqual([{ field: 'mydexid', code: 'mydexid_taken', message: expect.any(String), params: {} }]);
 
       const retryKey = crypto.randomUUID();
       const member = newMember('retry');

@@ -22,6 +22,21 @@ const MESSAGES: Record<string, string> = {
   'password:password_too_short': 'The password must be at least 8 characters long.',
 };
 
+const EMAIL_PATTERN = String.raw`^(?:[^\s\p{Cc}\p{Cs}"]|"(?:[^"\\\p{Cc}\p{Cs}]|\\[^\p{Cc}\p{Cs}])*")+@[^\s\p{Cc}\p{Cs}@]+$`;
+
+/** Each rule's params, as every `errors[]` entry carries them (issue 16: frontends translate by code and params). */
+const PARAMS: Record<string, object> = {
+  'mydexid:mydexid_not_alphanumeric': { pattern: '^[A-Za-z0-9]+$' },
+  'mydexid:mydexid_digits_only': { pattern: '[^0-9]' },
+  'mydexid:mydexid_length': { min: 3, max: 60 },
+  'email:email_invalid': { max: 254, pattern: EMAIL_PATTERN },
+  'password:password_same_as_mydexid': { differentFrom: 'mydexid' },
+  'password:password_too_short': { min: 8 },
+};
+
+/** One `errors[]` entry: field, code, the English message and the rule's params. */
+const fieldError = (field: string, code: string) => ({ field, code, message: MESSAGES[`${field}:${code}`], params: PARAMS[`${field}:${code}`] ?? {} });
+
 describe('validation endpoints', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -83,11 +98,11 @@ describe('validation endpoints', () => {
       expect(res.body).toEqual({
         valid: false,
         errors: [
-          { field: 'mydexid', code: 'mydexid_digits_only', message: MESSAGES['mydexid:mydexid_digits_only'] },
-          { field: 'mydexid', code: 'mydexid_length', message: MESSAGES['mydexid:mydexid_length'] },
-          { field: 'email', code: 'email_invalid', message: MESSAGES['email:email_invalid'] },
-          { field: 'password', code: 'password_same_as_mydexid', message: MESSAGES['password:password_same_as_mydexid'] },
-          { field: 'password', code: 'password_too_short', message: MESSAGES['password:password_too_short'] },
+          fieldError('mydexid', 'mydexid_digits_only'),
+          fieldError('mydexid', 'mydexid_length'),
+          fieldError('email', 'email_invalid'),
+          fieldError('password', 'password_same_as_mydexid'),
+          fieldError('password', 'password_too_short'),
         ],
       });
     });
@@ -95,7 +110,7 @@ describe('validation endpoints', () => {
     it('refuses a password that is the MydexID in another letter case (MydexIDs are case-insensitive [I])', async () => {
       const res = await post(t, JSON.stringify({ mydexid: 'Alice123', email: 'alice@example.org', password: 'alice123' }));
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ valid: false, errors: [{ field: 'password', code: 'password_same_as_mydexid', message: MESSAGES['password:password_same_as_mydexid'] }] });
+      expect(res.body).toEqual({ valid: false, errors: [fieldError('password', 'password_same_as_mydexid')] });
     });
 
     it('answers an empty object with required for each field', async () => {
@@ -103,7 +118,7 @@ describe('validation endpoints', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         valid: false,
-        errors: ['mydexid', 'email', 'password'].map((field) => ({ field, code: 'required', message: MESSAGES[`${field}:required`] })),
+        errors: ['mydexid', 'email', 'password'].map((field) => fieldError(field, 'required')),
       });
     });
 
@@ -111,7 +126,7 @@ describe('validation endpoints', () => {
       const password = 'S3cret-Password-Value';
       const res = await post(t, JSON.stringify({ mydexid: 'é', email: 'alice@example.org', password, isAdmin: true, note: 'ECHO-ME' }));
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ valid: false, errors: [{ field: 'mydexid', code: 'mydexid_not_alphanumeric', message: MESSAGES['mydexid:mydexid_not_alphanumeric'] }, { field: 'mydexid', code: 'mydexid_length', message: MESSAGES['mydexid:mydexid_length'] }] });
+      expect(res.body).toEqual({ valid: false, errors: [fieldError('mydexid', 'mydexid_not_alphanumeric'), fieldError('mydexid', 'mydexid_length')] });
       expect(res.text).not.toContain(password);
       expect(res.text).not.toContain('ECHO-ME');
       expect(res.text).not.toContain('é');
@@ -128,7 +143,8 @@ describe('validation endpoints', () => {
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toEqual({
-        type: 'https://github.com/mydex-bff/docs/errors#body_not_object',
+        // PUBLIC_BASE_URL is the default here; the page resolves (test/errors.e2e-spec.ts).
+        type: 'http://localhost:3000/errors/body_not_object',
         title: 'The body must be a JSON object',
         status: 400,
         detail: 'Send the registration details as a JSON object.',
@@ -181,7 +197,7 @@ describe('validation endpoints', () => {
           expect(res.status).toBe(200);
           expect(res.body).toEqual({
             valid: expected.length === 0,
-            errors: expected.map(({ field, code }) => ({ field, code, message: MESSAGES[`${field}:${code}`] })),
+            errors: expected.map(({ field, code }) => fieldError(field, code)),
           });
         }),
         { numRuns: 250 },
@@ -201,7 +217,7 @@ describe('one email rule on both endpoints: own form (POST /v1/validation/regist
   const checkEmail = (email: string) => post(stack.a, JSON.stringify({ ...details, email }));
   const authorize = (email: unknown) =>
     request(stack.a.url).post('/v1/auth/oidc/authorize').set('content-type', 'application/json').send(JSON.stringify({ intent: 'register', email }));
-  const emailInvalid = { field: 'email', code: 'email_invalid', message: MESSAGES['email:email_invalid'] };
+  const emailInvalid = fieldError('email', 'email_invalid');
 
   it.each(EMAILS_ACCEPTED)('accepts %s on both, and hands Mydex the trimmed address', async (_label, email) => {
     const own = await checkEmail(email);
@@ -232,7 +248,7 @@ describe('one email rule on both endpoints: own form (POST /v1/validation/regist
       const started = await authorize(email);
       expect(started.status).toBe(422);
       expect(started.body.errors).toEqual([emailInvalid]);
-      expect((await checkEmail(email)).body.errors).toEqual([{ field: 'email', code: 'required', message: MESSAGES['email:required'] }]);
+      expect((await checkEmail(email)).body.errors).toEqual([fieldError('email', 'required')]);
     }
   });
 

@@ -35,6 +35,7 @@ export class BackchannelLogoutController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({
+    operationId: 'receiveBackchannelLogout',
     summary: 'Mydex: back-channel logout (OpenID Connect Back-Channel Logout 1.0)',
     description:
       "Called by Mydex's server, not by browsers or apps. Verifies the logout token (signature against Mydex's JWKS, `iss`, `aud`, `iat`, `events`, no `nonce`, `sub` and/or `sid`, single-use `jti`) and ends every session of that member (or of that Mydex session).",

@@ -31,6 +31,11 @@ export class EnvironmentVariables {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   PUBLIC_BASE_URL = 'http://localhost:3000';
 
+  /** Prefix of every problem `type` URL (the code is appended). Unset: `{PUBLIC_BASE_URL}/errors/`, served by GET /errors/{code}. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  PROBLEM_TYPE_BASE_URL?: string;
+
   @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'must be sqlite:<file> or postgres://…' })
   DATABASE_URL = 'sqlite:data/bff.sqlite';
 

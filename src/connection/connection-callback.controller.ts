@@ -90,7 +90,7 @@ export class ConnectionCallbackController implements OnModuleInit {
 
   @Post('callback')
   @HttpCode(200) // on the method itself: the Swagger CLI plugin reads it from the source
-  @ApiOperation({ summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)' })
+  @ApiOperation({ operationId: 'receiveConnectionCallback', summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)' })
   @CallbackEndpoint()
   create(@Body() body: unknown, @Req() request: FastifyRequest): Promise<CallbackReceivedDto> {
     return this.receive('POST', body, request);
@@ -98,7 +98,7 @@ export class ConnectionCallbackController implements OnModuleInit {
 
   @Put('callback')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Mydex: a member re-approved an updated Data Sharing Agreement' })
+  @ApiOperation({ operationId: 'updateConnectionCallback', summary: 'Mydex: a member re-approved an updated Data Sharing Agreement' })
   @CallbackEndpoint()
   update(@Body() body: unknown, @Req() request: FastifyRequest): Promise<CallbackReceivedDto> {
     return this.receive('PUT', body, request);

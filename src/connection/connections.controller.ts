@@ -62,7 +62,7 @@ export class ConnectionsController {
   @ApiBearerAuth()
   @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Start a First Time Connection (or an update to a newer agreement) → the DSSA URL' })
+  @ApiOperation({ operationId: 'startConnection', summary: 'Start a First Time Connection (or an update to a newer agreement) → the DSSA URL' })
   @ApiOkResponse({ type: ConnectionStartedDto })
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`', content: PROBLEM })
   @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
@@ -103,7 +103,7 @@ export class ConnectionsController {
   @ApiBearerAuth()
   @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: "The signed-in member's connection: state, permissions and version (never the key)" })
+  @ApiOperation({ operationId: 'getMyConnection', summary: "The signed-in member's connection: state, permissions and version (never the key)" })
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
@@ -131,7 +131,7 @@ export class ConnectionsController {
   @Get('return')
   @Public()
   @SkipRateLimit('a redirect computed from the query: no database or Mydex work')
-  @ApiOperation({ summary: 'The browser back from Mydex → 303 to the frontend' })
+  @ApiOperation({ operationId: 'returnFromConnection', summary: 'The browser back from Mydex → 303 to the frontend' })
   @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
   back(@Query('returnTo') returnTo: unknown, @Res() reply: FastifyReply): void {

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/auth/route-access.decorator.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -16,6 +16,7 @@ export class HealthController {
 
   /** The process is up. */
   @Get('live')
+  @ApiOperation({ operationId: 'getLiveness' })
   @HealthCheck()
   live() {
     return this.health.check([]);
@@ -23,6 +24,7 @@ export class HealthController {
 
   /** The process can serve: the database answers a ping within a second. */
   @Get('ready')
+  @ApiOperation({ operationId: 'getReadiness' })
   @HealthCheck()
   ready() {
     return this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]);

@@ -63,7 +63,7 @@ export class RegistrationsController {
   @RegistrationEnumerationBudgets()
   @HttpCode(201)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Register through our own form (Mydex PDX "Scenario 1")' })
+  @ApiOperation({ operationId: 'createRegistration', summary: 'Register through our own form (Mydex PDX "Scenario 1")' })
   @ApiBody({ type: CreateRegistrationDto })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -110,7 +110,7 @@ export class RegistrationsController {
   /** The status of one registration (either strategy). Never any secret. */
   @Get(':id')
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'The status of one registration' })
+  @ApiOperation({ operationId: 'getRegistration', summary: 'The status of one registration' })
   @ApiOkResponse({ type: RegistrationStatusDto })
   @ApiNotFoundResponse({ description: '`registration_not_found`', content: PROBLEM })
   async status(@Param('id') id: string): Promise<RegistrationStatusDto> {
@@ -128,7 +128,7 @@ export class RegistrationsController {
    * redirect URI, and the app confirms with `POST /v1/registrations/{id}/return`.
    */
   @Get(':id/return')
-  @ApiOperation({ summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)' })
+  @ApiOperation({ operationId: 'returnFromRegistration', summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)' })
   @ApiResponse({
     status: 303,
     description: 'To the frontend (or app): `?registration=<id>&status=<status>` (`completed` only for the browser holding the binding cookie) or `?error=registration_not_found`',
@@ -163,7 +163,7 @@ export class RegistrationsController {
   @Post(':id/return')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'The creating client confirms the return from the Private Key form (native apps)' })
+  @ApiOperation({ operationId: 'confirmRegistrationReturn', summary: 'The creating client confirms the return from the Private Key form (native apps)' })
   @ApiHeader({ name: 'X-Registration-Secret', required: false, description: 'The `registrationSecret` the 201 answered (native clients).' })
   @ApiOkResponse({ type: RegistrationStatusDto, description: '`completed` for the bound client; for anyone else the current status, unchanged' })
   @ApiNotFoundResponse({ description: '`registration_not_found`', content: PROBLEM })

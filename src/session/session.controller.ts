@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { MemberSessionRoute } from '../common/auth/route-access.decorator.js';
 import type { AuthenticatedMember } from './authenticated-member.js';
 import { SessionConnectionStatus } from './connection-status.js';
@@ -18,6 +18,7 @@ export class SessionController {
 
   /** The member of the current session (web cookie or native bearer token). */
   @Get()
+  @ApiOperation({ operationId: 'getSession' })
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: SessionDto })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`: no session, or it expired or was ended.' })

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { PrivateKeyRulesDto } from './private-key-rules.dto.js';
 import { RegistrationDetailsDto } from './registration-details.dto.js';
-import { ruleIndex, type RuleForm } from './rule-catalogue.js';
+import { ruleIndex, type RuleForm, type RuleParams } from './rule-catalogue.js';
 
 /**
  * The registration and Private Key checks as plain functions, usable outside Nest (the Mydex
@@ -14,10 +14,12 @@ export { PrivateKeyRulesDto } from './private-key-rules.dto.js';
 export { RegistrationDetailsDto } from './registration-details.dto.js';
 export { RULES, type RuleCode, type RuleDefinition, type RuleParams } from './rule-catalogue.js';
 
+/** One failed rule: the field, the stable code, the English message and the rule's parameters (for translations). */
 export interface RuleViolation {
   field: string;
   code: string;
   message: string;
+  params: RuleParams;
 }
 
 /** Registration details after trimming; a field that was missing or not a string is ''. */
@@ -70,8 +72,8 @@ export function violations(form: RuleForm, errors: ValidationError[]): RuleViola
   const out: RuleViolation[] = [];
   for (const error of errors) {
     for (const [name, message] of Object.entries(error.constraints ?? {})) {
-      const code = (error.contexts?.[name] as { code?: string } | undefined)?.code ?? name;
-      out.push({ field: error.property, code, message });
+      const context = error.contexts?.[name] as { code?: string; params?: RuleParams } | undefined;
+      out.push({ field: error.property, code: context?.code ?? name, message, params: { ...context?.params } });
     }
   }
   // Decorators are registered in rule order already; the sort makes the order independent of that.

@@ -1,11 +1,11 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import { isEmailAddress, isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleForm } from './rule-catalogue.js';
+import { isEmailAddress, isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleForm, type RuleParams } from './rule-catalogue.js';
 
 /**
- * class-validator constraints built from the catalogue. Each carries `context: { code }` (the stable
- * code that `errors[]` reports) and the catalogue's English message, so the DTOs, the own-form 422 and
- * the rules endpoint cannot drift apart.
+ * class-validator constraints built from the catalogue. Each carries `context: { code, params }` (the
+ * stable code and the rule's parameters that `errors[]` reports) and the catalogue's English message,
+ * so the DTOs, the own-form 422 and the rules endpoint cannot drift apart.
  */
 
 /** Trims string values before validation (Mydex trims every field); other values pass unchanged. */
@@ -16,21 +16,23 @@ export const Trim = (): PropertyDecorator => Transform(({ value }: { value: unkn
  * object, and answers whether the rule is satisfied.
  */
 export function Rule(form: RuleForm, field: string, code: RuleCode, test: (value: unknown, object: Record<string, unknown>) => boolean): PropertyDecorator {
-  return Coded(code, ruleFor(form, field, code).message, test);
+  const rule = ruleFor(form, field, code);
+  return Coded(code, rule.message, test, rule.params);
 }
 
 /**
- * A constraint with a stable code (reported in `errors[].code`) and an English message, for fields
- * outside the catalogue (Mydex's callback); `Rule` is this with the catalogue's message.
+ * A constraint with a stable code (reported in `errors[].code`), an English message and the rule's
+ * parameters (reported in `errors[].params`, so a frontend can translate the message), for fields
+ * outside the catalogue (Mydex's callback); `Rule` is this with the catalogue's message and params.
  */
-export function Coded(code: string, message: string, test: (value: unknown, object: Record<string, unknown>) => boolean): PropertyDecorator {
+export function Coded(code: string, message: string, test: (value: unknown, object: Record<string, unknown>) => boolean, params: RuleParams = {}): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
       // The constraint name keys the field's error; codes are unique per field.
       name: code,
       target: target.constructor,
       propertyName: String(propertyName),
-      options: { message, context: { code } },
+      options: { message, context: { code, params } },
       validator: { validate: (value: unknown, args) => test(value, args?.object as Record<string, unknown>) },
     });
   };

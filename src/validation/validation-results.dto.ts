@@ -1,31 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** One failed rule on one field. The same shape as `errors[]` in a 422 problem. */
-export class FieldErrorDto {
-  /** The request field, e.g. `mydexid`. */
-  @ApiProperty({ example: 'mydexid' })
-  field!: string;
-
-  /** A stable code from the rule catalogue (GET /v1/validation/rules). */
-  @ApiProperty({ example: 'mydexid_digits_only' })
-  code!: string;
-
-  /** English text for the member; frontends may translate by code. */
-  @ApiProperty({ example: 'A MydexID cannot be made up only of digits.' })
-  message!: string;
-}
-
-/** The verdict on a set of registration details. */
-export class RegistrationCheckDto {
-  /** true when no rule failed (Mydex may still refuse a MydexID or email that is taken). */
-  @ApiProperty()
-  valid!: boolean;
-
-  /** Every failed rule, a field's failures in rule order; empty when valid. */
-  @ApiProperty({ type: [FieldErrorDto] })
-  errors!: FieldErrorDto[];
-}
-
+/** The parameters of a rule (GET /v1/validation/rules), also in each `errors[]` entry. */
 export class RuleParamsDto {
   /** Minimum length in Unicode code points, after trimming. */
   @ApiPropertyOptional()
@@ -45,6 +20,39 @@ export class RuleParamsDto {
    */
   @ApiPropertyOptional()
   differentFrom?: string;
+}
+
+/** One failed rule on one field. The same shape as `errors[]` in a 422 problem. */
+export class FieldErrorDto {
+  /** The request field, e.g. `mydexid`. */
+  @ApiProperty({ example: 'mydexid' })
+  field!: string;
+
+  /** A stable code from the rule catalogue (GET /v1/validation/rules). */
+  @ApiProperty({ example: 'mydexid_digits_only' })
+  code!: string;
+
+  /** English text for the member; frontends may translate by code. */
+  @ApiProperty({ example: 'A MydexID cannot be made up only of digits.' })
+  message!: string;
+
+  /**
+   * The rule's parameters, as in the catalogue (e.g. `{ "min": 8 }` for `password_too_short`), so a
+   * frontend can translate by `code` without parsing `message`. `{}` for a rule without parameters.
+   */
+  @ApiProperty({ type: RuleParamsDto, example: { pattern: '[^0-9]' } })
+  params!: RuleParamsDto;
+}
+
+/** The verdict on a set of registration details. */
+export class RegistrationCheckDto {
+  /** true when no rule failed (Mydex may still refuse a MydexID or email that is taken). */
+  @ApiProperty()
+  valid!: boolean;
+
+  /** Every failed rule, a field's failures in rule order; empty when valid. */
+  @ApiProperty({ type: [FieldErrorDto] })
+  errors!: FieldErrorDto[];
 }
 
 export class ValidationRuleDto {

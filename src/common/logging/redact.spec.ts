@@ -23,7 +23,7 @@ describe('log redaction', () => {
 
   it('keeps the code of our own problem answers and their field errors', () => {
     const problem = {
-      type: 'https://github.com/mydex-bff/docs/errors#validation_failed',
+      type: 'http://localhost:3000/errors/validation_failed',
       code: 'validation_failed',
       errors: [{ field: 'mydexid', code: 'mydexid_digits_only', message: 'A MydexID cannot be made up only of digits.' }],
     };

@@ -1,9 +1,15 @@
 import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 
+/**
+ * One entry of a problem's `errors[]`. `params` are the rule's parameters (e.g. `{ "min": 8 }`, from
+ * the rule catalogue), so a frontend can translate by `code` without parsing `message`; an entry built
+ * without them is written with `params: {}`.
+ */
 export interface FieldProblem {
   field: string;
   code: string;
   message: string;
+  params?: object;
 }
 
 export interface ProblemOptions {

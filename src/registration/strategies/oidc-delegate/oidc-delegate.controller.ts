@@ -3,6 +3,7 @@ import {
   ApiBadRequestResponse,
   ApiFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiQuery,
   ApiSeeOtherResponse,
   ApiServiceUnavailableResponse,
@@ -28,6 +29,7 @@ export class OidcDelegateController {
 
   /** Starts registration (`intent: register`, Mydex's `action=register`) or login; answers the URL to open. */
   @Post('oidc/authorize')
+  @ApiOperation({ operationId: 'startAuthorization' })
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: AuthorizeResponseDto })
@@ -40,6 +42,7 @@ export class OidcDelegateController {
 
   /** The same for a plain browser navigation (web only): 302 to Mydex. */
   @Get('oidc/authorize')
+  @ApiOperation({ operationId: 'redirectToAuthorization' })
   @ApiFoundResponse({ description: 'Redirect to Mydex.' })
   @ApiBadRequestResponse({ description: `${REFUSED_START} Native clients must use POST (they need the exchange secret).` })
   async authorizeByNavigation(@Query() input: AuthorizeDto, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -55,6 +58,7 @@ export class OidcDelegateController {
    * redirect URI with `code`. Any refusal: 303 to the same place with `error=<code>`.
    */
   @Get('oidc/callback')
+  @ApiOperation({ operationId: 'handleAuthorizationCallback' })
   @ApiQuery({ name: 'state', required: false })
   @ApiQuery({ name: 'code', required: false })
   @ApiQuery({ name: 'iss', required: false })
@@ -67,6 +71,7 @@ export class OidcDelegateController {
 
   /** Native: the code from the app redirect plus the exchange secret from authorize → a bearer session token. */
   @Post('session/exchange')
+  @ApiOperation({ operationId: 'exchangeSession' })
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: SessionExchangeResponseDto })

@@ -23,6 +23,7 @@ export class OidcLogoutController {
 
   /** Ends the session on every instance and answers where to send the browser to end Mydex's session too. */
   @Post('logout')
+  @ApiOperation({ operationId: 'logout' })
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: LogoutResponseDto })
@@ -40,7 +41,7 @@ export class OidcLogoutController {
   @Post('logout-all')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'End every session of the member (all browsers and apps)' })
+  @ApiOperation({ operationId: 'logoutAll', summary: 'End every session of the member (all browsers and apps)' })
   @ApiOkResponse({ type: LogoutResponseDto, description: "Every session of the member has ended; `endSessionUrl` ends Mydex's session in this browser too." })
   @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the sessions have been ended all the same).' })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
