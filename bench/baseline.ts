@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import qs from 'qs';
 import {
-  differs,
+  differsIgnoringCase,
   isEmailWellFormed,
   isMydexIdAlphanumeric,
   isMydexIdLengthOk,
@@ -25,14 +25,17 @@ import {
   type RuleCode,
 } from '../src/validation/rule-catalogue.js';
 
-type Violation = { field: string; code: RuleCode; message: string };
+type Violation = { field: string; code: RuleCode; message: string; params: Record<string, unknown> };
 
-const message = (field: string, code: RuleCode) => RULES.find((r) => r.form === 'registration' && r.field === field && r.code === code)!.message;
+const rule = (field: string, code: RuleCode) => RULES.find((r) => r.form === 'registration' && r.field === field && r.code === code)!;
 
 /** Mydex's registration rules written out longhand, in rule order. */
 function checkByHand(body: Record<string, unknown>): Violation[] {
   const errors: Violation[] = [];
-  const add = (field: string, code: RuleCode) => errors.push({ field, code, message: message(field, code) });
+  const add = (field: string, code: RuleCode) => {
+    const { message, params } = rule(field, code);
+    errors.push({ field, code, message, params: { ...params } });
+  };
   const mydexid = trimField(Object.hasOwn(body, 'mydexid') ? body.mydexid : undefined);
   const email = trimField(Object.hasOwn(body, 'email') ? body.email : undefined);
   const password = trimField(Object.hasOwn(body, 'password') ? body.password : undefined);
@@ -46,7 +49,7 @@ function checkByHand(body: Record<string, unknown>): Violation[] {
   else if (!isEmailWellFormed(email)) add('email', 'email_invalid');
   if (!isPresent(password)) add('password', 'required');
   else {
-    if (!differs(password, mydexid)) add('password', 'password_same_as_mydexid');
+    if (!differsIgnoringCase(password, mydexid)) add('password', 'password_same_as_mydexid');
     if (!isPasswordLongEnough(password)) add('password', 'password_too_short');
   }
   return errors;

@@ -17,12 +17,26 @@ export interface BenchEndpoint {
   baseline: boolean;
   /** false when the two answers differ by nature (random URLs, another member): then only the status is compared. */
   sameBody?: false;
-  /** The targets the endpoint's issue sets; omitted targets are not checked. */
-  targets?: { minRatio?: number; maxP99AtHalfPeakMs?: number };
+  /** true when bench/floor.ts (bare Nest, only the validation routes) serves this endpoint. */
+  floor?: true;
+  /** true when the large-data round (BENCH_LARGE=1) measures this endpoint again at 1,000,000 rows. */
+  large?: true;
+  /**
+   * The targets (issue 17); omitted targets are not checked. `minRatio` is the BFF's req/s over the
+   * baseline's, at LOG_LEVEL=info, per database engine.
+   */
+  targets?: { minRatio?: Partial<Record<'sqlite' | 'postgres', number>>; maxP99AtHalfPeakMs?: number };
 }
 
+/** Every endpoint: at `info`, the BFF keeps at least this share of its throughput at `warn`. */
+export const MIN_INFO_OF_WARN = 0.9;
+/** Large-data round: throughput at 1,000,000 rows at least this share of the figure at 1,000 rows (within 20%). */
+export const MIN_LARGE_OF_SMALL = 0.8;
+/** Purging 1,000,000 expired sessions while the session lookup runs at half its peak: p99 below this. */
+export const MAX_P99_DURING_PURGE_MS = 50;
+
 const json = { 'content-type': 'application/json' };
-const VALIDATION_TARGETS = { minRatio: 0.6, maxP99AtHalfPeakMs: 10 };
+const both = (ratio: number) => ({ sqlite: ratio, postgres: ratio });
 
 export const ENDPOINTS: BenchEndpoint[] = [
   {
@@ -33,7 +47,8 @@ export const ENDPOINTS: BenchEndpoint[] = [
     body: JSON.stringify({ mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse battery' }),
     status: 200,
     baseline: true,
-    targets: VALIDATION_TARGETS,
+    floor: true,
+    targets: { minRatio: both(0.45), maxP99AtHalfPeakMs: 10 },
   },
   {
     name: 'validate registration (5 errors)',
@@ -43,7 +58,8 @@ export const ENDPOINTS: BenchEndpoint[] = [
     body: JSON.stringify({ mydexid: ' 12 ', email: 'not-an-address', password: '12', extra: 'ignored' }),
     status: 200,
     baseline: true,
-    targets: VALIDATION_TARGETS,
+    floor: true,
+    targets: { minRatio: both(0.45), maxP99AtHalfPeakMs: 10 },
   },
   {
     name: 'validation rules catalogue',
@@ -51,6 +67,8 @@ export const ENDPOINTS: BenchEndpoint[] = [
     path: '/v1/validation/rules',
     status: 200,
     baseline: true,
+    floor: true,
+    targets: { minRatio: both(0.6), maxP99AtHalfPeakMs: 10 },
   },
   {
     // A member's bearer session: hash the token, look the session up, answer the member.
@@ -61,6 +79,9 @@ export const ENDPOINTS: BenchEndpoint[] = [
     status: 200,
     baseline: true,
     sameBody: false,
+    large: true,
+    // The issue sets 0.40 for PostgreSQL (one round trip); SQLite is held to the same.
+    targets: { minRatio: both(0.4), maxP99AtHalfPeakMs: 10 },
   },
   {
     // Start of an OIDC login: state, nonce and PKCE made and stored (one row), the provider URL built.
@@ -72,6 +93,8 @@ export const ENDPOINTS: BenchEndpoint[] = [
     status: 200,
     baseline: true,
     sameBody: false,
+    large: true,
+    targets: { minRatio: both(0.4), maxP99AtHalfPeakMs: 25 },
   },
   {
     // Mydex's FTC callback: auth, form parsing, validation, AES-GCM, and the durable upsert + event in one
@@ -89,6 +112,7 @@ export const ENDPOINTS: BenchEndpoint[] = [
       '&fields[field_ds_contact_details][0][][access][r][a]=1&fields[field_ds_contact_details][0][][access][w][s]=R',
     status: 200,
     baseline: true,
-    targets: { minRatio: 0.3 },
+    large: true,
+    targets: { minRatio: { sqlite: 0.5, postgres: 0.4 }, maxP99AtHalfPeakMs: 10 },
   },
 ];
