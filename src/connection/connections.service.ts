@@ -68,7 +68,12 @@ export class ConnectionsService implements OnModuleInit {
 
   onModuleInit(): void {
     // GET /v1/session answers `connected` through this lookup (the Session module cannot import us).
-    this.sessionStatus.use((member) => (member.mydexid ? this.isConnected(member.mydexid) : Promise.resolve(false)));
+    // The same check as SQL, for the session lookup to read in its one statement. SQL lower() folds
+    // ASCII letters as toLowerCase() does, and a MydexID is ASCII letters and digits.
+    this.sessionStatus.use(
+      (member) => (member.mydexid ? this.isConnected(member.mydexid) : Promise.resolve(false)),
+      (mydexidColumn) => `EXISTS (SELECT 1 FROM "connections" WHERE "mydexid_lower" = lower(${mydexidColumn}) AND "superseded_at" IS NULL)`,
+    );
   }
 
   /** Whether the member with this MydexID (in any letter case) has a connection. */

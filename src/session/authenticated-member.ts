@@ -18,6 +18,11 @@ export interface AuthenticatedMember {
   mydexid: string | null;
   /** When the session ends, or the registration's connect window. */
   expiresAt: Date;
+  /**
+   * Whether the member has a connection, read with the session on routes that declare
+   * `@WithConnectionStatus()`; undefined elsewhere and for registration bindings.
+   */
+  connected?: boolean;
 }
 
 /** Where the guard leaves the member on the request (read through @CurrentMember()). */

@@ -1,7 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, SetMetadata } from '@nestjs/common';
 import type { AuthenticatedMember } from './authenticated-member.js';
 
 export type ConnectionStatusLookup = (member: AuthenticatedMember) => Promise<boolean>;
+
+/**
+ * An SQL condition that is true when the member whose MydexID is in `mydexidColumn` has a connection:
+ * MemberSessionGuard joins it into the session lookup on routes that declare
+ * `@WithConnectionStatus()`, so `GET /v1/session` is one statement (one round trip on PostgreSQL).
+ */
+export type ConnectionStatusSql = (mydexidColumn: string) => string;
+
+export const WITH_CONNECTION_STATUS = 'withConnectionStatus';
+
+/** The route answers the member's `connected`: the session lookup reads it in the same statement. */
+export const WithConnectionStatus = () => SetMetadata(WITH_CONNECTION_STATUS, true);
 
 /**
  * `GET /v1/session` answers `connected`, which the Connection module knows. To keep the dependency
@@ -11,9 +23,17 @@ export type ConnectionStatusLookup = (member: AuthenticatedMember) => Promise<bo
 @Injectable()
 export class SessionConnectionStatus {
   private lookup: ConnectionStatusLookup = () => Promise.resolve(false);
+  private condition: ConnectionStatusSql | undefined;
 
-  use(lookup: ConnectionStatusLookup): void {
+  /** `sql`, when given, is the same check as `lookup`, for the session lookup to join in. */
+  use(lookup: ConnectionStatusLookup, sql?: ConnectionStatusSql): void {
     this.lookup = lookup;
+    this.condition = sql;
+  }
+
+  /** The registered check as an SQL condition on `mydexidColumn`, if the Connection module gave one. */
+  sql(mydexidColumn: string): string | undefined {
+    return this.condition?.(mydexidColumn);
   }
 
   isConnected(member: AuthenticatedMember): Promise<boolean> {

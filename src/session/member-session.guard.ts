@@ -6,9 +6,19 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { MEMBER, type AuthenticatedMember, type RequestWithMember } from './authenticated-member.js';
 import { REGISTRATION_BINDING, RegistrationBindings, type BoundRegistration } from './registration-binding.js';
 import { SessionCookies } from './session-cookies.js';
+import { WITH_CONNECTION_STATUS } from './connection-status.js';
 import { SessionsService, type ActiveSession } from './sessions.service.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+interface RouteSessionNeeds {
+  /** `@RegistrationBindingAccepted()`: a registration binding may stand in for a session. */
+  bindingAccepted: boolean;
+  /** `@WithConnectionStatus()`: read the member's `connected` with the session. */
+  connected: boolean;
+}
+
+type FoundSession = ActiveSession & { connected?: boolean };
 
 /**
  * Admits a request to a `@MemberSessionRoute()` when it carries a live session: a native bearer token
@@ -25,15 +35,42 @@ export class MemberSessionGuard implements CanActivate {
     private readonly bindings: RegistrationBindings,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, targets);
-    if (access !== 'member_session') return true;
+  /** What each route declares, read once per handler and class (the metadata never changes). */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteSessionNeeds | undefined>>();
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const needs = this.needsOf(context.getHandler(), context.getClass());
+    // Not a member route: answered synchronously, no promise made.
+    if (needs === undefined) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithMember>();
     if (request[MEMBER]) return true;
-    const bindingAccepted = this.reflector.getAllAndOverride<boolean | undefined>(REGISTRATION_BINDING, targets) === true;
-    request[MEMBER] = bindingAccepted ? await this.sessionOrBinding(request) : toMember(await this.authenticate(request));
+    return this.admit(request, needs);
+  }
+
+  private async admit(request: FastifyRequest & RequestWithMember, needs: RouteSessionNeeds): Promise<boolean> {
+    request[MEMBER] = needs.bindingAccepted ? await this.sessionOrBinding(request, needs) : toMember(await this.authenticate(request, needs));
     return true;
+  }
+
+  /** The route's session needs, or undefined when it is not a `@MemberSessionRoute()`. */
+  private needsOf(handler: object, controller: object): RouteSessionNeeds | undefined {
+    let byClass = this.routes.get(handler);
+    if (byClass === undefined) {
+      byClass = new WeakMap<object, RouteSessionNeeds | undefined>();
+      this.routes.set(handler, byClass);
+    }
+    if (byClass.has(controller)) return byClass.get(controller);
+    const targets = [handler, controller] as (() => unknown)[];
+    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, targets);
+    const needs =
+      access === 'member_session'
+        ? {
+            bindingAccepted: this.reflector.getAllAndOverride<boolean | undefined>(REGISTRATION_BINDING, targets) === true,
+            connected: this.reflector.getAllAndOverride<boolean | undefined>(WITH_CONNECTION_STATUS, targets) === true,
+          }
+        : undefined;
+    byClass.set(controller, needs);
+    return needs;
   }
 
   /**
@@ -41,10 +78,10 @@ export class MemberSessionGuard implements CanActivate {
    * connect window. A session holder is never affected: the binding is only looked at when the session
    * check would answer 401 `session_required` (a missing CSRF header stays 403).
    */
-  private async sessionOrBinding(request: FastifyRequest): Promise<AuthenticatedMember> {
+  private async sessionOrBinding(request: FastifyRequest, needs: RouteSessionNeeds): Promise<AuthenticatedMember> {
     let refusal: ProblemException;
     try {
-      return toMember(await this.authenticate(request));
+      return toMember(await this.authenticate(request, needs));
     } catch (error) {
       if (!(error instanceof ProblemException) || error.code !== 'session_required') throw error;
       refusal = error;
@@ -59,11 +96,12 @@ export class MemberSessionGuard implements CanActivate {
     return boundMember(bound);
   }
 
-  private async authenticate(request: FastifyRequest): Promise<ActiveSession> {
+  private async authenticate(request: FastifyRequest, needs: RouteSessionNeeds): Promise<FoundSession> {
+    const options = { connected: needs.connected };
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([^\s]+)$/i.exec(authorization);
-      const session = match ? await this.sessions.findActive(match[1], 'native') : null;
+      const session = match ? await this.sessions.findActive(match[1], 'native', options) : null;
       if (!session) throw unauthenticated('The bearer session token is unknown, expired or ended.');
       return session;
     }
@@ -72,7 +110,7 @@ export class MemberSessionGuard implements CanActivate {
     if (!SAFE_METHODS.has(request.method) && request.headers['x-csrf'] !== '1') {
       throw new ProblemException('csrf_header_missing', 'Send the header X-CSRF: 1 with cookie-authenticated requests that change state.');
     }
-    const session = await this.sessions.findActive(cookie, 'web');
+    const session = await this.sessions.findActive(cookie, 'web', options);
     if (!session) throw unauthenticated('The session is unknown, expired or ended; sign in again.');
     return session;
   }
@@ -82,8 +120,8 @@ function unauthenticated(detail: string): ProblemException {
   return new ProblemException('session_required', detail, { headers: { 'www-authenticate': 'Bearer' } });
 }
 
-function toMember(session: ActiveSession): AuthenticatedMember {
-  return {
+function toMember(session: FoundSession): AuthenticatedMember {
+  const member: AuthenticatedMember = {
     via: 'session',
     sessionId: session.id,
     client: session.client,
@@ -92,6 +130,8 @@ function toMember(session: ActiveSession): AuthenticatedMember {
     mydexid: session.mydexid,
     expiresAt: session.expiresAt,
   };
+  if (session.connected !== undefined) member.connected = session.connected;
+  return member;
 }
 
 function boundMember(bound: BoundRegistration): AuthenticatedMember {

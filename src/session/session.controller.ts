@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { MemberSessionRoute } from '../common/auth/route-access.decorator.js';
 import type { AuthenticatedMember } from './authenticated-member.js';
-import { SessionConnectionStatus } from './connection-status.js';
+import { SessionConnectionStatus, WithConnectionStatus } from './connection-status.js';
 import { CurrentMember } from './current-member.decorator.js';
 import { SessionDto } from './session.dto.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -19,6 +19,7 @@ export class SessionController {
   /** The member of the current session (web cookie or native bearer token). */
   @Get()
   @ApiOperation({ operationId: 'getSession' })
+  @WithConnectionStatus()
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: SessionDto })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`: no session, or it expired or was ended.' })
@@ -26,7 +27,8 @@ export class SessionController {
     return {
       member: { sub: member.sub, mydexid: member.mydexid },
       expiresAt: member.expiresAt.toISOString(),
-      connected: await this.connection.isConnected(member),
+      // Read with the session in one statement (MemberSessionGuard); a registration binding asks here.
+      connected: member.connected ?? (await this.connection.isConnected(member)),
     };
   }
 }

@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { type DataSource, IsNull, LessThan, type Repository } from 'typeorm';
+import { type DataSource, IsNull, type Repository } from 'typeorm';
 import { sessionConfig } from '../config/session.config.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
+import { dateColumn, deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { SessionConnectionStatus } from './connection-status.js';
 import { MemberSession, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
 
@@ -46,7 +47,12 @@ interface ActiveSessionRow {
   mydexid: string | null;
   expires_at: Date | string;
   last_seen_at: Date | string | null;
+  /** Only with the connection check: a boolean from PostgreSQL, 0 or 1 from SQLite. */
+  connected?: boolean | number;
 }
+
+const ACTIVE_SESSION_COLUMNS = '"id", "client", "issuer", "sub", "mydexid", "expires_at", "last_seen_at"';
+const ACTIVE_SESSION_WHERE = '"token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL';
 
 /**
  * Member sessions in the shared database, so every instance accepts a session any instance created
@@ -54,22 +60,30 @@ interface ActiveSessionRow {
  */
 @Injectable()
 export class SessionsService {
-  /** A day of grace keeps recently ended sessions visible to operators. */
-  private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) => this.sessions.delete({ expiresAt: LessThan(new Date(now - 24 * 3600 * 1000)) }));
+  /**
+   * A day of grace keeps recently ended sessions visible to operators. In batches (by the expires_at
+   * index): a backlog of a million expired sessions is deleted without holding up member requests.
+   */
+  private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) =>
+    deleteInBatches(this.dataSource, 'sessions', 'id', '"expires_at" < $1', [new Date(now - 24 * 3600 * 1000)]),
+  );
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
+  /**
+   * The same, with the member's `connected` in the same statement (GET /v1/session): built on first
+   * use, once the Connection module has registered its check (SessionConnectionStatus).
+   */
+  private activeWithConnection: PreparedQuery<ActiveSessionRow> | undefined;
   /** The sliding idle timeout's write, at most once a minute per session (TOUCH_EVERY_MS). */
   private readonly touch: PreparedQuery<{ id: string }>;
 
   constructor(
     @InjectRepository(MemberSession) private readonly sessions: Repository<MemberSession>,
-    @InjectDataSource() dataSource: DataSource,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
+    private readonly connectionStatus: SessionConnectionStatus,
   ) {
-    this.activeByToken = new PreparedQuery(
-      dataSource,
-      'SELECT "id", "client", "issuer", "sub", "mydexid", "expires_at", "last_seen_at" FROM "sessions" WHERE "token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL',
-    );
+    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`);
     // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
     this.touch = new PreparedQuery(dataSource, 'UPDATE "sessions" SET "last_seen_at" = $1 WHERE "id" = $2 AND "revoked_at" IS NULL RETURNING "id"');
   }
@@ -102,9 +116,10 @@ export class SessionsService {
    * longer than SESSION_IDLE_SECONDS, revoked). One read; once a minute per session also a write of
    * `last_seen_at` (the idle timeout slides).
    */
-  async findActive(token: unknown, client: SessionClient): Promise<ActiveSession | null> {
+  async findActive(token: unknown, client: SessionClient, options: { connected?: boolean } = {}): Promise<(ActiveSession & { connected?: boolean }) | null> {
     if (!isOpaqueToken(token)) return null;
-    const row = await this.activeByToken.first([sha256Hex(token), client]);
+    const withConnection = options.connected ? this.withConnectionQuery() : null;
+    const row = await (withConnection ?? this.activeByToken).first([sha256Hex(token), client]);
     if (!row) return null;
     const now = Date.now();
     const expiresAt = dateColumn(row.expires_at);
@@ -114,7 +129,21 @@ export class SessionsService {
     const lastSeen = row.last_seen_at === null ? Number.NaN : dateColumn(row.last_seen_at).getTime();
     if (row.last_seen_at !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
     if (!(now - lastSeen < TOUCH_EVERY_MS)) await this.touch.all([new Date(now), row.id]);
-    return { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
+    const session = { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
+    return withConnection ? { ...session, connected: row.connected === true || row.connected === 1 } : session;
+  }
+
+  /** The lookup with the connection check joined in, or null while no check is registered. */
+  private withConnectionQuery(): PreparedQuery<ActiveSessionRow> | null {
+    if (this.activeWithConnection === undefined) {
+      const connected = this.connectionStatus.sql('"sessions"."mydexid"');
+      if (connected === undefined) return null;
+      this.activeWithConnection = new PreparedQuery(
+        this.dataSource,
+        `SELECT ${ACTIVE_SESSION_COLUMNS}, ${connected} AS "connected" FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`,
+      );
+    }
+    return this.activeWithConnection;
   }
 
   /**
