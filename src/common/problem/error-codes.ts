@@ -94,7 +94,7 @@ export const ERROR_CODES = {
   rate_limited: {
     status: 429,
     title: 'Too many requests',
-    when: 'Too many requests from this address (or, for registrations, too many overall) in the current window.',
+    when: 'Too many requests from this client (its address, or the signed-in member on member routes), or for registrations too many overall, in the current window.',
     action: 'Wait for the seconds in `Retry-After`, then retry; do not retry in a loop.',
   },
   unauthorized: {
