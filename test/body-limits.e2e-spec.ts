@@ -163,7 +163,9 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
     }
   });
 
-  it('keeps GET /health/live under 50 ms while 4 such bodies are being sent and refused at once', async () => {
+  // Retried twice: on a machine busy with other work a single probe can wait on the scheduler or a
+  // garbage collection; the blocking this guards against (seconds per body) fails every attempt.
+  it('keeps GET /health/live under 50 ms while 4 such bodies are being sent and refused at once', { retry: 2 }, async () => {
     const targets = [
       { method: 'POST', url: CALLBACK },
       { method: 'PUT', url: CALLBACK },
