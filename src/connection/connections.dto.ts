@@ -57,7 +57,7 @@ export class ConnectionNotificationViewDto {
   connectionId!: string | null;
 
   /** As Mydex sent it: Mydex's example sends a string (`"4020"`) [S], the callback an integer. */
-  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'integer' }], nullable: true, example: '4020' })
+  @ApiProperty({ oneOf: [{ type: 'string', nullable: true }, { type: 'integer' }], example: '4020' })
   uid!: string | number | null;
 
   /** When the BFF received it (ISO 8601). */
