@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every problem code: status, title, when it happens and what to do */
+        get: operations["listErrors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/errors/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One problem code: when it happens and what the client should do */
+        get: operations["getError"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -12,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process is up. */
-        get: operations["Health_live"];
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process can serve: the database answers a ping within a second. */
-        get: operations["Health_ready"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,10 +80,30 @@ export interface paths {
             cookie?: never;
         };
         /** The same for a plain browser navigation (web only): 302 to Mydex. */
-        get: operations["OidcDelegate_authorizeByNavigation"];
+        get: operations["redirectToAuthorization"];
         put?: never;
         /** Starts registration (`intent: register`, Mydex's `action=register`) or login; answers the URL to open. */
-        post: operations["OidcDelegate_authorize"];
+        post: operations["startAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oidc/backchannel-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mydex: back-channel logout (OpenID Connect Back-Channel Logout 1.0)
+         * @description Called by Mydex's server, not by browsers or apps. Verifies the logout token (signature against Mydex's JWKS, `iss`, `aud`, `iat`, `events`, no `nonce`, `sub` and/or `sid`, single-use `jti`) and ends every session of that member (or of that Mydex session).
+         */
+        post: operations["receiveBackchannelLogout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -67,7 +121,7 @@ export interface paths {
          * Mydex sends the browser here. Web: session cookie and 303 to returnTo. Native: 303 to the app's
          *     redirect URI with `code`. Any refusal: 303 to the same place with `error=<code>`.
          */
-        get: operations["OidcDelegate_callback"];
+        get: operations["handleAuthorizationCallback"];
         put?: never;
         post?: never;
         delete?: never;
@@ -86,7 +140,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Native: the code from the app redirect plus the exchange secret from authorize → a bearer session token. */
-        post: operations["OidcDelegate_exchange"];
+        post: operations["exchangeSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -103,7 +157,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a First Time Connection (or an update to a newer agreement) → the DSSA URL */
-        post: operations["Connections_start"];
+        post: operations["startConnection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -119,9 +173,9 @@ export interface paths {
         };
         get?: never;
         /** Mydex: a member re-approved an updated Data Sharing Agreement */
-        put: operations["ConnectionCallback_update"];
+        put: operations["updateConnectionCallback"];
         /** Mydex: a member completed a First Time Connection (or a PDX notification) */
-        post: operations["ConnectionCallback_create"];
+        post: operations["receiveConnectionCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -136,7 +190,7 @@ export interface paths {
             cookie?: never;
         };
         /** The signed-in member's connection: state, permissions and version (never the key) */
-        get: operations["Connections_me"];
+        get: operations["getMyConnection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -153,7 +207,7 @@ export interface paths {
             cookie?: never;
         };
         /** The browser back from Mydex → 303 to the frontend */
-        get: operations["Connections_back"];
+        get: operations["returnFromConnection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -172,7 +226,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Register through our own form (Mydex PDX "Scenario 1") */
-        post: operations["Registrations_create"];
+        post: operations["createRegistration"];
         delete?: never;
         options?: never;
         head?: never;
@@ -187,7 +241,7 @@ export interface paths {
             cookie?: never;
         };
         /** The status of one registration */
-        get: operations["Registrations_status"];
+        get: operations["getRegistration"];
         put?: never;
         post?: never;
         delete?: never;
@@ -203,10 +257,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Where Mydex sends the browser after the Private Key form (303 to the frontend) */
-        get: operations["Registrations_returnFromMydex"];
+        /** Where Mydex sends the browser after the Private Key form (303 to the frontend or app) */
+        get: operations["returnFromRegistration"];
         put?: never;
-        post?: never;
+        /** The creating client confirms the return from the Private Key form (native apps) */
+        post: operations["confirmRegistrationReturn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -221,7 +276,7 @@ export interface paths {
             cookie?: never;
         };
         /** The member of the current session (web cookie or native bearer token). */
-        get: operations["Session_current"];
+        get: operations["getSession"];
         put?: never;
         post?: never;
         delete?: never;
@@ -240,7 +295,24 @@ export interface paths {
         get?: never;
         put?: never;
         /** Ends the session on every instance and answers where to send the browser to end Mydex's session too. */
-        post: operations["OidcLogout_logout"];
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/session/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of the member (all browsers and apps) */
+        post: operations["logoutAll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -257,7 +329,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Check registration details against the rules (MydexID and email uniqueness excepted) */
-        post: operations["Validation_checkRegistration"];
+        post: operations["validateRegistration"];
         delete?: never;
         options?: never;
         head?: never;
@@ -271,8 +343,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The rule catalogue: code, field, parameters and English message of every rule */
-        get: operations["Validation_rules"];
+        /** The rule catalogue: code, field, parameters, English message and source (`mydex` or `bff`) of every rule */
+        get: operations["listValidationRules"];
         put?: never;
         post?: never;
         delete?: never;
@@ -295,8 +367,9 @@ export interface components {
              */
             client?: "web" | "native";
             /**
-             * Format: email
-             * @description Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex does.
+             * @description Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex
+             *     does, and checked with the own form's email rule (`email_invalid`, GET /v1/validation/rules): only
+             *     what cannot be an address is refused; Mydex judges the rest.
              */
             email?: string;
             /** @enum {string} */
@@ -318,7 +391,7 @@ export interface components {
         };
         ConnectionCallbackDto: {
             /**
-             * @description `{uid}-{our Connection NID}`.
+             * @description `{uid}-{our Connection NID}` as documented; Mydex's own examples also send `123-3736` with uid 1, and `587-99` without uid [S].
              * @example 587-45678
              */
             connection_id: string;
@@ -381,10 +454,35 @@ export interface components {
             message?: string;
             /** @enum {string} */
             type: "notification";
-            /** @example 587 */
-            uid?: number;
+            /**
+             * @description Mydex's example sends it as a string (`"4020"`) [S].
+             * @example 4020
+             */
+            uid?: string | number;
             /** @example 12 */
             updated_id?: string;
+        };
+        ConnectionNotificationViewDto: {
+            /** @example create */
+            action: string | null;
+            /** @example 4020-40000 */
+            connectionId: string | null;
+            /** @example ds_events */
+            dataset: string | null;
+            /** @example Data for member 4020 has changed */
+            message: string | null;
+            /**
+             * Format: date-time
+             * @description When the BFF received it (ISO 8601).
+             */
+            receivedAt: string;
+            /**
+             * @description As Mydex sent it: Mydex's example sends a string (`"4020"`) [S], the callback an integer.
+             * @example 4020
+             */
+            uid: (string | null) | number;
+            /** @example 1 */
+            updatedId: string | null;
         };
         ConnectionStartedDto: {
             /**
@@ -407,6 +505,8 @@ export interface components {
             connectedAt: string | null;
             /** @example 587-45678 */
             connectionId: string | null;
+            /** @description The latest PDX notifications about the member's PDS (at most 5), newest first; empty when not connected. */
+            notifications: components["schemas"]["ConnectionNotificationViewDto"][];
             /** @description Per dataset: read/write granted and the style (automatic or on request). */
             permissions: {
                 [key: string]: components["schemas"]["DatasetPermissionDto"];
@@ -423,8 +523,16 @@ export interface components {
         };
         CreateRegistrationDto: {
             /**
-             * Format: email
-             * @description The member's email address, at most 254 characters.
+             * @description Who is registering: `web` (default) binds the registration to this browser with an HttpOnly cookie;
+             *     `native` answers a `registrationSecret` instead, which the app sends back in `X-Registration-Secret`.
+             *     A native app may also give one of NATIVE_REDIRECT_URIS as `returnTo`.
+             * @default web
+             * @enum {string}
+             */
+            client?: "web" | "native";
+            /**
+             * @description The member's email address, at most 254 characters. Only what cannot be an address is refused
+             *     (a BFF rule: internationalised and quoted addresses pass, and Mydex judges them).
              * @example alice@example.org
              */
             email: string;
@@ -435,7 +543,7 @@ export interface components {
             mydexid: string;
             /**
              * Format: password
-             * @description The MydexID password: at least 8 characters and not the MydexID. Never stored, logged or echoed.
+             * @description The MydexID password: at least 8 characters and not the MydexID (in any letter case). Never stored, logged or echoed.
              * @example correct horse battery
              */
             password: string;
@@ -455,6 +563,14 @@ export interface components {
             privateKeyUrl: string;
             /** Format: uuid */
             registrationId: string;
+            /**
+             * @description Native clients only, answered once: the secret that binds this registration to the app. Send it as
+             *     `X-Registration-Secret` to confirm the return (`POST /v1/registrations/{id}/return`) and then, for
+             *     REGISTRATION_CONNECT_WINDOW_SECONDS, on `POST /v1/connections` and `GET /v1/connections/me`. Keep it
+             *     like a session token. Web clients get it as an HttpOnly cookie instead, never in the body.
+             * @example kq3v0bM1g3yP3d9QvQn6m0w7oV3bQm2n0x2V1c8y5aI
+             */
+            registrationSecret?: string;
             /** @enum {string} */
             status: "awaiting_private_key";
         };
@@ -471,6 +587,39 @@ export interface components {
             write: boolean;
             /** @enum {string|null} */
             writeStyle: "automatic" | "on_request" | null;
+        };
+        ErrorCodeDto: {
+            /**
+             * @description What the client should do about it.
+             * @example Show each entry beside its field and let the member correct them.
+             */
+            action: string;
+            /**
+             * @description The stable snake_case code.
+             * @example validation_failed
+             */
+            code: string;
+            /**
+             * @description The HTTP status it is answered with.
+             * @example 422
+             */
+            status: number;
+            /** @example The request has invalid fields */
+            title: string;
+            /**
+             * Format: uri
+             * @description The problem `type` URL answers with this code carry (it resolves to the code's page).
+             * @example http://localhost:3000/errors/validation_failed
+             */
+            type: string;
+            /**
+             * @description When the BFF answers it.
+             * @example One or more fields break a rule.
+             */
+            when: string;
+        };
+        ErrorCodeListDto: {
+            codes: components["schemas"]["ErrorCodeDto"][];
         };
         ExchangedMemberDto: {
             mydexid: string | null;
@@ -492,6 +641,14 @@ export interface components {
              * @example A MydexID cannot be made up only of digits.
              */
             message: string;
+            /**
+             * @description The rule's parameters, as in the catalogue (e.g. `{ "min": 8 }` for `password_too_short`), so a
+             *     frontend can translate by `code` without parsing `message`. `{}` for a rule without parameters.
+             * @example {
+             *       "pattern": "[^0-9]"
+             *     }
+             */
+            params: components["schemas"]["RuleParamsDto"];
         };
         LogoutDto: {
             /**
@@ -521,6 +678,15 @@ export interface components {
                 field: string;
                 /** @example A MydexID cannot be made up only of digits. */
                 message: string;
+                /**
+                 * @description The rule's parameters from the catalogue (GET /v1/validation/rules), e.g. `{"min": 8}`, so a frontend can translate by `code`; `{}` when the rule has none
+                 * @example {
+                 *       "pattern": "[^0-9]"
+                 *     }
+                 */
+                params: {
+                    [key: string]: unknown;
+                };
             }[];
             /**
              * @description Also in the X-Request-Id response header
@@ -533,7 +699,8 @@ export interface components {
             title: string;
             /**
              * Format: uri
-             * @example https://github.com/mydex-bff/docs/errors#validation_failed
+             * @description Resolves to a page about the code: `{PUBLIC_BASE_URL}/errors/{code}` unless the operator sets PROBLEM_TYPE_BASE_URL
+             * @example http://localhost:3000/errors/validation_failed
              */
             type: string;
         };
@@ -545,8 +712,8 @@ export interface components {
         };
         RegistrationDetailsDto: {
             /**
-             * Format: email
-             * @description The member's email address, at most 254 characters.
+             * @description The member's email address, at most 254 characters. Only what cannot be an address is refused
+             *     (a BFF rule: internationalised and quoted addresses pass, and Mydex judges them).
              * @example alice@example.org
              */
             email: string;
@@ -557,7 +724,7 @@ export interface components {
             mydexid: string;
             /**
              * Format: password
-             * @description The MydexID password: at least 8 characters and not the MydexID. Never stored, logged or echoed.
+             * @description The MydexID password: at least 8 characters and not the MydexID (in any letter case). Never stored, logged or echoed.
              * @example correct horse battery
              */
             password: string;
@@ -577,7 +744,10 @@ export interface components {
             updatedAt: string;
         };
         RuleParamsDto: {
-            /** @description The field whose trimmed value this one must differ from. */
+            /**
+             * @description The field whose trimmed value this one must differ from. The password is compared with the
+             *     MydexID ignoring letter case (MydexIDs are case-insensitive [I]); the private key exactly.
+             */
             differentFrom?: string;
             /** @description Maximum length in Unicode code points, after trimming. */
             max?: number;
@@ -633,6 +803,12 @@ export interface components {
             /** @example A MydexID must be 3 to 60 characters long. */
             message: string;
             params: components["schemas"]["RuleParamsDto"];
+            /**
+             * @description `mydex`: one of Mydex's eight registration or four Private Key rules, from its registration
+             *     page. `bff`: the BFF's own addition (the email format), which Mydex may judge differently.
+             * @enum {string}
+             */
+            source: "mydex" | "bff";
         };
         ValidationRulesDto: {
             /**
@@ -656,7 +832,165 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    Health_live: {
+    listErrors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML by default; JSON when `Accept` prefers application/json. Cacheable (`Vary: Accept`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "codes": [
+                     *         {
+                     *           "action": "Sign the member in again (POST /v1/auth/oidc/authorize with `intent: login`).",
+                     *           "code": "session_required",
+                     *           "status": 401,
+                     *           "title": "A member session is required",
+                     *           "type": "http://localhost:3000/errors/session_required",
+                     *           "when": "The route needs a member session and none was sent, or it expired, was idle too long or was ended."
+                     *         },
+                     *         {
+                     *           "action": "Show each entry beside its field (translate by `code` and `params`), let the member correct them, and send again. GET /v1/validation/rules lists every rule.",
+                     *           "code": "validation_failed",
+                     *           "status": 422,
+                     *           "title": "The request has invalid fields",
+                     *           "type": "http://localhost:3000/errors/validation_failed",
+                     *           "when": "One or more fields break a rule; `errors[]` lists each failure with its `field`, `code`, `params` and English `message`."
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorCodeListDto"];
+                    /**
+                     * @example <!doctype html>
+                     *     <html lang="en">
+                     *     <head>
+                     *     <meta charset="utf-8">
+                     *     <meta name="viewport" content="width=device-width, initial-scale=1">
+                     *     <title>Error codes</title>
+                     *     <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}dt{font-weight:600}code{background:#f3f3f3;padding:0 .2em}td,th{text-align:left;vertical-align:top;padding:.25rem .5rem}</style>
+                     *     </head>
+                     *     <body>
+                     *     <h1>Error codes</h1>
+                     *     <p>Every refusal is <code>application/problem+json</code> with one of these <code>code</code>s. The same list as JSON: <code>GET /errors</code> with <code>Accept: application/json</code>.</p>
+                     *     <table>
+                     *     <thead><tr><th>code</th><th>status</th><th>title</th></tr></thead>
+                     *     <tbody>
+                     *     <tr><td><a href="http://localhost:3000/errors/session_required"><code>session_required</code></a></td><td>401</td><td>A member session is required</td></tr>
+                     *     <tr><td><a href="http://localhost:3000/errors/validation_failed"><code>validation_failed</code></a></td><td>422</td><td>The request has invalid fields</td></tr>
+                     *     </tbody>
+                     *     </table>
+                     *     </body>
+                     *     </html>
+                     */
+                    "text/html": string;
+                };
+            };
+            /** @description problem+json: e.g. `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, `rate_limited` */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getError: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A problem `code`, e.g. `validation_failed`. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML by default; JSON when `Accept` prefers application/json. Cacheable (`Vary: Accept`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action": "Sign the member in again (POST /v1/auth/oidc/authorize with `intent: login`).",
+                     *       "code": "session_required",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required",
+                     *       "when": "The route needs a member session and none was sent, or it expired, was idle too long or was ended."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorCodeDto"];
+                    /**
+                     * @example <!doctype html>
+                     *     <html lang="en">
+                     *     <head>
+                     *     <meta charset="utf-8">
+                     *     <meta name="viewport" content="width=device-width, initial-scale=1">
+                     *     <title>session_required: A member session is required</title>
+                     *     <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}dt{font-weight:600}code{background:#f3f3f3;padding:0 .2em}td,th{text-align:left;vertical-align:top;padding:.25rem .5rem}</style>
+                     *     </head>
+                     *     <body>
+                     *     <p><a href="http://localhost:3000/errors">All error codes</a></p>
+                     *     <h1><code>session_required</code></h1>
+                     *     <p>A member session is required (HTTP 401).</p>
+                     *     <dl>
+                     *     <dt>When it happens</dt><dd>The route needs a member session and none was sent, or it expired, was idle too long or was ended.</dd>
+                     *     <dt>What to do</dt><dd>Sign the member in again (POST /v1/auth/oidc/authorize with <code>intent: login</code>).</dd>
+                     *     </dl>
+                     *     <p>Problem <code>type</code>: <code>http://localhost:3000/errors/session_required</code>. Every error is <code>application/problem+json</code> with this <code>code</code>; switch on the code, never on the text.</p>
+                     *     </body>
+                     *     </html>
+                     */
+                    "text/html": string;
+                };
+            };
+            /** @description `not_found`: no such code. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "There is no such error code; GET /errors lists them.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 404,
+                     *       "title": "Not found",
+                     *       "type": "http://localhost:3000/errors/not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLiveness: {
         parameters: {
             query?: never;
             header?: never;
@@ -671,6 +1005,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "details": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "error": {},
+                     *       "info": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @example {
@@ -733,6 +1085,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "details": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         },
+                     *         "redis": {
+                     *           "message": "Could not connect",
+                     *           "responseTime": 3005,
+                     *           "status": "down"
+                     *         }
+                     *       },
+                     *       "error": {
+                     *         "redis": {
+                     *           "message": "Could not connect",
+                     *           "responseTime": 3005,
+                     *           "status": "down"
+                     *         }
+                     *       },
+                     *       "info": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "status": "error"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @example {
@@ -808,12 +1189,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Health_ready: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -828,6 +1219,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "details": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "error": {},
+                     *       "info": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @example {
@@ -890,6 +1299,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "details": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         },
+                     *         "redis": {
+                     *           "message": "Could not connect",
+                     *           "responseTime": 3005,
+                     *           "status": "down"
+                     *         }
+                     *       },
+                     *       "error": {
+                     *         "redis": {
+                     *           "message": "Could not connect",
+                     *           "responseTime": 3005,
+                     *           "status": "down"
+                     *         }
+                     *       },
+                     *       "info": {
+                     *         "database": {
+                     *           "responseTime": 12,
+                     *           "status": "up"
+                     *         }
+                     *       },
+                     *       "status": "error"
+                     *     }
+                     */
                     "application/json": {
                         /**
                          * @example {
@@ -965,19 +1403,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    OidcDelegate_authorizeByNavigation: {
+    redirectToAuthorization: {
         parameters: {
             query: {
                 intent: "register" | "login";
+                /**
+                 * @description Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex
+                 *     does, and checked with the own form's email rule (`email_invalid`, GET /v1/validation/rules): only
+                 *     what cannot be an address is refused; Mydex judges the rest.
+                 */
+                email?: string;
                 /** @description `web` (cookie session, the default) or `native` (one-time code and bearer token). */
                 client?: "web" | "native";
-                /** @description Pre-fills Mydex's registration form (intent `register` only; ignored for login). Trimmed, as Mydex does. */
-                email?: string;
                 /** @description Web: where the browser lands afterwards; must be on a FRONTEND_ORIGINS origin. Default: the first origin. */
                 returnTo?: string;
                 /** @description Native: the app's redirect URI, exactly one of NATIVE_REDIRECT_URIS. */
@@ -1002,12 +1454,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    OidcDelegate_authorize: {
+    startAuthorization: {
         parameters: {
             query?: never;
             header?: never;
@@ -1016,6 +1478,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "client": "web",
+                 *       "email": "alice@example.org",
+                 *       "intent": "register",
+                 *       "returnTo": "http://localhost:3000/welcome"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AuthorizeDto"];
             };
         };
@@ -1025,6 +1495,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "authorizationUrl": "http://localhost:4000/auth?client_id=mydex-bff&response_type=code&scope=openid%20mydexid&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fv1%2Fauth%2Foidc%2Fcallback&state=Vb1x5tqk0o2HFJ8Wm3aZ&nonce=c4Pq9LrS2vTnYx7K&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&action=register",
+                     *       "transactionId": "5b1f0c3a-8e2d-4f6a-9b7c-1d2e3f4a5b6c"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuthorizeResponseDto"];
                 };
             };
@@ -1034,6 +1510,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1043,6 +1529,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "1 field error(s); see errors.",
+                     *       "errors": [
+                     *         {
+                     *           "code": "password_too_short",
+                     *           "field": "password",
+                     *           "message": "The password must be at least 8 characters long.",
+                     *           "params": {
+                     *             "min": 8
+                     *           }
+                     *         }
+                     *       ],
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 422,
+                     *       "title": "The request has invalid fields",
+                     *       "type": "http://localhost:3000/errors/validation_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1052,12 +1558,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_unavailable",
+                     *       "detail": "Mydex is unavailable.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 503,
+                     *       "title": "Mydex is unavailable",
+                     *       "type": "http://localhost:3000/errors/upstream_unavailable"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    OidcDelegate_callback: {
+    receiveBackchannelLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "logout_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjQwMDAifQ.c2lnbmF0dXJl"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description The logout token (a signed JWT). */
+                    logout_token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The token was valid; the sessions it names have ended (an empty body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `logout_token_invalid` (bad signature, claims, or a `jti` already used) or `malformed_form` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "logout_token_invalid",
+                     *       "detail": "The back-channel logout token is not valid.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "The back-channel logout token is not valid",
+                     *       "type": "http://localhost:3000/errors/logout_token_invalid"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Unsupported content type.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 415,
+                     *       "title": "Unsupported content type",
+                     *       "type": "http://localhost:3000/errors/unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`: Mydex's discovery or keys could not be fetched */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_unavailable",
+                     *       "detail": "Mydex is unavailable.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 503,
+                     *       "title": "Mydex is unavailable",
+                     *       "type": "http://localhost:3000/errors/upstream_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    handleAuthorizationCallback: {
         parameters: {
             query?: {
                 error?: unknown;
@@ -1084,12 +1687,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    OidcDelegate_exchange: {
+    exchangeSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -1098,6 +1711,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "Hx3qM9vT2kPz8LwR5yNc1bFd",
+                 *       "exchangeSecret": "q7Zk2Lm9Xw4Tv8Rn3Jp6Bc1D"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SessionExchangeDto"];
             };
         };
@@ -1107,6 +1726,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "expiresAt": "2025-01-31T23:59:59.000Z",
+                     *       "member": {
+                     *         "mydexid": "alice1",
+                     *         "sub": "9f2c4b7e1d0a8c6e5f3b2a1d0c9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"
+                     *       },
+                     *       "sessionToken": "sess_4fK9mQ2xV7tL1zR8wN3pB6cY5hJ0dG"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionExchangeResponseDto"];
                 };
             };
@@ -1116,20 +1745,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "exchange_code_invalid",
+                     *       "detail": "The exchange code or secret is not valid.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "The exchange code or secret is not valid",
+                     *       "type": "http://localhost:3000/errors/exchange_code_invalid"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Connections_start: {
+    startConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session. */
+                "X-Registration-Secret"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "returnTo": "http://localhost:3000/connected"
+                 *     }
+                 */
                 "application/json": components["schemas"]["StartConnectionDto"];
             };
         };
@@ -1139,24 +1786,69 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "kind": "first",
+                     *       "url": "http://localhost:4000/dssa/4f1c…"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConnectionStartedDto"];
                 };
             };
-            /** @description `return_to_not_allowed`, or `invalid_request` when the session has no MydexID */
+            /** @description `return_to_not_allowed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `session_required` */
+            /** @description `session_required`: no session, and no registration binding within its connect window */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "session_required",
+                     *       "detail": "A member session is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_header_missing`: a cookie without `X-CSRF: 1` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "csrf_header_missing",
+                     *       "detail": "The X-CSRF header is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The X-CSRF header is required",
+                     *       "type": "http://localhost:3000/errors/csrf_header_missing"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1166,6 +1858,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "already_connected",
+                     *       "detail": "Already connected at the current version.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 409,
+                     *       "title": "Already connected at the current version",
+                     *       "type": "http://localhost:3000/errors/already_connected"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1175,6 +1877,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_auth_failed",
+                     *       "detail": "Mydex refused our credentials.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 502,
+                     *       "title": "Mydex refused our credentials",
+                     *       "type": "http://localhost:3000/errors/upstream_auth_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1184,6 +1896,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_unavailable",
+                     *       "detail": "Mydex is unavailable.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 503,
+                     *       "title": "Mydex is unavailable",
+                     *       "type": "http://localhost:3000/errors/upstream_unavailable"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1193,12 +1915,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_timeout",
+                     *       "detail": "Mydex did not answer in time.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 504,
+                     *       "title": "Mydex did not answer in time",
+                     *       "type": "http://localhost:3000/errors/upstream_timeout"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ConnectionCallback_update: {
+    updateConnectionCallback: {
         parameters: {
             query?: never;
             header?: never;
@@ -1207,25 +1939,95 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "connection_id": "587-45678",
+                 *       "fields": {
+                 *         "field_ds_personal_details": [
+                 *           [
+                 *             {
+                 *               "access": {
+                 *                 "r": {
+                 *                   "a": "1",
+                 *                   "s": "A"
+                 *                 },
+                 *                 "w": {
+                 *                   "a": "0",
+                 *                   "s": "R"
+                 *                 }
+                 *               }
+                 *             }
+                 *           ]
+                 *         ]
+                 *       },
+                 *       "key": "k3y-from-mydex",
+                 *       "mydexid": "alice2024",
+                 *       "uid": 587,
+                 *       "version": 2
+                 *     }
+                 */
                 "application/json": components["schemas"]["ConnectionCallbackDto"] | components["schemas"]["ConnectionNotificationDto"];
+                /**
+                 * @example {
+                 *       "connection_id": "587-45678",
+                 *       "fields": {
+                 *         "field_ds_personal_details": [
+                 *           [
+                 *             {
+                 *               "access": {
+                 *                 "r": {
+                 *                   "a": "1",
+                 *                   "s": "A"
+                 *                 },
+                 *                 "w": {
+                 *                   "a": "0",
+                 *                   "s": "R"
+                 *                 }
+                 *               }
+                 *             }
+                 *           ]
+                 *         ]
+                 *       },
+                 *       "key": "k3y-from-mydex",
+                 *       "mydexid": "alice2024",
+                 *       "uid": 587,
+                 *       "version": 2
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": components["schemas"]["ConnectionCallbackDto"] | components["schemas"]["ConnectionNotificationDto"];
             };
         };
         responses: {
+            /** @description Kept: applied (format surprises noted as anomalies), a repeat of the current delivery, quarantined for the operator, or a notification */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallbackReceivedDto"];
                 };
             };
-            /** @description `malformed_form`, `malformed_json` or `body_not_object` */
+            /** @description `malformed_form`, `malformed_json`, `invalid_unicode` or `body_not_object` (from an admitted caller, the body is still kept, sealed) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "malformed_form",
+                     *       "detail": "The form body could not be parsed.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "The form body could not be parsed",
+                     *       "type": "http://localhost:3000/errors/malformed_form"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1235,30 +2037,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "callback_unauthenticated",
+                     *       "detail": "The callback Authentication header is missing or wrong.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "The callback Authentication header is missing or wrong",
+                     *       "type": "http://localhost:3000/errors/callback_unauthenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payload_too_large`: more than 1 MiB */
+            /** @description `callback_source_not_allowed`: the client address is outside CALLBACK_ALLOWED_IPS */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "callback_source_not_allowed",
+                     *       "detail": "The callback came from an address outside CALLBACK_ALLOWED_IPS.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The callback came from an address outside CALLBACK_ALLOWED_IPS",
+                     *       "type": "http://localhost:3000/errors/callback_source_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 1 MiB; `body_too_complex`: a JSON body with more than 50,000 keys and array items or nested deeper than 32 (kept, sealed) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "The body is too large.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 413,
+                     *       "title": "The body is too large",
+                     *       "type": "http://localhost:3000/errors/payload_too_large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`, with `errors[]` */
+            /** @description `validation_failed`: no `key`, or nested too deeply (the body is still kept, sealed) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "1 field error(s); see errors.",
+                     *       "errors": [
+                     *         {
+                     *           "code": "password_too_short",
+                     *           "field": "password",
+                     *           "message": "The password must be at least 8 characters long.",
+                     *           "params": {
+                     *             "min": 8
+                     *           }
+                     *         }
+                     *       ],
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 422,
+                     *       "title": "The request has invalid fields",
+                     *       "type": "http://localhost:3000/errors/validation_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ConnectionCallback_create: {
+    receiveConnectionCallback: {
         parameters: {
             query?: never;
             header?: never;
@@ -1267,25 +2128,95 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "connection_id": "587-45678",
+                 *       "fields": {
+                 *         "field_ds_personal_details": [
+                 *           [
+                 *             {
+                 *               "access": {
+                 *                 "r": {
+                 *                   "a": "1",
+                 *                   "s": "A"
+                 *                 },
+                 *                 "w": {
+                 *                   "a": "0",
+                 *                   "s": "R"
+                 *                 }
+                 *               }
+                 *             }
+                 *           ]
+                 *         ]
+                 *       },
+                 *       "key": "k3y-from-mydex",
+                 *       "mydexid": "alice2024",
+                 *       "uid": 587,
+                 *       "version": 2
+                 *     }
+                 */
                 "application/json": components["schemas"]["ConnectionCallbackDto"] | components["schemas"]["ConnectionNotificationDto"];
+                /**
+                 * @example {
+                 *       "connection_id": "587-45678",
+                 *       "fields": {
+                 *         "field_ds_personal_details": [
+                 *           [
+                 *             {
+                 *               "access": {
+                 *                 "r": {
+                 *                   "a": "1",
+                 *                   "s": "A"
+                 *                 },
+                 *                 "w": {
+                 *                   "a": "0",
+                 *                   "s": "R"
+                 *                 }
+                 *               }
+                 *             }
+                 *           ]
+                 *         ]
+                 *       },
+                 *       "key": "k3y-from-mydex",
+                 *       "mydexid": "alice2024",
+                 *       "uid": 587,
+                 *       "version": 2
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": components["schemas"]["ConnectionCallbackDto"] | components["schemas"]["ConnectionNotificationDto"];
             };
         };
         responses: {
+            /** @description Kept: applied (format surprises noted as anomalies), a repeat of the current delivery, quarantined for the operator, or a notification */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallbackReceivedDto"];
                 };
             };
-            /** @description `malformed_form`, `malformed_json` or `body_not_object` */
+            /** @description `malformed_form`, `malformed_json`, `invalid_unicode` or `body_not_object` (from an admitted caller, the body is still kept, sealed) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "malformed_form",
+                     *       "detail": "The form body could not be parsed.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "The form body could not be parsed",
+                     *       "type": "http://localhost:3000/errors/malformed_form"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1295,33 +2226,95 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "callback_unauthenticated",
+                     *       "detail": "The callback Authentication header is missing or wrong.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "The callback Authentication header is missing or wrong",
+                     *       "type": "http://localhost:3000/errors/callback_unauthenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payload_too_large`: more than 1 MiB */
+            /** @description `callback_source_not_allowed`: the client address is outside CALLBACK_ALLOWED_IPS */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "callback_source_not_allowed",
+                     *       "detail": "The callback came from an address outside CALLBACK_ALLOWED_IPS.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The callback came from an address outside CALLBACK_ALLOWED_IPS",
+                     *       "type": "http://localhost:3000/errors/callback_source_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 1 MiB; `body_too_complex`: a JSON body with more than 50,000 keys and array items or nested deeper than 32 (kept, sealed) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "The body is too large.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 413,
+                     *       "title": "The body is too large",
+                     *       "type": "http://localhost:3000/errors/payload_too_large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`, with `errors[]` */
+            /** @description `validation_failed`: no `key`, or nested too deeply (the body is still kept, sealed) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "1 field error(s); see errors.",
+                     *       "errors": [
+                     *         {
+                     *           "code": "password_too_short",
+                     *           "field": "password",
+                     *           "message": "The password must be at least 8 characters long.",
+                     *           "params": {
+                     *             "min": 8
+                     *           }
+                     *         }
+                     *       ],
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 422,
+                     *       "title": "The request has invalid fields",
+                     *       "type": "http://localhost:3000/errors/validation_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Connections_me: {
+    getMyConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session. */
+                "X-Registration-Secret"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1332,21 +2325,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "connected": true,
+                     *       "connectedAt": "2025-01-31T12:00:00.000Z",
+                     *       "connectionId": "587-45678",
+                     *       "notifications": [
+                     *         {
+                     *           "action": "create",
+                     *           "connectionId": "4020-40000",
+                     *           "dataset": "ds_events",
+                     *           "message": "Data for member 4020 has changed",
+                     *           "receivedAt": "2025-01-31T12:00:00.000Z",
+                     *           "uid": "4020",
+                     *           "updatedId": "1"
+                     *         }
+                     *       ],
+                     *       "permissions": {},
+                     *       "uid": 587,
+                     *       "updateAvailable": true,
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConnectionStatusDto"];
                 };
             };
-            /** @description `session_required` */
+            /** @description `session_required`: no session, and no registration binding within its connect window */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "session_required",
+                     *       "detail": "A member session is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Connections_back: {
+    returnFromConnection: {
         parameters: {
             query?: {
                 /** @description An allowlisted frontend URL (set by POST /v1/connections) */
@@ -1371,32 +2396,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Registrations_create: {
+    createRegistration: {
         parameters: {
             query?: never;
             header?: {
                 /** @description A UUID. A repeat with the same key and body within 24 hours answers the first outcome without calling Mydex again. */
                 "Idempotency-Key"?: string;
+                /** @description The Turnstile or hCaptcha widget's token; required when the BFF runs with REGISTRATION_CHALLENGE on (single use). */
+                "X-Challenge-Token"?: string;
             };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "client": "web",
+                 *       "email": "alice@example.org",
+                 *       "mydexid": "alice2024",
+                 *       "password": "correct horse battery",
+                 *       "returnTo": "https://app.example.org/welcome"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateRegistrationDto"];
             };
         };
         responses: {
+            /** @description Web clients (default) also get the HttpOnly binding cookie `__Host-bff_registration` (`bff_registration` on plain-http localhost); native clients get `registrationSecret` in the body instead. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "privateKeyUrl": "https://sbx-api.mydex.org/private-key/abc",
+                     *       "registrationId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "registrationSecret": "kq3v0bM1g3yP3d9QvQn6m0w7oV3bQm2n0x2V1c8y5aI",
+                     *       "status": "awaiting_private_key"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedRegistrationDto"];
                 };
             };
@@ -1406,6 +2461,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `challenge_failed`: the human check is on and its token is missing, refused, expired or used */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "challenge_failed",
+                     *       "detail": "The human check is missing or was not passed.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The human check is missing or was not passed",
+                     *       "type": "http://localhost:3000/errors/challenge_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1415,6 +2499,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "mydexid_taken",
+                     *       "detail": "The MydexID is already in use.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 409,
+                     *       "title": "The MydexID is already in use",
+                     *       "type": "http://localhost:3000/errors/mydexid_taken"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1424,6 +2518,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "1 field error(s); see errors.",
+                     *       "errors": [
+                     *         {
+                     *           "code": "password_too_short",
+                     *           "field": "password",
+                     *           "message": "The password must be at least 8 characters long.",
+                     *           "params": {
+                     *             "min": 8
+                     *           }
+                     *         }
+                     *       ],
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 422,
+                     *       "title": "The request has invalid fields",
+                     *       "type": "http://localhost:3000/errors/validation_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1433,15 +2547,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_auth_failed",
+                     *       "detail": "Mydex refused our credentials.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 502,
+                     *       "title": "Mydex refused our credentials",
+                     *       "type": "http://localhost:3000/errors/upstream_auth_failed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `upstream_unavailable`, with Retry-After */
+            /**
+             * @description `upstream_unavailable`, with Retry-After
+             *
+             *     `upstream_unavailable` (Mydex), or `challenge_unavailable` (the human check's provider could not be asked); both with Retry-After
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_unavailable",
+                     *       "detail": "Mydex is unavailable.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 503,
+                     *       "title": "Mydex is unavailable",
+                     *       "type": "http://localhost:3000/errors/upstream_unavailable"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1451,12 +2589,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_timeout",
+                     *       "detail": "Mydex did not answer in time.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 504,
+                     *       "title": "Mydex did not answer in time",
+                     *       "type": "http://localhost:3000/errors/upstream_timeout"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Registrations_status: {
+    getRegistration: {
         parameters: {
             query?: never;
             header?: never;
@@ -1472,6 +2620,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "completedAt": "2025-01-31T12:00:00.000Z",
+                     *       "createdAt": "2025-01-31T12:00:00.000Z",
+                     *       "registrationId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "status": "awaiting_private_key",
+                     *       "strategy": "oidc",
+                     *       "updatedAt": "2025-01-31T12:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RegistrationStatusDto"];
                 };
             };
@@ -1481,12 +2639,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "registration_not_found",
+                     *       "detail": "No such registration.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 404,
+                     *       "title": "No such registration",
+                     *       "type": "http://localhost:3000/errors/registration_not_found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Registrations_returnFromMydex: {
+    returnFromRegistration: {
         parameters: {
             query?: never;
             header?: never;
@@ -1497,7 +2665,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To the frontend: `?registration=<id>&status=<status>` or `?error=registration_not_found` */
+            /** @description To the frontend (or app): `?registration=<id>&status=<status>` (`completed` only for the browser holding the binding cookie) or `?error=registration_not_found` */
             303: {
                 headers: {
                     [name: string]: unknown;
@@ -1510,12 +2678,95 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Session_current: {
+    confirmRegistrationReturn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `registrationSecret` the 201 answered (native clients). */
+                "X-Registration-Secret"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `completed` for the bound client; for anyone else the current status, unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "completedAt": "2025-01-31T12:00:00.000Z",
+                     *       "createdAt": "2025-01-31T12:00:00.000Z",
+                     *       "registrationId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "status": "awaiting_private_key",
+                     *       "strategy": "oidc",
+                     *       "updatedAt": "2025-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationStatusDto"];
+                };
+            };
+            /** @description `csrf_header_missing`: the binding cookie without `X-CSRF: 1` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "csrf_header_missing",
+                     *       "detail": "The X-CSRF header is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The X-CSRF header is required",
+                     *       "type": "http://localhost:3000/errors/csrf_header_missing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `registration_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "registration_not_found",
+                     *       "detail": "No such registration.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 404,
+                     *       "title": "No such registration",
+                     *       "type": "http://localhost:3000/errors/registration_not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -1529,6 +2780,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "connected": true,
+                     *       "expiresAt": "2025-01-31T23:59:59.000Z",
+                     *       "member": {
+                     *         "mydexid": "alice1",
+                     *         "sub": "9f2c4b7e1d0a8c6e5f3b2a1d0c9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionDto"];
                 };
             };
@@ -1538,12 +2799,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "session_required",
+                     *       "detail": "A member session is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    OidcLogout_logout: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1552,6 +2823,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "postLogoutRedirectUri": "http://localhost:3000/"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LogoutDto"];
             };
         };
@@ -1561,15 +2837,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "endSessionUrl": "http://localhost:4000/session/end?id_token_hint=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A3000%2F"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LogoutResponseDto"];
                 };
             };
-            /** @description problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist. */
+            /** @description problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the session has been ended all the same). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1579,6 +2870,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "session_required",
+                     *       "detail": "A member session is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1588,12 +2889,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "csrf_header_missing",
+                     *       "detail": "The X-CSRF header is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The X-CSRF header is required",
+                     *       "type": "http://localhost:3000/errors/csrf_header_missing"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Validation_checkRegistration: {
+    logoutAll: {
         parameters: {
             query?: never;
             header?: never;
@@ -1602,6 +2913,104 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "postLogoutRedirectUri": "http://localhost:3000/"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LogoutDto"];
+            };
+        };
+        responses: {
+            /** @description Every session of the member has ended; `endSessionUrl` ends Mydex's session in this browser too. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "endSessionUrl": "http://localhost:4000/session/end?id_token_hint=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A3000%2F"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LogoutResponseDto"];
+                };
+            };
+            /** @description problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the sessions have been ended all the same). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description problem+json `session_required`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "session_required",
+                     *       "detail": "A member session is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 401,
+                     *       "title": "A member session is required",
+                     *       "type": "http://localhost:3000/errors/session_required"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "csrf_header_missing",
+                     *       "detail": "The X-CSRF header is required.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 403,
+                     *       "title": "The X-CSRF header is required",
+                     *       "type": "http://localhost:3000/errors/csrf_header_missing"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    validateRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.org",
+                 *       "mydexid": "alice2024",
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegistrationDetailsDto"];
             };
         };
@@ -1611,6 +3020,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "errors": [
+                     *         {
+                     *           "code": "mydexid_digits_only",
+                     *           "field": "mydexid",
+                     *           "message": "A MydexID cannot be made up only of digits.",
+                     *           "params": {
+                     *             "pattern": "[^0-9]"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "valid": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["RegistrationCheckDto"];
                 };
             };
@@ -1620,6 +3044,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "body_not_object",
+                     *       "detail": "The body must be a JSON object.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "The body must be a JSON object",
+                     *       "type": "http://localhost:3000/errors/body_not_object"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1629,12 +3063,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Unsupported content type.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 415,
+                     *       "title": "Unsupported content type",
+                     *       "type": "http://localhost:3000/errors/unsupported_media_type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    Validation_rules: {
+    listValidationRules: {
         parameters: {
             query?: never;
             header?: never;
@@ -1648,6 +3092,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "lengthUnit": "codePoints",
+                     *       "rules": [
+                     *         {
+                     *           "code": "mydexid_length",
+                     *           "field": "mydexid",
+                     *           "form": "registration",
+                     *           "local": true,
+                     *           "message": "A MydexID must be 3 to 60 characters long.",
+                     *           "params": {},
+                     *           "source": "mydex"
+                     *         }
+                     *       ],
+                     *       "trimmed": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["ValidationRulesDto"];
                 };
             };
@@ -1657,6 +3118,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "method_not_allowed",
+                     *       "detail": "PATCH is not allowed here; use GET.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 405,
+                     *       "title": "Method not allowed",
+                     *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
