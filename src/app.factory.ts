@@ -9,10 +9,10 @@ import { RouteRegistry } from './common/problem/route-registry.js';
 import { problemTypeBaseFor, setProblemTypeBase } from './common/problem/problem-details.js';
 import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
-import { applyBrowserSafety } from './common/http/browser-safety.js';
+import { applyBrowserSafety, securityHeaders } from './common/http/browser-safety.js';
 import { clientErrorProblem } from './common/http/client-errors.js';
 import { DEFAULT_BODY_LIMITS, installBodyLimits } from './common/http/json-body.js';
-import { installQueryLimits } from './common/http/query-limits.js';
+import { queryLimitProblem } from './common/http/query-limits.js';
 import { mountOpenApi } from './openapi/openapi.js';
 import { mountDemoSpa } from './demo/demo-spa.js';
 
@@ -52,9 +52,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.get(RouteRegistry).attach(fastify);
   // Per-route body limits and the JSON parser that enforces keys, depth and Unicode before any DTO work.
   installBodyLimits(app);
-  installQueryLimits(fastify);
+  // One onRequest hook for what every request gets (one hook run instead of three): the query-string
+  // limit (414 before routing work), our request id and the security headers, computed once.
+  const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
+    const refused = queryLimitProblem(request.url);
+    if (refused) return done(refused);
+    void reply.header('x-request-id', request.id).headers(headers);
     done();
   });
   rewriteNonProblemErrors(fastify);

@@ -33,12 +33,31 @@ export class RateLimitGuard implements CanActivate {
     @Inject(rateLimitConfig.KEY) private readonly config: ConfigType<typeof rateLimitConfig>,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Each route's group (or none), read once per handler and class: the metadata never changes. */
+  private readonly groups = new WeakMap<object, WeakMap<object, RateLimitGroup | undefined>>();
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (!this.config.enabled) return true;
-    const decision = this.reflector.getAllAndOverride<RateLimitDecision | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
-    if (decision === undefined || !('group' in decision)) return true;
-    const group = RATE_LIMIT_GROUP_BY_NAME.get(decision.group);
+    const group = this.groupOf(context.getHandler(), context.getClass());
+    // No limit on this route: answered synchronously, no promise made.
     if (group === undefined) return true;
+    return this.count(context, group);
+  }
+
+  private groupOf(handler: object, controller: object): RateLimitGroup | undefined {
+    let byClass = this.groups.get(handler);
+    if (byClass === undefined) {
+      byClass = new WeakMap<object, RateLimitGroup | undefined>();
+      this.groups.set(handler, byClass);
+    }
+    if (byClass.has(controller)) return byClass.get(controller);
+    const decision = this.reflector.getAllAndOverride<RateLimitDecision | undefined>(RATE_LIMIT, [handler, controller] as (() => unknown)[]);
+    const group = decision === undefined || !('group' in decision) ? undefined : RATE_LIMIT_GROUP_BY_NAME.get(decision.group);
+    byClass.set(controller, group);
+    return group;
+  }
+
+  private async count(context: ExecutionContext, group: RateLimitGroup): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & RequestWithMember>();
     const tracker = group.per === 'member' ? await this.memberTracker(context, request) : clientAddressOf(request);

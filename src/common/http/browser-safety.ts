@@ -23,9 +23,10 @@ const HELMET_OPTIONS: Readonly<HelmetOptions> = {
 /**
  * The security headers helmet sets, computed once at start-up. Our policy does not vary per request,
  * and @fastify/helmet rebuilds and re-parses it on every request (measured: 30–150 µs each, the
- * largest single cost in the request pipeline; see docs/benchmark.md).
+ * largest single cost in the request pipeline; see docs/benchmark.md). The app's one onRequest hook
+ * (src/app.factory.ts) puts them on every response.
  */
-function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Record<string, string> {
+export function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string | number | readonly string[]) => {
@@ -44,18 +45,11 @@ function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Rec
 }
 
 /**
- * Browser-facing protections: security headers and CORS for exactly FRONTEND_ORIGINS, with
- * credentials, so only the registered frontends can call the API with the session cookie.
+ * Browser-facing protections: CORS for exactly FRONTEND_ORIGINS, with credentials, so only the
+ * registered frontends can call the API with the session cookie. (The security headers,
+ * securityHeaders(), are set by the app's one onRequest hook.)
  */
 export async function applyBrowserSafety(app: NestFastifyApplication, frontendOrigins: string[]): Promise<void> {
-  const headers = securityHeaders();
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (_request, reply, done) => {
-      void reply.headers(headers);
-      done();
-    });
   const allowed = new Set(frontendOrigins);
   app.enableCors({
     origin: (origin, callback) => callback(null, origin === undefined ? false : allowed.has(origin)),

@@ -10,19 +10,24 @@ import { ProblemException } from '../problem/problem.exception.js';
  */
 export const MAX_QUERY_PARAMETERS = 100;
 
-/** Refuses, before routing work, a request whose query string has more than MAX_QUERY_PARAMETERS parameters: 414 `uri_too_long`. */
+/**
+ * The refusal for a URL whose query string has more than MAX_QUERY_PARAMETERS parameters (414
+ * `uri_too_long`), or undefined. Called first thing in the app's one onRequest hook
+ * (src/app.factory.ts), before routing work.
+ */
+export function queryLimitProblem(url: string): ProblemException | undefined {
+  const start = url.indexOf('?');
+  if (start >= 0 && url.length - start > MAX_QUERY_PARAMETERS) {
+    let parameters = 1;
+    for (let i = start + 1; i < url.length; i++) if (url.charCodeAt(i) === 0x26) parameters++;
+    if (parameters > MAX_QUERY_PARAMETERS) return new ProblemException('uri_too_long', `The query string has more than ${MAX_QUERY_PARAMETERS} parameters.`);
+  }
+  return undefined;
+}
+
+/** queryLimitProblem as an onRequest hook of its own (the app folds it into its one hook instead). */
 export function installQueryLimits(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const url = request.url;
-    const start = url.indexOf('?');
-    if (start >= 0 && url.length - start > MAX_QUERY_PARAMETERS) {
-      let parameters = 1;
-      for (let i = start + 1; i < url.length; i++) if (url.charCodeAt(i) === 0x26) parameters++;
-      if (parameters > MAX_QUERY_PARAMETERS) {
-        done(new ProblemException('uri_too_long', `The query string has more than ${MAX_QUERY_PARAMETERS} parameters.`));
-        return;
-      }
-    }
-    done();
+    done(queryLimitProblem(request.url));
   });
 }
