@@ -44,7 +44,7 @@ function expectProblem(res: RawResponse, status: number, code: string, label: st
  * A child process that, after one warm-up round, sends `rounds` rounds of one request of `keys` distinct keys to each target
  * at once (the next round when all are answered), then reports every status it got and exits.
  */
-function startAttacker(baseUrl: string, targets: { method: string; url: string }[], keys: number, rounds: number) {
+function startAttacker(baseUrl: string, targets: { method: string; url: string; headers?: Record<string, string> }[], keys: number, rounds: number) {
   const script = `
     const http = require('node:http');
     const [baseUrl, targetsJson, keys, rounds] = process.argv.slice(1);
@@ -52,7 +52,7 @@ function startAttacker(baseUrl: string, targets: { method: string; url: string }
     const agent = new http.Agent({ keepAlive: false });
     const statuses = [];
     const send = (t) => new Promise((resolve) => {
-      const req = http.request(baseUrl + t.url, { method: t.method, agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      const req = http.request(baseUrl + t.url, { method: t.method, agent, headers: { 'content-type': 'application/json', 'content-length': body.length, ...(t.headers || {}) } }, (res) => {
         res.resume();
         res.on('end', () => { statuses.push(res.statusCode); resolve(); });
       });
@@ -103,8 +103,14 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
     await t?.close();
   });
 
+  // The callback is sent with its Authentication header: the worst case is a sender who knows it (an
+  // unauthenticated one is refused before its body is read: see the test below).
   const send = (route: { method: string; url: string }, body: Buffer, headers: Record<string, string> = {}) =>
-    sendRaw(t.url, { method: route.method, path: concrete(route.url), headers: { 'content-type': 'application/json', ...headers }, body }, hostileAgent);
+    sendRaw(
+      t.url,
+      { method: route.method, path: concrete(route.url), headers: { 'content-type': 'application/json', ...(route.url === CALLBACK ? { authentication: CALLBACK_AUTH } : {}), ...headers }, body },
+      hostileAgent,
+    );
 
   /** Sends, and answers the response and how long it took (ms). */
   const timed = async (route: { method: string; url: string }, body: Buffer) => {
@@ -167,6 +173,8 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
   // garbage collection; the blocking this guards against (seconds per body) fails every attempt.
   it('keeps GET /health/live under 50 ms while 4 such bodies are being sent and refused at once', { retry: 2 }, async () => {
     const targets = [
+      // The attacker needs no login: without the callback's Authentication header (which an
+      // authenticated sender has; its bodies are kept for the operator), refused before it is read.
       { method: 'POST', url: CALLBACK },
       { method: 'PUT', url: CALLBACK },
       { method: 'POST', url: '/v1/auth/oidc/authorize' },
@@ -188,9 +196,23 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const { statuses } = await attacker.finished;
-    expect(statuses).toEqual(Array.from({ length: 20 }, () => 413));
+    expect([...statuses].sort()).toEqual([...Array.from({ length: 10 }, () => 401), ...Array.from({ length: 10 }, () => 413)]);
     expect(probes.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...probes), `probes (ms): ${probes.map((ms) => ms.toFixed(0)).join(' ')}`).toBeLessThan(50);
+  });
+
+  it('refuses an unauthenticated callback with 401 before reading its body: 60,000 keys, malformed JSON, a wrong header', async () => {
+    for (const method of ['POST', 'PUT']) {
+      for (const [what, body, headers] of [
+        ['60,000 keys, no header', MANY_KEYS, {}],
+        ['malformed JSON, no header', Buffer.from('{"uid":'), {}],
+        ['60,000 keys, a wrong header', MANY_KEYS, { authentication: 'a'.repeat(128) }],
+      ] as const) {
+        const label = `${method} ${CALLBACK} with ${what}`;
+        const res = await sendRaw(t.url, { method, path: CALLBACK, headers: { 'content-type': 'application/json', ...headers }, body }, hostileAgent);
+        expectProblem(res, 401, 'callback_unauthenticated', label);
+      }
+    }
   });
 
   it('refuses a 20 KiB body to POST /v1/auth/oidc/authorize with 413 payload_too_large', async () => {

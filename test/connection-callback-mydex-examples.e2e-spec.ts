@@ -68,7 +68,7 @@ describe.each(ENGINES)("Mydex's documented callback examples on %s", (engine) =>
   it('keeps the authentication page example exactly as printed (no key: refused 422, the body kept sealed)', async () => {
     const res = await post().type('form').send(AUTHENTICATION_PAGE_EXAMPLE);
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ field: 'key', code: 'required', message: expect.any(String) }]);
+    expect(res.body.errors).toEqual([{ field: 'key', code: 'required', message: expect.any(String), params: {} }]);
     const [event] = await openedEvents(db);
     expect(event).toMatchObject({ status: 'refused', reason: 'key_missing' });
     expect(event!.payload).toEqual({ body: { connection_id: '123-3736', uid: '1' } });

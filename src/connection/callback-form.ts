@@ -116,6 +116,14 @@ export function onUnparsedCallback(fastify: object, sink: UnparsedCallbackSink):
   sinks.set(fastify, sink);
 }
 
+/** Why a caller may not deliver a callback (the guard's refusal), checked before its body is read. */
+export type CallbackAdmission = (request: FastifyRequest) => Error | undefined;
+const admissions = new WeakMap<object, CallbackAdmission>();
+
+export function admitCallbacksWith(fastify: object, admission: CallbackAdmission): void {
+  admissions.set(fastify, admission);
+}
+
 /**
  * A body the JSON parser refuses never reaches the route (nor its guard), yet an authenticated one
  * must be kept (issue 14 §1). On the callback route only: a preParsing hook copies the bytes of a
@@ -128,6 +136,12 @@ function keepUnparsedCallbacks(app: NestFastifyApplication): void {
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (route.url !== CALLBACK_ROUTE) return;
     const list = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+    // The caller is checked before its body is read: an unauthenticated or unlisted sender gets its
+    // 401/403 without the server parsing up to 1 MiB and 50,000 keys for it (the guard checks again).
+    route.onRequest = [
+      ...list(route.onRequest),
+      (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => done(admissions.get(fastify)?.(request)),
+    ] as RouteOptions['onRequest'];
     route.preParsing = [...list(route.preParsing), copyRawBody] as RouteOptions['preParsing'];
     route.onError = [
       ...list(route.onError),

@@ -20,7 +20,7 @@ import { MydexCallbackRoute } from '../common/auth/route-access.decorator.js';
 import { BodyLimits, CALLBACK_BODY_LIMITS } from '../common/http/json-body.js';
 import { mydexConfig } from '../config/mydex.config.js';
 import { readCallbackDelivery } from './callback-delivery.js';
-import { onUnparsedCallback, rawCallbackBody } from './callback-form.js';
+import { admitCallbacksWith, onUnparsedCallback, rawCallbackBody } from './callback-form.js';
 import { CallbackReceivedDto, ConnectionCallbackDto, ConnectionNotificationDto } from './connection-callback.dto.js';
 import { ConnectionCallbackGuard } from './connection-callback.guard.js';
 import { ConnectionsService } from './connections.service.js';
@@ -76,6 +76,7 @@ export class ConnectionCallbackController implements OnModuleInit {
 
   /** Bodies the JSON parser refused never reach the route: keep an admitted caller's (callback-form.ts). */
   onModuleInit(): void {
+    admitCallbacksWith(this.adapterHost.httpAdapter.getInstance(), (request) => this.guard.refusal(request));
     onUnparsedCallback(this.adapterHost.httpAdapter.getInstance(), async (request, raw, reason) => {
       if (this.guard.refusal(request) !== undefined) return;
       const method = request.method === 'PUT' ? 'PUT' : 'POST';
