@@ -188,6 +188,14 @@ export async function purgeableSessions(db: DataSource): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** Whether any session is left for the purge to delete (cheap: one index probe). */
+export async function anyPurgeableSession(db: DataSource): Promise<boolean> {
+  const cutoff = new Date(Date.now() - DAY_MS);
+  const parameter = db.options.type === 'postgres' ? cutoff : sqliteValue(cutoff);
+  const rows = (await db.query(`SELECT 1 AS "found" FROM "sessions" WHERE "expires_at" < ${db.options.type === 'postgres' ? '$1' : '?'} LIMIT 1`, [parameter])) as unknown[];
+  return rows.length > 0;
+}
+
 /** Adds the rows and answers the row counts afterwards. */
 export async function seed(db: DataSource, counts: SeedCounts, progress: (text: string) => void = () => undefined): Promise<Record<SeededTable, number>> {
   const run = randomBytes(4).toString('hex');

@@ -154,21 +154,28 @@ export class PreparedQuery<Row extends object> {
 }
 
 /** Rows per statement of deleteInBatches: on SQLite a batch holds the process for a few milliseconds. */
-export const DELETE_BATCH = 500;
+export const DELETE_BATCH = 200;
+/**
+ * After each batch deleteInBatches pauses this many times as long as the batch took, so a purge uses
+ * at most a fifth of the process (SQLite) or of a database connection's time, whatever the backlog.
+ */
+export const DELETE_PAUSE_FACTOR = 4;
 
 /**
  * Deletes the rows of `table` that `where` selects (SQL with `$n` placeholders, best served by an
- * index), at most `batch` per statement, yielding to other work between statements: a purge that
- * meets a million rows never holds the database (or, on SQLite, the process) for more than one
- * batch. Answers how many rows were deleted.
+ * index), at most `batch` per statement, pausing between statements (DELETE_PAUSE_FACTOR): a purge
+ * that meets a million rows never holds the database (or, on SQLite, the process) for more than one
+ * batch, and leaves most of the time to requests. Answers how many rows were deleted.
  */
 export async function deleteInBatches(dataSource: DataSource, table: string, key: string, where: string, parameters: unknown[], batch = DELETE_BATCH): Promise<number> {
   const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE "${key}" IN (SELECT "${key}" FROM "${table}" WHERE ${where} LIMIT ${batch})`);
   let deleted = 0;
   for (;;) {
+    const started = performance.now();
     const changed = await statement.run(parameters);
     deleted += changed;
     if (changed < batch) return deleted;
-    await new Promise((resolve) => setImmediate(resolve));
+    const pause = Math.max(1, Math.ceil((performance.now() - started) * DELETE_PAUSE_FACTOR));
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
