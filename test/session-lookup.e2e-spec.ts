@@ -2,6 +2,10 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { LessThan } from 'typeorm';
+import { MemberSession } from '../src/session/member-session.entity.js';
+import { DELETE_BATCH } from '../src/persistence/prepared-query.js';
 import { SessionsService } from '../src/session/sessions.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { CALLBACK_AUTH, callbackForm, TEST_DATA_KEY } from './support/connection-callback.js';
@@ -73,5 +77,49 @@ describe.each(ENGINES)('session lookup with the connection status on %s', (engin
     }
     expect(sent).toHaveLength(1);
     expect(sent[0]).toContain('"connections"');
+  });
+});
+
+describe.each(ENGINES)('the sessions purge on %s', (engine) => {
+  let bff: TestApp;
+  beforeAll(async () => {
+    bff = await startTestApp({}, engine);
+  });
+  afterAll(async () => {
+    await bff?.close();
+  });
+
+  it('deletes, in batches, every session expired more than a day ago once a session is made, and nothing else', async () => {
+    const repository = bff.app.get<DataSource>(getDataSourceToken()).getRepository(MemberSession);
+    const now = Date.now();
+    const row = (expiresAt: number): MemberSession =>
+      repository.create({
+        id: randomUUID(),
+        tokenHash: randomUUID().replace(/-/g, '').padEnd(64, '0'),
+        client: 'native',
+        issuer: 'https://mydex.example/',
+        sub: `sub-${randomUUID()}`,
+        mydexid: null,
+        idToken: null,
+        sid: null,
+        createdAt: new Date(expiresAt - 3600 * 1000),
+        lastSeenAt: new Date(expiresAt - 3600 * 1000),
+        expiresAt: new Date(expiresAt),
+        revokedAt: null,
+      });
+    // More than two batches of long-expired rows; one expired an hour ago (kept a day); one live.
+    const old = Array.from({ length: DELETE_BATCH * 2 + 7 }, (_, i) => row(now - 2 * 24 * 3600 * 1000 - i * 1000));
+    for (let i = 0; i < old.length; i += 100) await repository.insert(old.slice(i, i + 100));
+    const recent = row(now - 3600 * 1000);
+    const live = row(now + 3600 * 1000);
+    await repository.insert([recent, live]);
+    // The app's first session starts the purge (beside the request, not in it).
+    await bff.app.get(SessionsService).create({ client: 'native', issuer: 'https://mydex.example/', sub: 'purge-trigger', mydexid: null, idToken: null });
+    const cutoff = new Date(now - 24 * 3600 * 1000);
+    const deadline = Date.now() + 20_000;
+    while ((await repository.countBy({ expiresAt: LessThan(cutoff) })) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await repository.countBy({ expiresAt: LessThan(cutoff) })).toBe(0);
+    expect(await repository.existsBy({ id: recent.id })).toBe(true);
+    expect(await repository.existsBy({ id: live.id })).toBe(true);
   });
 });
