@@ -10,6 +10,8 @@ const logger = new Logger('PeriodicPurge');
  */
 export class PeriodicPurge {
   private lastRun = 0;
+  /** A purge of a large backlog paces itself and may outlast the interval: never two at once. */
+  private running = false;
 
   constructor(
     /** What is purged, for the log: "expired sessions". */
@@ -21,10 +23,15 @@ export class PeriodicPurge {
   /** Starts the purge when the interval has passed since the last start; otherwise does nothing. */
   maybeRun(): void {
     const now = Date.now();
-    if (now - this.lastRun < this.everyMs) return;
+    if (this.running || now - this.lastRun < this.everyMs) return;
     this.lastRun = now;
-    this.purge(now).catch((error: unknown) => {
-      logger.warn(`purging ${this.what} failed: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    this.running = true;
+    this.purge(now)
+      .catch((error: unknown) => {
+        logger.warn(`purging ${this.what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(() => {
+        this.running = false;
+      });
   }
 }
