@@ -108,7 +108,7 @@ describe.each(ENGINES)('the sessions purge on %s', (engine) => {
         revokedAt: null,
       });
     // More than two batches of long-expired rows; one expired an hour ago (kept a day); one live.
-    const old = Array.from({ length: DELETE_BATCH * 2 + 7 }, (_, i) => row(now - 2 * 24 * 3600 * 1000 - i * 1000));
+    const old = Array.from({ length: DELETE_BATCH[engine] * 2 + 7 }, (_, i) => row(now - 2 * 24 * 3600 * 1000 - i * 1000));
     for (let i = 0; i < old.length; i += 100) await repository.insert(old.slice(i, i + 100));
     const recent = row(now - 3600 * 1000);
     const live = row(now + 3600 * 1000);
