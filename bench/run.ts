@@ -555,7 +555,7 @@ async function main(): Promise<void> {
               const started = Date.now();
               // Any session creation starts the sessions purge (PeriodicPurge), here a member's native login.
               await nativeSession(bffPublicUrls[index]!);
-              const deadline = Date.now() + 15 * 60_000;
+              const deadline = Date.now() + 60 * 60_000;
               while ((await anyPurgeableSession(db)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
               const seconds = (Date.now() - started) / 1000;
               await new Promise((resolve) => setTimeout(resolve, 1000));

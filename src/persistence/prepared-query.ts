@@ -154,31 +154,40 @@ export class PreparedQuery<Row extends object> {
 }
 
 /**
- * Rows per statement of deleteInBatches. On SQLite a statement holds the whole process (better-sqlite3
- * is synchronous), so batches are small there (about a millisecond each); on PostgreSQL the work is
- * the server's and a batch costs one round trip.
+ * Rows per statement of deleteInBatches, to start with. On SQLite a statement holds the whole process
+ * (better-sqlite3 is synchronous) and a deleted row costs a page write in each of the table's indexes,
+ * so the batch adapts to take about DELETE_BATCH_BUDGET_MS; on PostgreSQL the work is the server's
+ * and a batch costs one round trip.
  */
 export const DELETE_BATCH = { sqlite: 100, postgres: 500 } as const;
+/** SQLite: a batch should hold the process about this long (it shrinks or grows to fit, 10 to 2,000 rows). */
+export const DELETE_BATCH_BUDGET_MS = 10;
 
 /**
  * Deletes the rows of `table` that `where` selects (SQL with `$n` placeholders, best served by an
- * index), at most `batch` per statement, so a purge that meets a million rows never holds the
- * database (or, on SQLite, the process) for more than one batch. Between statements it yields: on
- * SQLite with setImmediate (one batch per turn of the event loop, after the requests that turn
- * serves: fast when idle, a small share under load), on PostgreSQL by pausing as long as the batch
- * took (at most half of one pooled connection's time). Answers how many rows were deleted.
+ * index), at most one batch per statement, so a purge that meets a million rows never holds the
+ * database (or, on SQLite, the process) for more than one batch. Between statements it pauses: on
+ * SQLite twice as long as the batch took (at most a third of the process; timers fire late on a busy
+ * event loop, which only slows the purge), on PostgreSQL as long as the batch took (at most half of
+ * one pooled connection's time). A fixed `batch` turns the adapting off. Answers how many rows were
+ * deleted.
  */
 export async function deleteInBatches(dataSource: DataSource, table: string, key: string, where: string, parameters: unknown[], batch?: number): Promise<number> {
   const sqlite = dataSource.options.type === 'better-sqlite3';
-  const size = batch ?? (sqlite ? DELETE_BATCH.sqlite : DELETE_BATCH.postgres);
-  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE "${key}" IN (SELECT "${key}" FROM "${table}" WHERE ${where} LIMIT ${size})`);
+  let size = batch ?? (sqlite ? DELETE_BATCH.sqlite : DELETE_BATCH.postgres);
+  const limit = `$${parameters.length + 1}`;
+  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE "${key}" IN (SELECT "${key}" FROM "${table}" WHERE ${where} LIMIT ${limit})`);
   let deleted = 0;
   for (;;) {
     const started = performance.now();
-    const changed = await statement.run(parameters);
+    const changed = await statement.run([...parameters, size]);
+    const took = performance.now() - started;
     deleted += changed;
     if (changed < size) return deleted;
-    if (sqlite) await new Promise((resolve) => setImmediate(resolve));
-    else await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(performance.now() - started))));
+    if (sqlite && batch === undefined) {
+      if (took > DELETE_BATCH_BUDGET_MS && size > 10) size = Math.max(10, Math.floor(size / 2));
+      else if (took < DELETE_BATCH_BUDGET_MS / 2 && size < 2000) size = Math.min(2000, size * 2);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(took * (sqlite ? 2 : 1)))));
   }
 }
