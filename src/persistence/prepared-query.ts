@@ -176,7 +176,11 @@ export async function deleteInBatches(dataSource: DataSource, table: string, key
   const sqlite = dataSource.options.type === 'better-sqlite3';
   let size = batch ?? (sqlite ? DELETE_BATCH.sqlite : DELETE_BATCH.postgres);
   const limit = `$${parameters.length + 1}`;
-  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE "${key}" IN (SELECT "${key}" FROM "${table}" WHERE ${where} LIMIT ${limit})`);
+  // SQLite: by rowid, which every index holds, so the inner select is a covering index search. By the
+  // primary key it needs the table row, and once ANALYZE has seen that most rows match, SQLite scans
+  // the table instead (measured: 100 ms per statement of 100 rows at 400,000 sessions, 8 ms by rowid).
+  const id = sqlite ? 'rowid' : `"${key}"`;
+  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE ${id} IN (SELECT ${id} FROM "${table}" WHERE ${where} LIMIT ${limit})`);
   let deleted = 0;
   for (;;) {
     const started = performance.now();
