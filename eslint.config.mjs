@@ -22,5 +22,13 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
+  {
+    // Request DTOs: `IsOptional` also lets `null` through to code that expects a value or nothing.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'class-validator', importNames: ['IsOptional'], message: 'Use OptionalField() (src/common/http/optional-field.ts): IsOptional lets null through.' }] }],
+    },
+  },
   { files: ['examples/spa/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { OptionalField } from '../common/http/optional-field.js';
 import { MAX_REDIRECT_LENGTH } from '../common/return-to/return-to.policy.js';
 import type { DatasetPermission } from './permissions.js';
 
@@ -9,7 +10,7 @@ export class StartConnectionDto {
    * for a native session, exactly one of NATIVE_REDIRECT_URIS). Default: the first frontend origin.
    */
   @ApiPropertyOptional({ example: 'http://localhost:3000/connected', maxLength: MAX_REDIRECT_LENGTH })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(MAX_REDIRECT_LENGTH)
   returnTo?: string;

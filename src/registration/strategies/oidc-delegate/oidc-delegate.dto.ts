@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsString, MaxLength } from 'class-validator';
+import { OptionalField } from '../../../common/http/optional-field.js';
 import { EMAIL_MAX, EMAIL_PATTERN } from '../../../validation/rule-catalogue.js';
 import { EmailAddress, Trim } from '../../../validation/rule-constraints.js';
 import type { OidcClient, OidcIntent } from './oidc-transaction.entity.js';
@@ -16,25 +17,25 @@ export class AuthorizeDto {
    * what cannot be an address is refused; Mydex judges the rest.
    */
   @ApiProperty({ required: false, maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
-  @IsOptional()
+  @OptionalField()
   @Trim()
   @IsString()
   @EmailAddress()
   email?: string;
 
   /** Web: where the browser lands afterwards; must be on a FRONTEND_ORIGINS origin. Default: the first origin. */
-  @IsOptional()
+  @OptionalField()
   @IsString()
   returnTo?: string;
 
   /** `web` (cookie session, the default) or `native` (one-time code and bearer token). */
   @ApiProperty({ enum: ['web', 'native'], required: false, default: 'web' })
-  @IsOptional()
+  @OptionalField()
   @IsIn(['web', 'native'], { context: { code: 'client_invalid' } })
   client?: OidcClient;
 
   /** Native: the app's redirect URI, exactly one of NATIVE_REDIRECT_URIS. */
-  @IsOptional()
+  @OptionalField()
   @IsString()
   appRedirectUri?: string;
 }
@@ -83,7 +84,7 @@ export class LogoutDto {
    * Where Mydex sends the browser after its logout: a FRONTEND_ORIGINS address (web) or one of
    * NATIVE_REDIRECT_URIS (native). Default (web): the first frontend origin.
    */
-  @IsOptional()
+  @OptionalField()
   @IsString()
   postLogoutRedirectUri?: string;
 }
