@@ -11,6 +11,7 @@ import { requestIdFor } from './common/request-id.js';
 import { splitList, validateEnvironment } from './config/environment.js';
 import { applyBrowserSafety, securityHeaders } from './common/http/browser-safety.js';
 import { clientErrorProblem } from './common/http/client-errors.js';
+import { installLingeringClose } from './common/http/lingering-close.js';
 import { DEFAULT_BODY_LIMITS, installBodyLimits } from './common/http/json-body.js';
 import { queryLimitProblem } from './common/http/query-limits.js';
 import { mountOpenApi } from './openapi/openapi.js';
@@ -50,6 +51,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   const fastify = app.getHttpAdapter().getInstance();
   app.get(RouteRegistry).attach(fastify);
+  // A refused, unread body gets its answer instead of a TCP reset (src/common/http/lingering-close.ts).
+  installLingeringClose(fastify.server);
   // Per-route body limits and the JSON parser that enforces keys, depth and Unicode before any DTO work.
   installBodyLimits(app);
   // One onRequest hook for what every request gets (one hook run instead of three): the query-string

@@ -3,6 +3,7 @@ import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyRoutesOf, CALLBACK_BODY_LIMITS, DEFAULT_BODY_LIMITS, type BodyRoute } from '../src/common/http/json-body.js';
+import { LINGER_MS } from '../src/common/http/lingering-close.js';
 import { ERROR_CODES } from '../src/common/problem/error-codes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { CALLBACK_AUTH, callbackForm, callbackJson, TEST_DATA_KEY } from './support/connection-callback.js';
@@ -313,6 +314,72 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
         socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
         socket.write(bytes);
       });
+
+    /**
+     * Sends a request whose body the server refuses without reading (`Connection: close`), and keeps
+     * sending the body after the answer has arrived, as a client on a busy machine does. Answers what
+     * arrived and whether the connection was reset under the writes.
+     */
+    const refusedWhileSending = (method: string, path: string, extraHeaders: string, bodyBytes: number, pauseMs = 0) =>
+      new Promise<{ answer: string; reset: string | undefined; ended: boolean }>((resolve) => {
+        const url = new URL(t.url);
+        // Half-open allowed: the client goes on sending after the server's FIN, as HTTP clients do.
+        const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+        let answer = '';
+        let reset: string | undefined;
+        let ended = false;
+        let answered: () => void = () => undefined;
+        const answerArrived = new Promise<void>((arrived) => (answered = arrived));
+        socket.on('data', (chunk: Buffer) => {
+          answer += chunk.toString('utf8');
+          if (answer.includes('\r\n\r\n')) answered();
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => (reset = error.code ?? error.message));
+        socket.on('end', () => (ended = true));
+        const closed = new Promise<void>((resolveClosed) => socket.on('close', () => resolveClosed()));
+        socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n${extraHeaders}\r\n`);
+        socket.write(chunk.subarray(0, 16 * 1024));
+        void (async () => {
+          await answerArrived;
+          // Long enough for the server to have finished its answer and closed its side.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          for (let sent = 16 * 1024; sent < bodyBytes && !socket.destroyed; sent += chunk.length) {
+            const piece = chunk.subarray(0, Math.min(chunk.length, bodyBytes - sent));
+            await new Promise<void>((written) => socket.write(piece, () => written()));
+            if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          }
+          if (!socket.destroyed) socket.end();
+          await closed;
+          resolve({ answer, reset, ended });
+        })();
+      });
+
+    // Lingering close (src/common/http/lingering-close.ts): without it the server destroys the
+    // socket right after its answer, the unread body makes the kernel reset the connection, and the
+    // client's next write fails with ECONNRESET or EPIPE, usually losing the answer.
+    it.each([
+      ['POST /v1/auth/session/exchange over 16 KiB', 'POST', '/v1/auth/session/exchange', '', 413, 'payload_too_large'],
+      ['POST /v1/auth/oidc/authorize over 16 KiB', 'POST', '/v1/auth/oidc/authorize', '', 413, 'payload_too_large'],
+      ['an unauthenticated callback', 'POST', CALLBACK, '', 401, 'callback_unauthenticated'],
+    ])('answers %s while the client is still sending the body, and closes without a reset', async (_label, method, path, headers, status, code) => {
+      const { answer, reset, ended } = await refusedWhileSending(method, path, headers, 1024 * 1024);
+      expect(reset, answer).toBeUndefined();
+      expect(ended).toBe(true);
+      expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code, status });
+    });
+
+    it('still closes, after LINGER_MS, a connection whose client goes on sending after a refusal', async () => {
+      const started = performance.now();
+      // 64 KiB every 100 ms after the answer: 12.8 s for 8 MiB, far longer than the server lingers.
+      const { answer, reset } = await refusedWhileSending('POST', '/v1/auth/session/exchange', '', 8 * 1024 * 1024, 100);
+      expect(answer).toMatch(/^HTTP\/1.1 413 /);
+      expect(reset).toBeDefined();
+      expect(performance.now() - started).toBeLessThan(LINGER_MS + 2_000);
+    });
 
     it('answers headers larger than 16 KiB with 431 problem+json request_header_fields_too_large', async () => {
       const res = await rawExchange(`GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
