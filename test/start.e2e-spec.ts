@@ -49,7 +49,8 @@ describe('the built BFF as `npm start` runs it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bff-start-'));
     const child = spawn(process.execPath, [entry], {
       cwd: dir,
-      env: bareEnv({ PORT: String(port), EMULATOR_PORT: String(emulatorPort), PUBLIC_BASE_URL: `http://localhost:${port}` }),
+      // Only PORT: the addresses printed follow it (PUBLIC_BASE_URL is derived outside production).
+      env: bareEnv({ PORT: String(port), EMULATOR_PORT: String(emulatorPort) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

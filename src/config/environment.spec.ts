@@ -26,6 +26,18 @@ const PRODUCTION: Record<string, string> = {
 };
 
 describe('environment validation', () => {
+  it('outside production, derives PUBLIC_BASE_URL and FRONTEND_ORIGINS from PORT when they are not set', () => {
+    expect(validateEnvironment({ PORT: '3999' })).toMatchObject({ PUBLIC_BASE_URL: 'http://localhost:3999', FRONTEND_ORIGINS: 'http://localhost:3999' });
+    expect(validateEnvironment({ PORT: '3999', PUBLIC_BASE_URL: 'http://127.0.0.1:8080' })).toMatchObject({
+      PUBLIC_BASE_URL: 'http://127.0.0.1:8080',
+      FRONTEND_ORIGINS: 'http://localhost:3999',
+    });
+    // PORT=0 (any free port) says nothing about the address: the defaults stay.
+    expect(validateEnvironment({ PORT: '0' }).PUBLIC_BASE_URL).toBe('http://localhost:3000');
+    // Production derives nothing: both are required there.
+    expect(problemsOf({ ...PRODUCTION, PORT: '3999', PUBLIC_BASE_URL: '' }).join('\n')).toContain('PUBLIC_BASE_URL: required in production');
+  });
+
   it('starts in development with no configuration at all, on SQLite and the emulator', () => {
     const env = validateEnvironment({});
     expect(env.PORT).toBe(3000);

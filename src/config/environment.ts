@@ -335,6 +335,12 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const key = JSON.stringify(given);
   if (lastValidated?.key === key) return lastValidated.env;
   const env = plainToInstance(EnvironmentVariables, given, { enableImplicitConversion: true, exposeDefaultValues: true });
+  // Outside production, `PORT=3001 npm start` alone works: the public URL and the demo's origin
+  // follow the port unless set (production requires both, https).
+  if (env.NODE_ENV !== 'production' && typeof given.PORT === 'string' && /^[1-9][0-9]*$/.test(given.PORT)) {
+    if (given.PUBLIC_BASE_URL === undefined) env.PUBLIC_BASE_URL = `http://localhost:${given.PORT}`;
+    if (given.FRONTEND_ORIGINS === undefined) env.FRONTEND_ORIGINS = `http://localhost:${given.PORT}`;
+  }
   for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'REGISTRATION_CONFLICT_LIMIT', 'REGISTRATION_CONFLICT_WINDOW_SECONDS', 'REGISTRATION_GLOBAL_LIMIT', 'REGISTRATION_GLOBAL_WINDOW_SECONDS', 'METRICS_PORT'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
