@@ -1,0 +1,110 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import type { FastifyReply } from 'fastify';
+import type { Repository } from 'typeorm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { testingRoot } from '../../test/support/module-testing.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { appConfig } from '../config/app.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { MydexClient } from '../mydex/mydex.client.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
+import { sha256Hex } from '../session/session-token.js';
+import { RegistrationChallengeModule } from './challenge/registration-challenge.module.js';
+import { Registration } from './registration.entity.js';
+import { RegistrationModule } from './registration.module.js';
+import { RegistrationsController } from './registrations.controller.js';
+import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
+
+/**
+ * RegistrationModule as a testing module (the template for a module spec: docs/extending.md, "Testing
+ * a module"): the real module over an in-memory database, with MydexClient overridden, so the
+ * own-form strategy runs without HTTP. The fake answers as MydexClient does: a URL, or the
+ * ProblemException it makes of Mydex's answer (a MydexID in use → `mydexid_taken`, HTTP 409).
+ */
+const mydex = { registerMember: vi.fn() };
+
+const details = { mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse' };
+const PRIVATE_KEY_FORM = 'https://mydex.example/private-key/one-time';
+
+describe('RegistrationModule (testing module, MydexClient overridden)', () => {
+  let moduleRef: TestingModule;
+  let strategy: OwnFormRegistrationStrategy;
+  let controller: RegistrationsController;
+  let rows: Repository<Registration>;
+  let publicBaseUrl: string;
+
+  beforeAll(async () => {
+    moduleRef = await Test.createTestingModule({
+      // RegistrationChallengeModule and RateLimitModule are global in AppModule: the controller's guard and interceptor come from them.
+      imports: [testingRoot(), RegistrationChallengeModule, RateLimitModule, RegistrationModule],
+    })
+      .overrideProvider(MydexClient)
+      .useValue(mydex)
+      .compile();
+    strategy = moduleRef.get(OwnFormRegistrationStrategy);
+    controller = moduleRef.get(RegistrationsController);
+    rows = moduleRef.get<Repository<Registration>>(getRepositoryToken(Registration));
+    publicBaseUrl = moduleRef.get<{ publicBaseUrl: string }>(appConfig.KEY).publicBaseUrl;
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+  });
+
+  beforeEach(() => {
+    mydex.registerMember.mockReset();
+  });
+
+  it('sends valid details to Mydex with our return URL and records the registration bound to the new secret', async () => {
+    mydex.registerMember.mockResolvedValue({ privateKeyUrl: PRIVATE_KEY_FORM });
+
+    const created = await strategy.register(details, 'http://localhost:3000/welcome', 'native');
+
+    expect(created).toMatchObject({ status: 'awaiting_private_key', privateKeyUrl: PRIVATE_KEY_FORM });
+    expect(mydex.registerMember).toHaveBeenCalledTimes(1);
+    expect(mydex.registerMember).toHaveBeenCalledWith({ ...details, returnTo: `${publicBaseUrl}/v1/registrations/${created.registrationId}/return` });
+    const row = await rows.findOneBy({ id: created.registrationId });
+    expect(row).toMatchObject({ strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'alice2024', bindingClient: 'native' });
+    expect(row?.bindingHash).toBe(sha256Hex(created.registrationSecret));
+    // The email is sealed at rest, never stored as given.
+    expect(JSON.stringify(row)).not.toContain(details.email);
+  });
+
+  it('passes on mydexid_taken (HTTP 409) when Mydex says the MydexID is in use, and keeps nothing', async () => {
+    mydex.registerMember.mockRejectedValue(new ProblemException('mydexid_taken', 'This MydexID is already in use; choose another.'));
+    const before = await rows.count();
+
+    const refusal = await strategy.register({ ...details, mydexid: 'bob2024' }, 'http://localhost:3000/welcome', 'web').catch((error: unknown) => error);
+
+    expect(refusal).toBeInstanceOf(ProblemException);
+    expect(refusal).toMatchObject({ code: 'mydexid_taken', status: 409 });
+    expect(await rows.count()).toBe(before);
+    const counted = (await moduleRef.get(MetricsService).registrations.get()).values;
+    expect(counted).toContainEqual(expect.objectContaining({ labels: { strategy: 'own_form', outcome: 'mydexid_taken' }, value: 1 }));
+  });
+
+  it('refuses details that break a rule (validation_failed, 422) before Mydex is called', async () => {
+    const reply = { header: vi.fn(), setCookie: vi.fn() } as unknown as FastifyReply;
+
+    const refusal = await controller.create({ ...details, mydexid: 'alice.smith' }, undefined, reply).catch((error: unknown) => error);
+
+    expect(refusal).toMatchObject({ code: 'validation_failed', status: 422 });
+    expect((refusal as ProblemException).options.errors?.map((error) => `${error.field}:${error.code}`)).toEqual(['mydexid:mydexid_not_alphanumeric']);
+    expect(mydex.registerMember).not.toHaveBeenCalled();
+  });
+
+  it('gives a web client its binding secret as a cookie, not in the body', async () => {
+    mydex.registerMember.mockResolvedValue({ privateKeyUrl: PRIVATE_KEY_FORM });
+    const setCookie = vi.fn();
+    const reply = { header: vi.fn(), setCookie } as unknown as FastifyReply;
+
+    const created = await controller.create({ ...details, mydexid: 'carol2024' }, undefined, reply);
+
+    expect(created).not.toHaveProperty('registrationSecret');
+    expect(setCookie).toHaveBeenCalledTimes(1);
+    const [, secret] = setCookie.mock.calls[0] as [string, string];
+    const row = await rows.findOneBy({ id: created.registrationId });
+    expect(row?.bindingHash).toBe(sha256Hex(secret));
+  });
+});

@@ -1,0 +1,48 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { appConfig } from '../../src/config/app.config.js';
+import { databaseConfig } from '../../src/config/database.config.js';
+import { mydexConfig } from '../../src/config/mydex.config.js';
+import { securityConfig } from '../../src/config/security.config.js';
+import { MetricsModule } from '../../src/metrics/metrics.module.js';
+import { dataSourceOptions } from '../../src/persistence/data-source-options.js';
+
+/**
+ * The environment the module specs compile with: test mode, quiet, an in-memory database and a
+ * throw-away data key (so DataEncryption never writes a development key file under data/).
+ * The config namespaces (`registerAs`) read process.env when Nest instantiates them, so these are set
+ * in process.env; each spec file runs in its own process (vitest, `pool: 'forks'`) or its own
+ * process object (Jest), so nothing leaks into another file.
+ */
+export const MODULE_TEST_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  RATE_LIMITS: 'off',
+  DATABASE_URL: 'sqlite::memory:',
+  DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+};
+
+/**
+ * What AppModule gives every feature module, for `Test.createTestingModule({ imports: [testingRoot(), FeatureModule] })`:
+ * the root configuration namespaces (global, as `ConfigModule.forRoot` in AppModule), an in-memory
+ * SQLite database migrated by the production migrations, and the global MetricsModule. No HTTP
+ * server: a spec calls controllers and services directly. `env` adds or replaces variables of
+ * MODULE_TEST_ENV; to change one namespace in one spec, prefer
+ * `.overrideProvider(someConfig.KEY).useValue({ ...someConfig(), field: value })`.
+ */
+export function testingRoot(env: Record<string, string> = {}): DynamicModule {
+  Object.assign(process.env, MODULE_TEST_ENV, env);
+  return {
+    module: TestingRootModule,
+    imports: [
+      ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig, databaseConfig, securityConfig, mydexConfig] }),
+      TypeOrmModule.forRoot({ ...dataSourceOptions('sqlite::memory:'), migrationsRun: true, autoLoadEntities: true }),
+      MetricsModule,
+    ],
+  };
+}
+
+@Module({})
+class TestingRootModule {}
