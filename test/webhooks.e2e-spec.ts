@@ -7,6 +7,7 @@ import { dateColumn } from '../src/persistence/prepared-query.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
 import { WebhookOutbox, type WebhookEvent } from '../src/webhooks/webhook-outbox.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { CALLBACK_AUTH, callbackForm, NID, TEST_DATA_KEY } from './support/connection-callback.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
 import { startReceiver, verifiesWith, waitFor, type Answer, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -239,6 +240,32 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     const third = outbox.statementFor(ESTABLISHED, postgres)!;
     await expect(runInTransaction(dataSource, [third.statement, ['SELECT no_such_column FROM "webhook_outbox"', []]])).rejects.toThrow();
     expect((await rowsOf(bff)).map((row) => row.id).sort()).toEqual([first.id, second.id].sort());
+  });
+
+  it('an applied connection callback sends connection.established, committed with the connection; a repeat sends nothing', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
+    const callback = () =>
+      fetch(`${bff.url}/v1/connections/callback`, {
+        method: 'POST',
+        headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        body: callbackForm({ uid: 601, mydexid: 'hooked1' }),
+      });
+    expect((await callback()).status).toBe(200);
+    await waitFor('the webhook', () => hooks.received.length === 1);
+    const [delivery] = hooks.received;
+    expect(verifiesWith(SECRET, delivery)).toBe(true);
+    const body = JSON.parse(delivery.body) as { type: string; data: unknown };
+    expect(body.type).toBe('connection.established');
+    expect(body.data).toEqual({ connectionId: `601-${NID}`, uid: 601, version: 1 });
+    // The member key and fields never leave: only ids and the version.
+    expect(delivery.body).not.toContain('member-key');
+    expect(delivery.body).not.toContain('hooked1');
+    // The same delivery again is a duplicate: nothing applied, nothing sent.
+    expect((await callback()).status).toBe(200);
+    await sleep(400);
+    expect(hooks.received).toHaveLength(1);
+    expect(await rowsOf(bff)).toHaveLength(1);
   });
 
   it('writes nothing when the feature is off', async () => {
