@@ -19,6 +19,7 @@ import { RegistrationChallengeModule } from './registration/challenge/registrati
 import { RegistrationModule } from './registration/registration.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ValidationModule } from './validation/validation.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /**
  * The BFF. A dynamic module so the environment is read when the app is created (tests set it per
@@ -52,6 +53,7 @@ export class AppModule {
     RegistrationModule,
     SessionModule,
     ValidationModule,
+    WebhooksModule,
       ],
     };
   }

@@ -173,6 +173,53 @@ export class EnvironmentVariables {
   @IsString()
   CALLBACK_ALLOWED_IPS?: string;
 
+  /**
+   * Outbound webhooks (src/webhooks, docs/operations.md "Webhooks"): the integrator's endpoint. Unset:
+   * the feature is off and nothing is written to the outbox. Production: https.
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  WEBHOOK_URL?: string;
+
+  /** The signing secret, `whsec_` and the base64 of 24 to 64 random bytes (Standard Webhooks); required with WEBHOOK_URL. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SECRET?: string;
+
+  /** Comma list of the event types sent (`connection.established`, or `connection.*`); unset: every type. */
+  @IsOptional()
+  @Matches(/^\s*[a-z0-9_.*-]+(\s*,\s*[a-z0-9_.*-]+)*\s*$/i, { message: 'must be a comma list of event types such as connection.established or connection.*' })
+  WEBHOOK_EVENTS?: string;
+
+  /** Per-attempt timeout of a webhook delivery, in milliseconds; a claimed row's lease is twice this. */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  WEBHOOK_TIMEOUT_MS: number = 10000;
+
+  /** Delays before the 2nd, 3rd… attempt, in seconds (comma list; the last repeats), each ±20 % jitter. */
+  @IsOptional()
+  @Matches(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, { message: 'must be a comma list of seconds such as 5,30,120,600,3600' })
+  WEBHOOK_RETRY_SCHEDULE?: string;
+
+  /** How long after an event was written its delivery is retried before it is marked failed, in seconds. */
+  @IsInt()
+  @Min(1)
+  @Max(604800)
+  WEBHOOK_RETRY_FOR_SECONDS: number = 86400;
+
+  /** How often each instance looks for due deliveries (others' events, retries, expired leases), in milliseconds. */
+  @IsInt()
+  @Min(10)
+  @Max(600000)
+  WEBHOOK_POLL_INTERVAL_MS: number = 2000;
+
+  /** Days a delivered webhook_outbox row is kept; 0 keeps them for ever. Failed rows are kept. */
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  WEBHOOK_RETENTION_DAYS: number = 7;
+
   /** Days a `connection_events` row (the audit trail of callbacks) is kept; 0 keeps them for ever. */
   @IsInt()
   @Min(0)
@@ -312,6 +359,35 @@ function productionHttpsProblems(given: Record<string, unknown>): string[] {
   return problems;
 }
 
+/** `whsec_` and the base64 of the key: what Standard Webhooks libraries and their users exchange. */
+const WEBHOOK_SECRET_FORMAT = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
+
+/**
+ * The webhook key of a `whsec_<base64>` secret (24 to 64 bytes), or undefined when it is not one.
+ * Never echoes the value.
+ */
+export function webhookKey(secret: string): Buffer | undefined {
+  const match = WEBHOOK_SECRET_FORMAT.exec(secret);
+  if (!match || match[1].length % 4 !== 0) return undefined;
+  const key = Buffer.from(match[1], 'base64');
+  return key.length >= 24 && key.length <= 64 ? key : undefined;
+}
+
+/** WEBHOOK_URL and WEBHOOK_SECRET go together; the secret is a whsec_ key; the URL carries no credentials. */
+function webhookProblems(env: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  if (env.WEBHOOK_URL !== undefined && env.WEBHOOK_SECRET === undefined) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ and the base64 of 32 random bytes: echo whsec_$(openssl rand -base64 32))');
+  if (env.WEBHOOK_SECRET !== undefined && env.WEBHOOK_URL === undefined) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
+  if (env.WEBHOOK_SECRET !== undefined && webhookKey(env.WEBHOOK_SECRET) === undefined) {
+    problems.push('WEBHOOK_SECRET: must be whsec_ followed by the base64 of 24 to 64 random bytes (echo whsec_$(openssl rand -base64 32))');
+  }
+  if (env.WEBHOOK_URL !== undefined && URL.canParse(env.WEBHOOK_URL)) {
+    const url = new URL(env.WEBHOOK_URL);
+    if (url.username !== '' || url.password !== '') problems.push('WEBHOOK_URL: must not carry credentials (user:password@); the signature authenticates the BFF');
+  }
+  return problems;
+}
+
 export class EnvironmentError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -341,7 +417,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     if (given.PUBLIC_BASE_URL === undefined) env.PUBLIC_BASE_URL = `http://localhost:${given.PORT}`;
     if (given.FRONTEND_ORIGINS === undefined) env.FRONTEND_ORIGINS = `http://localhost:${given.PORT}`;
   }
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'REGISTRATION_CONFLICT_LIMIT', 'REGISTRATION_CONFLICT_WINDOW_SECONDS', 'REGISTRATION_GLOBAL_LIMIT', 'REGISTRATION_GLOBAL_WINDOW_SECONDS', 'METRICS_PORT'] as const) {
+  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'REGISTRATION_CONFLICT_LIMIT', 'REGISTRATION_CONFLICT_WINDOW_SECONDS', 'REGISTRATION_GLOBAL_LIMIT', 'REGISTRATION_GLOBAL_WINDOW_SECONDS', 'METRICS_PORT', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_FOR_SECONDS', 'WEBHOOK_POLL_INTERVAL_MS', 'WEBHOOK_RETENTION_DAYS'] as const) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }
@@ -360,11 +436,13 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (env.REGISTRATION_CHALLENGE !== 'off' && env.REGISTRATION_CHALLENGE_SECRET === undefined) {
     problems.push(`REGISTRATION_CHALLENGE_SECRET: required when REGISTRATION_CHALLENGE=${env.REGISTRATION_CHALLENGE}`);
   }
+  problems.push(...webhookProblems(env));
   if (env.NODE_ENV === 'production') {
     for (const name of PRODUCTION_REQUIRED) {
       if (given[name] === undefined) problems.push(`${name}: required in production`);
     }
     problems.push(...productionHttpsProblems(given));
+    if (env.WEBHOOK_URL !== undefined && !/^https:\/\/[^/?#\s]/i.test(env.WEBHOOK_URL)) problems.push('WEBHOOK_URL: must be an https:// URL in production');
     if (given.METRICS_TOKEN !== undefined && PLACEHOLDER.test(String(given.METRICS_TOKEN))) problems.push('METRICS_TOKEN: is a placeholder; set a real token');
     for (const name of PRODUCTION_SECRETS) {
       const value = given[name];

@@ -91,6 +91,14 @@ export interface StoreSettings {
   connectionNid: string;
 }
 
+/**
+ * Where an applied delivery's webhook row comes from (src/webhooks WebhookOutbox.statementFor): a
+ * statement written in the delivery's own transaction. Absent (the operator command): no webhook.
+ */
+export interface WebhookStatements {
+  statementFor(event: { type: string; data: Record<string, unknown> }, postgres: boolean): { statement: Statement; committed: () => void } | null;
+}
+
 export class ConnectionStore {
   private readonly sql: ReturnType<typeof sql>;
   /**
@@ -104,6 +112,7 @@ export class ConnectionStore {
     private readonly dataSource: DataSource,
     private readonly sealer: Sealer,
     private readonly settings: StoreSettings,
+    private readonly webhooks?: WebhookStatements,
   ) {
     this.sql = sql(dataSource.options.type === 'postgres');
     this.bindings = new PreparedQuery(
@@ -153,14 +162,21 @@ export class ConnectionStore {
     const history = [...decision.history.filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
     const upsert = this.upsertStatement(delivery, context, now, history);
     const event = this.eventStatement(delivery, context, now, 'applied', null);
+    // The integrator's webhook commits with the connection (ids and the version only: never the key or fields).
+    const webhook = this.webhooks?.statementFor(
+      { type: 'connection.established', data: { connectionId: delivery.connectionId, uid: delivery.uid, version: delivery.version ?? this.settings.configuredVersion } },
+      this.dataSource.options.type === 'postgres',
+    );
+    const written = webhook ? [upsert, webhook.statement, event] : [upsert, event];
     if (decision.moveFrom === null) {
       // The hot path: one combined statement on PostgreSQL, one synchronous transaction on SQLite.
-      await writeAtomically(this.dataSource, [upsert, event]);
+      await writeAtomically(this.dataSource, written);
     } else {
       // The member's connection moves to another connection_id: in order, so the unique index on the
       // live rows never sees two at once.
-      await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), upsert, event]);
+      await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), ...written]);
     }
+    webhook?.committed();
     return { status: 'applied', moved: decision.moveFrom !== null };
   }
 

@@ -14,6 +14,7 @@ import type { ConnectionNotificationViewDto } from './connections.dto.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
 import type { NormalisedPermissions } from './permissions.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 export type { DeliveryContext } from './connection-store.js';
 
@@ -61,8 +62,9 @@ export class ConnectionsService implements OnModuleInit {
     @Inject(mydexConfig.KEY) mydex: ConfigType<typeof mydexConfig>,
     private readonly sessionStatus: SessionConnectionStatus,
     private readonly metrics: MetricsService,
+    webhooks: WebhookOutbox,
   ) {
-    this.store = new ConnectionStore(dataSource, encryption, { configuredVersion: connection.version, connectionNid: mydex.connectionNid });
+    this.store = new ConnectionStore(dataSource, encryption, { configuredVersion: connection.version, connectionNid: mydex.connectionNid }, webhooks);
     this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 AND "superseded_at" IS NULL LIMIT 1');
   }
 
