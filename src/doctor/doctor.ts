@@ -11,6 +11,7 @@ import { ClientCredentialsTokens } from '../mydex/client-credentials.js';
 import { parseJson } from '../mydex/mydex-answers.js';
 import { exchange, MydexTransportError } from '../mydex/mydex-http.js';
 import { MydexClient, sha512Hex } from '../mydex/mydex.client.js';
+import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
 import { dataSourceOptions, engineOf } from '../persistence/data-source-options.js';
 
 /**
@@ -92,14 +93,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checkDiscovery(discovery, discoveryUrl, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
 
     const metrics = new MetricsService(new HttpAdapterHost());
+    // The BFF's own discovery client: the token endpoint is found the way the BFF finds it.
+    const provider = new MydexOidcProvider(mydex, oidc, metrics);
     record(
       await upstreamCheck(TOKEN_TITLE, logs, async () => {
-        const tokens = new ClientCredentialsTokens({ issuer: mydex.issuer, clientId: mydex.clientId, clientSecret: mydex.clientSecret, timeoutMs: mydex.timeoutMs, scope: 'mydex:pdx' });
+        const tokens = new ClientCredentialsTokens({ tokenEndpoint: () => provider.tokenEndpoint(), clientId: mydex.clientId, clientSecret: mydex.clientSecret, timeoutMs: mydex.timeoutMs, scope: 'mydex:pdx' });
         await tokens.get();
         return `obtained from the token endpoint with MYDEX_CLIENT_ID ${mydex.clientId}`;
       }),
     );
-    const client = new MydexClient(mydex, metrics);
+    const client = new MydexClient(mydex, metrics, provider);
     const passed = (title: string) => results.find((result) => result.title === title)?.status === 'ok';
     record(
       await upstreamCheck(SHORT_TOKEN_TITLE, logs, async () => {

@@ -18,7 +18,7 @@ import { SessionsService } from '../../../session/sessions.service.js';
 import { RegistrationsService } from '../../registrations.service.js';
 import { isKnownMember } from './known-member.js';
 import { IdTokenRejected, IdTokenVerifier } from './id-token.verifier.js';
-import { MydexOidcProvider, type ProviderMetadata } from './mydex-oidc-provider.js';
+import { MydexOidcProvider, type ProviderMetadata } from '../../../mydex/mydex-oidc-provider.js';
 import { MydexOidcStrategy, type MydexAuthorizationParams } from './mydex-oidc.strategy.js';
 import type { AuthorizeDto, AuthorizeResponseDto, LogoutDto, LogoutResponseDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
 import type { OidcRequest } from './oidc-request.js';
