@@ -13,6 +13,7 @@ import { exchange, MydexTransportError } from '../mydex/mydex-http.js';
 import { MydexClient, sha512Hex } from '../mydex/mydex.client.js';
 import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
 import { dataSourceOptions, engineOf } from '../persistence/data-source-options.js';
+import { BACKCHANNEL_LOGOUT } from '../common/http/routes.js';
 
 /**
  * `npm run doctor` (docs/operations.md, "Going live with Mydex" in the README): checks the settings of
@@ -217,7 +218,7 @@ function checkPublicUrls(publicBaseUrl: string, production: boolean, callbackUrl
     const url = new URL(value);
     const registerAs =
       title === 'PUBLIC_BASE_URL'
-        ? ` (OIDC redirect URI ${redirectUri}, back-channel logout URI ${base}/v1/auth/oidc/backchannel-logout)`
+        ? ` (OIDC redirect URI ${redirectUri}, back-channel logout URI ${base}${BACKCHANNEL_LOGOUT.path})`
         : ' (register it with Mydex for the Dedicated Connection)';
     if (url.protocol === 'https:') record({ title: `${title} https`, status: 'ok', detail: `${value}${registerAs}` });
     else if (production) record({ title: `${title} https`, status: 'fail', detail: `${value} is plain http: production needs https (Mydex sends members and callbacks there)` });
