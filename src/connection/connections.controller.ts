@@ -19,7 +19,7 @@ import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { MemberSessionRoute, Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
+import { allowedAppRedirectUri, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { appConfig } from '../config/app.config.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { MydexClient } from '../mydex/mydex.client.js';
@@ -136,12 +136,7 @@ export class ConnectionsController {
   @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
   back(@Query('returnTo') returnTo: unknown, @Res() reply: FastifyReply): void {
-    const given = typeof returnTo === 'string' ? returnTo : undefined;
-    const allowed =
-      given === undefined
-        ? undefined
-        : (allowedWebReturnTo(given, this.app.frontendOrigins) ?? allowedAppRedirectUri(given, this.app.nativeRedirectUris));
-    const target = withQuery(allowed ?? this.returnTo.defaultWebTarget, { connection: 'returned' });
+    const target = withQuery(this.returnTo.targetOrDefault(typeof returnTo === 'string' ? returnTo : undefined, ['web', 'app']), { connection: 'returned' });
     void reply.status(303).header('location', target).header('cache-control', 'no-store').send();
   }
 

@@ -217,12 +217,9 @@ export class RegistrationsController {
   /** The stored returnTo, checked again in case FRONTEND_ORIGINS (or NATIVE_REDIRECT_URIS) changed since the registration began. */
   private landing(registration: Registration): string {
     const stored = registration.returnTo;
-    if (stored === null) return this.returnTo.defaultWebTarget;
-    try {
-      return this.landingTarget(stored, registration.bindingClient ?? 'web');
-    } catch {
-      return this.returnTo.defaultWebTarget;
-    }
+    // As landingTarget: a native client's absolute value may be an app redirect URI, else it is a web returnTo.
+    const native = registration.bindingClient === 'native' && stored !== null && !stored.startsWith('/');
+    return this.returnTo.targetOrDefault(stored, native ? ['app', 'web'] : ['web']);
   }
 }
 
