@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProblemException } from '../src/common/problem/problem.exception.js';
 import { MydexClient } from '../src/mydex/mydex.client.js';
+import { MydexOidcProvider } from '../src/mydex/mydex-oidc-provider.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 
 /**
@@ -71,8 +72,8 @@ function defaultRoutes(): Record<string, Handler> {
 /** The real metrics service (its Fastify hook is not needed here): upstream calls are counted in it. */
 const metrics = new MetricsService(new HttpAdapterHost());
 
-function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pdxUrl: string }> = {}): MydexClient {
-  return new MydexClient({
+function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pdxUrl: string; tokenUrl: string }> = {}): MydexClient {
+  const settings = {
     emulated: false,
     emulatorPort: 0,
     issuer: base,
@@ -84,7 +85,10 @@ function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pd
     connectionToken: CONNECTION_TOKEN,
     callbackUrl: 'http://127.0.0.1:1/v1/connections/callback',
     timeoutMs: overrides.timeoutMs ?? 2000,
-  } as unknown as ConstructorParameters<typeof MydexClient>[0], metrics);
+  } as unknown as ConstructorParameters<typeof MydexClient>[0];
+  // The one discovery client, as MydexModule provides it (MYDEX_TOKEN_URL is its tokenEndpoint override).
+  const oidc = { timeoutMs: settings.timeoutMs, callbackUrl: 'http://127.0.0.1:1/v1/auth/oidc/callback', overrides: { tokenEndpoint: overrides.tokenUrl } };
+  return new MydexClient(settings, metrics, new MydexOidcProvider(settings, oidc as ConstructorParameters<typeof MydexOidcProvider>[1], metrics));
 }
 
 const member = { mydexid: 'alice2024', email: 'alice@example.org', password: PASSWORD, returnTo: 'https://bff.example/v1/registrations/r1/return' };
@@ -185,6 +189,22 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
     delete routes['GET /.well-known/openid-configuration'];
     routes['POST /oauth2/token'] = routes['POST /custom/token']!;
     await client().registerMember(member);
+    expect(count('POST /oauth2/token')).toBe(1);
+  });
+
+  it('asks for the token at MYDEX_TOKEN_URL when it is configured, not at the discovered endpoint', async () => {
+    routes['POST /configured/token'] = routes['POST /custom/token']!;
+    await client({ tokenUrl: `${base}/configured/token` }).registerMember(member);
+    expect(count('POST /configured/token')).toBe(1);
+    expect(count('POST /custom/token')).toBe(0);
+  });
+
+  it('does not use a discovery document that names another issuer: its token endpoint is never called', async () => {
+    routes['GET /.well-known/openid-configuration'] = (_req, res) => json(res, 200, { issuer: 'https://elsewhere.example', token_endpoint: `${base}/custom/token` });
+    routes['POST /oauth2/token'] = routes['POST /custom/token']!;
+    await client().registerMember(member);
+    expect(count('GET /.well-known/openid-configuration')).toBe(1);
+    expect(count('POST /custom/token')).toBe(0);
     expect(count('POST /oauth2/token')).toBe(1);
   });
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { RegistrationModule } from '../registration/registration.module.js';
+import { MydexModule } from '../mydex/mydex.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { BackchannelLogoutController } from './backchannel-logout.controller.js';
 import { BackchannelLogoutService } from './backchannel-logout.service.js';
@@ -9,11 +9,11 @@ import { LogoutTokenVerifier } from './logout-token.verifier.js';
 
 /**
  * Authentication with Mydex beyond the login flow itself: back-channel logout. It uses the relying
- * party's provider (discovery, JWKS) from the OIDC delegate strategy and ends sessions through
+ * party's provider (discovery, JWKS: MydexOidcProvider from MydexModule) and ends sessions through
  * SessionsService.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([LogoutTokenJti]), RegistrationModule, SessionModule],
+  imports: [TypeOrmModule.forFeature([LogoutTokenJti]), MydexModule, SessionModule],
   controllers: [BackchannelLogoutController],
   providers: [LogoutTokenVerifier, BackchannelLogoutService],
 })

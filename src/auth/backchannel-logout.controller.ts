@@ -16,6 +16,7 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { MalformedForm } from '../connection/callback-form.js';
 import { BackchannelLogoutService } from './backchannel-logout.service.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { BACKCHANNEL_LOGOUT } from '../common/http/routes.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -27,11 +28,11 @@ const FORM = 'application/x-www-form-urlencoded';
 @ApiTags('auth')
 @Public()
 @SkipRateLimit("Mydex's server calls it (a per-IP limit would drop logouts in a burst); each request is a signed, single-use logout token")
-@Controller('v1/auth/oidc')
+@Controller(BACKCHANNEL_LOGOUT.prefix)
 export class BackchannelLogoutController {
   constructor(private readonly backchannel: BackchannelLogoutService) {}
 
-  @Post('backchannel-logout')
+  @Post(BACKCHANNEL_LOGOUT.sub)
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { CLOCK_SKEW_SECONDS } from '../registration/strategies/oidc-delegate/id-token.verifier.js';
-import { MydexOidcProvider } from '../registration/strategies/oidc-delegate/mydex-oidc-provider.js';
+import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
 
 /** The event a logout token must carry (OpenID Connect Back-Channel Logout 1.0, 2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';

@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { validateEnvironment } from './environment.js';
+import { CONNECTION_CALLBACK } from '../common/http/routes.js';
 
 /**
  * The Mydex side. With no MYDEX_ISSUER the local emulator stands in for Mydex, on EMULATOR_PORT, with
@@ -20,7 +21,7 @@ export const mydexConfig = registerAs('mydex', () => {
     pdxUrl: (env.MYDEX_PDX_URL ?? emulatorUrl).replace(/\/+$/, ''),
     connectionNid: env.MYDEX_CONNECTION_NID,
     connectionToken: env.MYDEX_CONNECTION_TOKEN,
-    callbackUrl: env.MYDEX_CALLBACK_URL ?? `${publicBaseUrl}/v1/connections/callback`,
+    callbackUrl: env.MYDEX_CALLBACK_URL ?? `${publicBaseUrl}${CONNECTION_CALLBACK.path}`,
     /** Per-call timeout for every request to Mydex (MydexClient). */
     timeoutMs: env.MYDEX_TIMEOUT_MS,
   };

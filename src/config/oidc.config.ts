@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { validateEnvironment } from './environment.js';
+import { OIDC_CALLBACK } from '../common/http/routes.js';
 
 /**
  * The OIDC relying party (delegated registration and login). Issuer and client come from the `mydex`
@@ -10,7 +11,7 @@ export const oidcConfig = registerAs('oidc', () => {
   const env = validateEnvironment(process.env);
   const publicBaseUrl = env.PUBLIC_BASE_URL.replace(/\/+$/, '');
   return {
-    callbackUrl: `${publicBaseUrl}/v1/auth/oidc/callback`,
+    callbackUrl: `${publicBaseUrl}${OIDC_CALLBACK.path}`,
     overrides: {
       authorizationEndpoint: env.MYDEX_AUTHORIZATION_URL,
       tokenEndpoint: env.MYDEX_TOKEN_URL,

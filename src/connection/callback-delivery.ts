@@ -2,7 +2,7 @@ import { validateSync } from 'class-validator';
 import { createHash } from 'node:crypto';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import type { FieldProblem } from '../common/problem/problem.exception.js';
-import { fieldProblems } from '../common/problem/validation-exception.factory.js';
+import { fieldProblems, validationFailed } from '../common/problem/validation-exception.factory.js';
 import { isJsonObject, VALIDATOR_OPTIONS } from '../validation/registration-rules.js';
 import { MalformedForm } from './callback-form.js';
 import { CONNECTION_ID_PATTERN, ConnectionCallbackDto, toPositiveInt, UID_MAX, VERSION_MAX } from './connection-callback.dto.js';
@@ -196,10 +196,6 @@ export function withoutKey(source: Record<string, unknown>): Record<string, unkn
 
 function refused(reason: RefusedDelivery['reason'], problem: ProblemException, body: Record<string, unknown> | null): RefusedDelivery {
   return { kind: 'refused', reason, problem, body };
-}
-
-function validationFailed(errors: FieldProblem[]): ProblemException {
-  return new ProblemException('validation_failed', `${errors.length} field error(s); see errors.`, { errors });
 }
 
 /** JSON-ready copy with object keys sorted at every level (the body is bounded by BODY_LIMITS). */

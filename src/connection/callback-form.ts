@@ -2,12 +2,13 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { errorCodes, type FastifyError, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { Transform } from 'node:stream';
 import qs from 'qs';
+import { BACKCHANNEL_LOGOUT, CONNECTION_CALLBACK } from '../common/http/routes.js';
 
 /** Mydex's connection callback. */
-export const CALLBACK_ROUTE = '/v1/connections/callback';
+export const CALLBACK_ROUTE = CONNECTION_CALLBACK.path;
 
 /** Routes that accept `application/x-www-form-urlencoded`; every other route answers such a body with 415. */
-const FORM_BODY_ROUTES: ReadonlySet<string> = new Set(['/v1/connections/callback', '/v1/auth/oidc/backchannel-logout']);
+const FORM_BODY_ROUTES: ReadonlySet<string> = new Set([CONNECTION_CALLBACK.path, BACKCHANNEL_LOGOUT.path]);
 
 /**
  * Limits for Mydex's PHP-style nested keys (`fields[ds][0][][access][r][a]=1` is 7 levels deep).

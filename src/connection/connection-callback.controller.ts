@@ -26,6 +26,7 @@ import { ConnectionCallbackGuard } from './connection-callback.guard.js';
 import { ConnectionsService } from './connections.service.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { CONNECTION_CALLBACK } from '../common/http/routes.js';
 
 const RECEIVED: CallbackReceivedDto = { received: true };
 
@@ -63,7 +64,7 @@ const CallbackEndpoint = () =>
 @MydexCallbackRoute()
 @SkipRateLimit("Mydex's callback: limited by its Authentication header and body limit, not by IP (Mydex retries)")
 @UseGuards(ConnectionCallbackGuard)
-@Controller('v1/connections')
+@Controller(CONNECTION_CALLBACK.prefix)
 export class ConnectionCallbackController implements OnModuleInit {
   private readonly logger = new Logger('ConnectionCallback');
 
@@ -89,7 +90,7 @@ export class ConnectionCallbackController implements OnModuleInit {
     });
   }
 
-  @Post('callback')
+  @Post(CONNECTION_CALLBACK.sub)
   @HttpCode(200) // on the method itself: the Swagger CLI plugin reads it from the source
   @ApiOperation({ operationId: 'receiveConnectionCallback', summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)' })
   @CallbackEndpoint()
@@ -97,7 +98,7 @@ export class ConnectionCallbackController implements OnModuleInit {
     return this.receive('POST', body, request);
   }
 
-  @Put('callback')
+  @Put(CONNECTION_CALLBACK.sub)
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateConnectionCallback', summary: 'Mydex: a member re-approved an updated Data Sharing Agreement' })
   @CallbackEndpoint()

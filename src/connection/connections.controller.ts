@@ -19,7 +19,7 @@ import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { MemberSessionRoute, Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
+import { allowedAppRedirectUri, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { appConfig } from '../config/app.config.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { MydexClient } from '../mydex/mydex.client.js';
@@ -31,11 +31,12 @@ import { ConnectionsService, type ConnectionView } from './connections.service.j
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
 import { RateLimit, SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { CONNECTION_RETURN, CONNECTIONS_PREFIX } from '../common/http/routes.js';
 
 /** The member-facing side: start a connection (or an update), show it, and the browser's way back. */
 @ApiTags('connections')
 @ApiExtraModels(DatasetPermissionDto)
-@Controller('v1/connections')
+@Controller(CONNECTIONS_PREFIX)
 export class ConnectionsController {
   constructor(
     private readonly connections: ConnectionsService,
@@ -71,7 +72,7 @@ export class ConnectionsController {
   @ApiMydexUpstreamResponses('`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)')
   async start(@CurrentMember() member: AuthenticatedMember, @Body() body: StartConnectionDto): Promise<ConnectionStartedDto> {
     const target = this.checkedTarget(member, body?.returnTo);
-    const returnTo = `${this.app.publicBaseUrl}/v1/connections/return?${new URLSearchParams({ returnTo: target })}`;
+    const returnTo = `${this.app.publicBaseUrl}${CONNECTION_RETURN.path}?${new URLSearchParams({ returnTo: target })}`;
     if (!member.mydexid) {
       // The MydexID may be unknown when FTC starts (Mydex's FTC page [S]): a first connection without
       // one, and our linking token so the callback can be found again. An update is never started
@@ -128,19 +129,14 @@ export class ConnectionsController {
    * `connection=returned`. Mydex adds nothing to return_to that we rely on [I]; the frontend asks
    * GET /v1/connections/me for the outcome. A target that is not allowed falls back to the default.
    */
-  @Get('return')
+  @Get(CONNECTION_RETURN.sub)
   @Public()
   @SkipRateLimit('a redirect computed from the query: no database or Mydex work')
   @ApiOperation({ operationId: 'returnFromConnection', summary: 'The browser back from Mydex → 303 to the frontend' })
   @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
   back(@Query('returnTo') returnTo: unknown, @Res() reply: FastifyReply): void {
-    const given = typeof returnTo === 'string' ? returnTo : undefined;
-    const allowed =
-      given === undefined
-        ? undefined
-        : (allowedWebReturnTo(given, this.app.frontendOrigins) ?? allowedAppRedirectUri(given, this.app.nativeRedirectUris));
-    const target = withQuery(allowed ?? this.returnTo.defaultWebTarget, { connection: 'returned' });
+    const target = withQuery(this.returnTo.targetOrDefault(typeof returnTo === 'string' ? returnTo : undefined, ['web', 'app']), { connection: 'returned' });
     void reply.status(303).header('location', target).header('cache-control', 'no-store').send();
   }
 

@@ -11,7 +11,9 @@ import { ClientCredentialsTokens } from '../mydex/client-credentials.js';
 import { parseJson } from '../mydex/mydex-answers.js';
 import { exchange, MydexTransportError } from '../mydex/mydex-http.js';
 import { MydexClient, sha512Hex } from '../mydex/mydex.client.js';
+import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
 import { dataSourceOptions, engineOf } from '../persistence/data-source-options.js';
+import { BACKCHANNEL_LOGOUT } from '../common/http/routes.js';
 
 /**
  * `npm run doctor` (docs/operations.md, "Going live with Mydex" in the README): checks the settings of
@@ -92,14 +94,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checkDiscovery(discovery, discoveryUrl, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
 
     const metrics = new MetricsService(new HttpAdapterHost());
+    // The BFF's own discovery client: the token endpoint is found the way the BFF finds it.
+    const provider = new MydexOidcProvider(mydex, oidc, metrics);
     record(
       await upstreamCheck(TOKEN_TITLE, logs, async () => {
-        const tokens = new ClientCredentialsTokens({ issuer: mydex.issuer, clientId: mydex.clientId, clientSecret: mydex.clientSecret, timeoutMs: mydex.timeoutMs, scope: 'mydex:pdx' });
+        const tokens = new ClientCredentialsTokens({ tokenEndpoint: () => provider.tokenEndpoint(), clientId: mydex.clientId, clientSecret: mydex.clientSecret, timeoutMs: mydex.timeoutMs, scope: 'mydex:pdx' });
         await tokens.get();
         return `obtained from the token endpoint with MYDEX_CLIENT_ID ${mydex.clientId}`;
       }),
     );
-    const client = new MydexClient(mydex, metrics);
+    const client = new MydexClient(mydex, metrics, provider);
     const passed = (title: string) => results.find((result) => result.title === title)?.status === 'ok';
     record(
       await upstreamCheck(SHORT_TOKEN_TITLE, logs, async () => {
@@ -214,7 +218,7 @@ function checkPublicUrls(publicBaseUrl: string, production: boolean, callbackUrl
     const url = new URL(value);
     const registerAs =
       title === 'PUBLIC_BASE_URL'
-        ? ` (OIDC redirect URI ${redirectUri}, back-channel logout URI ${base}/v1/auth/oidc/backchannel-logout)`
+        ? ` (OIDC redirect URI ${redirectUri}, back-channel logout URI ${base}${BACKCHANNEL_LOGOUT.path})`
         : ' (register it with Mydex for the Dedicated Connection)';
     if (url.protocol === 'https:') record({ title: `${title} https`, status: 'ok', detail: `${value}${registerAs}` });
     else if (production) record({ title: `${title} https`, status: 'fail', detail: `${value} is plain http: production needs https (Mydex sends members and callbacks there)` });

@@ -2,13 +2,13 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CONNECTION_CALLBACK } from '../common/http/routes.js';
 
 /**
  * Prometheus metrics. HTTP requests are measured by one Fastify hook (route pattern, not the raw
  * URL, so ids don't explode the label space); features count their own outcomes through the
  * counters here. Meanings: docs/operations.md.
  */
-const CALLBACK_ROUTE = '/v1/connections/callback';
 
 function callbackOutcome(status: number): string {
   if (status === 200) return 'stored';
@@ -109,7 +109,7 @@ export class MetricsService implements OnModuleInit {
         reply.elapsedTime / 1000,
       );
       // Mydex's callbacks are counted here, where refusals by the guard and the body parser are seen too.
-      if (route === CALLBACK_ROUTE) this.callbacks.inc({ method: request.method, outcome: callbackOutcome(reply.statusCode) });
+      if (route === CONNECTION_CALLBACK.path) this.callbacks.inc({ method: request.method, outcome: callbackOutcome(reply.statusCode) });
       done();
     });
   }

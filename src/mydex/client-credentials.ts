@@ -5,7 +5,8 @@ import { basicAuthorization, exchange, MydexTransportError } from './mydex-http.
 import type { UpstreamObserver } from './mydex-http.js';
 
 export interface ClientCredentialsSettings {
-  issuer: string;
+  /** Where to ask: MydexOidcProvider.tokenEndpoint() (MYDEX_TOKEN_URL, else issuer-checked discovery). */
+  tokenEndpoint: () => Promise<string>;
   clientId: string;
   clientSecret: string;
   timeoutMs: number;
@@ -28,14 +29,13 @@ const DEFAULT_LIFETIME_S = 3600;
 /**
  * The OAuth2 client-credentials token (scope `mydex:pdx`) the PDX API wants as `Authorization: Bearer`.
  * Cached until shortly before it expires, with one refresh in flight at a time however many requests
- * need it. The token endpoint comes from the issuer's discovery document, else `{issuer}/oauth2/token`
- * (Mydex's provider looks like ORY Hydra, which serves it there [I]).
+ * need it. The token endpoint comes from the one discovery client (MydexOidcProvider.tokenEndpoint():
+ * MYDEX_TOKEN_URL, else the issuer-checked discovery document, else `{issuer}/oauth2/token`).
  */
 export class ClientCredentialsTokens {
   private readonly logger = new Logger('MydexClient');
   private cached?: CachedToken;
   private inflight?: Promise<CachedToken>;
-  private tokenEndpoint?: string;
 
   constructor(
     private readonly settings: ClientCredentialsSettings,
@@ -57,7 +57,7 @@ export class ClientCredentialsTokens {
   }
 
   private async fetchToken(): Promise<CachedToken> {
-    const endpoint = await this.endpoint();
+    const endpoint = await this.call(() => this.settings.tokenEndpoint());
     const answer = await this.call(() =>
       exchange(
         endpoint,
@@ -92,19 +92,6 @@ export class ClientCredentialsTokens {
     const margin = Math.min(RENEW_MARGIN_S, lifetime / 10);
     this.cached = { value: token, renewAt: this.now() + (lifetime - margin) * 1000 };
     return this.cached;
-  }
-
-  /** The token endpoint from discovery, remembered once found. */
-  private async endpoint(): Promise<string> {
-    if (this.tokenEndpoint) return this.tokenEndpoint;
-    const issuer = this.settings.issuer.replace(/\/+$/, '');
-    const answer = await this.call(() =>
-      exchange(`${issuer}/.well-known/openid-configuration`, { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs: this.settings.timeoutMs, networkRetries: 1, observe: this.settings.observe }),
-    );
-    if (answer.status >= 500 || answer.status === 429) throw unavailable(retryAfterSeconds(answer.headers.get('retry-after')));
-    const discovered = (parseJson(answer.text) as Record<string, unknown> | undefined)?.token_endpoint;
-    this.tokenEndpoint = answer.status === 200 && typeof discovered === 'string' && /^https?:\/\//.test(discovered) ? discovered : `${issuer}/oauth2/token`;
-    return this.tokenEndpoint;
   }
 
   private async call<T>(run: () => Promise<T>): Promise<T> {

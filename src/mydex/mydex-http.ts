@@ -36,6 +36,8 @@ export interface ExchangeOptions {
    * never retried (the first attempt may still be running at Mydex), and nor is any POST that creates.
    */
   networkRetries?: number;
+  /** Follow redirects (discovery, whose answer is checked by its `issuer`); every other call sees a 3xx as it is. */
+  followRedirects?: boolean;
   /** Told how each call ended (`ok`, `http_4xx`, `http_5xx`, `timeout`, `network`) and how long it took. */
   observe?: UpstreamObserver;
 }
@@ -52,7 +54,7 @@ export async function exchange(url: string, init: RequestInit, options: Exchange
   for (;;) {
     attemptsLeft -= 1;
     try {
-      const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+      const response = await fetch(url, { ...init, redirect: options.followRedirects ? 'follow' : 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
       const text = await response.text();
       observe(response.status < 400 ? 'ok' : `http_${Math.floor(response.status / 100)}xx`);
       return { status: response.status, headers: response.headers, text };

@@ -9,6 +9,7 @@ import { ClientCredentialsTokens, transportProblem, unavailable } from './client
 import { isRefusal, mydexMessage, parseJson, retryAfterSeconds, safeMessage, shortTokenFromAnswer, takenFields, urlFromAnswer } from './mydex-answers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { exchange, type MydexAnswer, type UpstreamObserver } from './mydex-http.js';
+import { MydexOidcProvider } from './mydex-oidc-provider.js';
 
 export interface MemberRegistration {
   mydexid: string;
@@ -60,11 +61,12 @@ export class MydexClient {
   constructor(
     @Inject(mydexConfig.KEY) private readonly config: ConfigType<typeof mydexConfig>,
     metrics: MetricsService,
+    provider: MydexOidcProvider,
   ) {
     this.observe = (endpoint, outcome, seconds) => metrics.upstreamDuration.observe({ endpoint, outcome }, seconds);
     this.tokens = new ClientCredentialsTokens({
       observe: this.observe,
-      issuer: config.issuer,
+      tokenEndpoint: () => provider.tokenEndpoint(),
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       timeoutMs: config.timeoutMs,

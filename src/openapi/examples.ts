@@ -1,5 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from '../common/problem/error-codes.js';
 import { problemTypeBaseFor, type ProblemDetails } from '../common/problem/problem-details.js';
+import { validationFailedDetail } from '../common/problem/validation-exception.factory.js';
 
 /**
  * The deployment the document's examples describe: the development server it lists
@@ -12,7 +13,7 @@ export const EXAMPLE_REQUEST_ID = '3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e';
 
 /** The detail the examples show for a code (real answers say more about the request). */
 const DETAILS: Partial<Record<ErrorCode, string>> = {
-  validation_failed: '1 field error(s); see errors.',
+  validation_failed: validationFailedDetail(1),
   not_found: 'There is no such error code; GET /errors lists them.',
   method_not_allowed: 'PATCH is not allowed here; use GET.',
   rate_limited: 'Too many requests; retry after the time in Retry-After.',

@@ -14,7 +14,6 @@ import { RegistrationsController } from './registrations.controller.js';
 import { RegistrationsService } from './registrations.service.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
 import { IdTokenVerifier } from './strategies/oidc-delegate/id-token.verifier.js';
-import { MydexOidcProvider } from './strategies/oidc-delegate/mydex-oidc-provider.js';
 import { OidcDelegateController } from './strategies/oidc-delegate/oidc-delegate.controller.js';
 import { OidcDelegateService } from './strategies/oidc-delegate/oidc-delegate.service.js';
 import { OidcLogoutController } from './strategies/oidc-delegate/oidc-logout.controller.js';
@@ -25,8 +24,7 @@ import { OidcTransactionStore } from './strategies/oidc-delegate/oidc-transactio
 @Module({
   imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, OidcTransaction]), CryptoModule, MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(oidcConfig), ConfigModule.forFeature(registrationConfig)],
   controllers: [RegistrationsController, OidcDelegateController, OidcLogoutController],
-  providers: [RegistrationsService, OwnFormRegistrationStrategy, IdempotencyStore, MydexOidcProvider, IdTokenVerifier, OidcTransactionStore, OidcDelegateService],
-  // MydexOidcProvider: AuthModule's back-channel logout verifies against the same discovery and JWKS.
-  exports: [RegistrationsService, MydexOidcProvider],
+  providers: [RegistrationsService, OwnFormRegistrationStrategy, IdempotencyStore, IdTokenVerifier, OidcTransactionStore, OidcDelegateService],
+  exports: [RegistrationsService],
 })
 export class RegistrationModule {}

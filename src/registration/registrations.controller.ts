@@ -28,9 +28,11 @@ import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.dec
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RegistrationEnumerationBudgets } from '../rate-limit/registration-budgets.js';
 import { RequireRegistrationChallenge } from './challenge/registration-challenge.guard.js';
+import { REGISTRATION_RETURN, REGISTRATIONS_PREFIX } from '../common/http/routes.js';
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Written out, not built from REGISTRATIONS_PREFIX: it keys the stored Idempotency-Key hashes, so it never changes. */
 const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';
 
 /**
@@ -41,7 +43,7 @@ const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';
 @ApiTags('registrations')
 @Public()
 @RateLimit('registrations')
-@Controller('v1/registrations')
+@Controller(REGISTRATIONS_PREFIX)
 export class RegistrationsController {
   constructor(
     private readonly ownForm: OwnFormRegistrationStrategy,
@@ -127,7 +129,7 @@ export class RegistrationsController {
    * `?error=registration_not_found`. A native app's system browser has no cookie: it lands on the app's
    * redirect URI, and the app confirms with `POST /v1/registrations/{id}/return`.
    */
-  @Get(':id/return')
+  @Get(REGISTRATION_RETURN.sub)
   @ApiOperation({ operationId: 'returnFromRegistration', summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)' })
   @ApiResponse({
     status: 303,
@@ -160,7 +162,7 @@ export class RegistrationsController {
    * and `X-CSRF: 1`). Completes the registration for the bound client only; anyone else gets the
    * current status, unchanged.
    */
-  @Post(':id/return')
+  @Post(REGISTRATION_RETURN.sub)
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({ operationId: 'confirmRegistrationReturn', summary: 'The creating client confirms the return from the Private Key form (native apps)' })
@@ -215,12 +217,9 @@ export class RegistrationsController {
   /** The stored returnTo, checked again in case FRONTEND_ORIGINS (or NATIVE_REDIRECT_URIS) changed since the registration began. */
   private landing(registration: Registration): string {
     const stored = registration.returnTo;
-    if (stored === null) return this.returnTo.defaultWebTarget;
-    try {
-      return this.landingTarget(stored, registration.bindingClient ?? 'web');
-    } catch {
-      return this.returnTo.defaultWebTarget;
-    }
+    // As landingTarget: a native client's absolute value may be an app redirect URI, else it is a web returnTo.
+    const native = registration.bindingClient === 'native' && stored !== null && !stored.startsWith('/');
+    return this.returnTo.targetOrDefault(stored, native ? ['app', 'web'] : ['web']);
   }
 }
 

@@ -1,4 +1,5 @@
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { validationFailed } from '../common/problem/validation-exception.factory.js';
 import { checkRegistration, isJsonObject, type RegistrationDetails, type RuleViolation } from './registration-rules.js';
 
 /**
@@ -19,7 +20,7 @@ export function checkRegistrationBody(body: unknown): { details: RegistrationDet
 export function requireValidRegistration(body: unknown): RegistrationDetails {
   const { details, errors } = checkRegistrationBody(body);
   if (errors.length > 0) {
-    throw new ProblemException('validation_failed', `${errors.length} field error(s); see errors.`, { errors });
+    throw validationFailed(errors);
   }
   return details;
 }

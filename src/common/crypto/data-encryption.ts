@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { securityConfig } from '../../config/security.config.js';
-import { loadDataKeyRing, type DataKeyRing, type SealedSecret } from './data-key-ring.js';
+import { loadDataKeyRing, type DataKeyRing, type KeyBinding, type SealedSecret } from './data-key-ring.js';
 
 /** Generated-key warnings already printed in this process: one per key file, however many apps start. */
 const warned = new Set<string>();
@@ -36,11 +36,21 @@ export class DataEncryption {
     return this.ring.currentKeyId;
   }
 
-  seal(plaintext: string, context: string): SealedSecret {
-    return this.ring.seal(plaintext, context);
+  /** Every key id the ring decrypts with, the current one first. */
+  get keyIds(): string[] {
+    return this.ring.keyIds;
   }
 
-  open(sealed: SealedSecret, context: string): string {
-    return this.ring.open(sealed, context);
+  seal(plaintext: string, context: string, binding?: KeyBinding): SealedSecret {
+    return this.ring.seal(plaintext, context, binding);
+  }
+
+  open(sealed: SealedSecret, context: string, binding?: KeyBinding): string {
+    return this.ring.open(sealed, context, binding);
+  }
+
+  /** See DataKeyRing.macs. */
+  macs(data: string, binding: KeyBinding): { keyId: string; mac: string }[] {
+    return this.ring.macs(data, binding);
   }
 }

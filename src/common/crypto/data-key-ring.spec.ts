@@ -62,6 +62,29 @@ describe('DataKeyRing (AES-256-GCM with key ids)', () => {
     expect(() => new DataKeyRing(key()).open(sealed, 'ctx')).toThrow(/No data encryption key with id/);
   });
 
+  it('with a KeyBinding, opens only with the same secret and label (the ring alone is not enough)', () => {
+    const ring = new DataKeyRing(key());
+    const binding = { secret: Buffer.from('idempotency-key-1'), label: 'scope response' };
+    const sealed = ring.seal('answer', 'ctx', binding);
+    expect(ring.open(sealed, 'ctx', binding)).toBe('answer');
+    expect(() => ring.open(sealed, 'ctx')).toThrow(DataKeyError);
+    expect(() => ring.open(sealed, 'ctx', { ...binding, secret: Buffer.from('idempotency-key-2') })).toThrow(DataKeyError);
+    expect(() => ring.open(sealed, 'ctx', { ...binding, label: 'scope request' })).toThrow(DataKeyError);
+  });
+
+  it('macs: one keyed hash per key of the ring, the current key first, stable across rings holding that key', () => {
+    const oldKey = key();
+    const newKey = key();
+    const binding = { secret: Buffer.from('k'), label: 'scope request' };
+    const before = new DataKeyRing(oldKey).macs('{"a":1}', binding);
+    const after = new DataKeyRing(newKey, [oldKey]).macs('{"a":1}', binding);
+    expect(after.map((m) => m.keyId)).toEqual([keyIdOf(newKey), keyIdOf(oldKey)]);
+    expect(after[1]).toEqual(before[0]);
+    expect(after[0]!.mac).not.toBe(before[0]!.mac);
+    expect(after[0]!.mac).toMatch(/^[0-9a-f]{64}$/);
+    expect(new DataKeyRing(newKey, [oldKey]).macs('{"a":2}', binding)[1]!.mac).not.toBe(before[0]!.mac);
+  });
+
   it('refuses keys that are not 32 bytes', () => {
     expect(() => new DataKeyRing(randomBytes(16))).toThrow(DataKeyError);
     expect(() => loadDataKeyRing({ key: randomBytes(31).toString('base64'), keyFile: 'unused', production: false })).toThrow(/32 bytes/);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pooledRandomBytes } from './random-pool.js';
@@ -25,6 +25,16 @@ export class DataKeyError extends Error {
     super(message);
     this.name = 'DataKeyError';
   }
+}
+
+/**
+ * A secret the caller holds and the database does not (e.g. an Idempotency-Key), mixed into the key:
+ * the AES (or HMAC) key is then HKDF-SHA-256(ikm = `secret`, salt = the ring key, info = `label`), so a
+ * value reads as noise to whoever has the ring but not the secret.
+ */
+export interface KeyBinding {
+  secret: Uint8Array;
+  label: string;
 }
 
 const ALGORITHM = 'aes-256-gcm';
@@ -59,8 +69,8 @@ export class DataKeyRing {
    * Encrypts under the current key. `context` is bound as additional authenticated data (e.g. the
    * connection id), so a ciphertext copied onto another row does not decrypt there.
    */
-  seal(plaintext: string, context: string): SealedSecret {
-    const key = this.keys.get(this.currentKeyId)!;
+  seal(plaintext: string, context: string, binding?: KeyBinding): SealedSecret {
+    const key = bound(this.keys.get(this.currentKeyId)!, binding);
     const iv = pooledRandomBytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
@@ -74,12 +84,13 @@ export class DataKeyRing {
   }
 
   /** Decrypts with whichever key of the ring `sealed.keyId` names; throws DataKeyError otherwise. */
-  open(sealed: SealedSecret, context: string): string {
-    const key = this.keys.get(sealed.keyId);
-    if (!key) throw new DataKeyError(`No data encryption key with id ${sealed.keyId} is configured (DATA_ENCRYPTION_KEY / DATA_ENCRYPTION_KEYS_OLD).`);
+  open(sealed: SealedSecret, context: string, binding?: KeyBinding): string {
+    const ringKey = this.keys.get(sealed.keyId);
+    if (!ringKey) throw new DataKeyError(`No data encryption key with id ${sealed.keyId} is configured (DATA_ENCRYPTION_KEY / DATA_ENCRYPTION_KEYS_OLD).`);
     const iv = Buffer.from(sealed.iv, 'base64');
     const tag = Buffer.from(sealed.tag, 'base64');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DataKeyError('The stored secret is damaged (IV or tag length).');
+    const key = bound(ringKey, binding);
     try {
       const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context, 'utf8'));
@@ -90,10 +101,22 @@ export class DataKeyRing {
     }
   }
 
+  /**
+   * HMAC-SHA-256 (hex) of `data` under every key of the ring bound to `binding`, the current key first:
+   * a keyed hash stored under one key can still be recognised after a rotation.
+   */
+  macs(data: string, binding: KeyBinding): { keyId: string; mac: string }[] {
+    return [...this.keys].map(([keyId, key]) => ({ keyId, mac: createHmac('sha256', bound(key, binding)).update(data, 'utf8').digest('hex') }));
+  }
+
   /** Re-encrypts under the current key (rotation); a secret already under it is re-sealed too. */
   reseal(sealed: SealedSecret, context: string): SealedSecret {
     return this.seal(this.open(sealed, context), context);
   }
+}
+
+function bound(key: Buffer, binding: KeyBinding | undefined): Buffer {
+  return binding ? Buffer.from(hkdfSync('sha256', binding.secret, key, binding.label, KEY_BYTES)) : key;
 }
 
 /** A stable, non-reversible id for a key: 16 hex characters of a domain-separated SHA-256. */

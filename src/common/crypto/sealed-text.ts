@@ -1,4 +1,4 @@
-import { DataKeyError, type SealedSecret } from './data-key-ring.js';
+import { DataKeyError, type KeyBinding, type SealedSecret } from './data-key-ring.js';
 
 /**
  * A sealed value in one text column: `gcm1.<keyId>.<iv>.<tag>.<ciphertext>` (AES-256-GCM under the
@@ -11,8 +11,8 @@ export const SEALED_PREFIX = 'gcm1.';
 
 /** What seals and opens: DataEncryption in the BFF, the DataKeyRing itself in the scripts. */
 export interface Sealer {
-  seal(plaintext: string, context: string): SealedSecret;
-  open(sealed: SealedSecret, context: string): string;
+  seal(plaintext: string, context: string, binding?: KeyBinding): SealedSecret;
+  open(sealed: SealedSecret, context: string, binding?: KeyBinding): string;
 }
 
 export function isSealedText(value: unknown): value is string {
@@ -32,8 +32,8 @@ export function decodeSealed(text: string): SealedSecret | undefined {
   return { keyId, iv, tag, ciphertext };
 }
 
-export function sealText(sealer: Sealer, plaintext: string, context: string): string {
-  return encodeSealed(sealer.seal(plaintext, context));
+export function sealText(sealer: Sealer, plaintext: string, context: string, binding?: KeyBinding): string {
+  return encodeSealed(sealer.seal(plaintext, context, binding));
 }
 
 /**

@@ -21,8 +21,20 @@ export function fieldProblems(errors: ValidationError[], parent = ''): FieldProb
 }
 
 export function validationProblem(errors: ValidationError[]): ProblemException {
-  const problems = fieldProblems(errors);
-  return new ProblemException('validation_failed', `${problems.length} field error(s); see errors.`, { errors: problems });
+  return validationFailed(fieldProblems(errors));
+}
+
+/** The detail of a `validation_failed` problem with `count` field errors (the OpenAPI examples use it too). */
+export function validationFailedDetail(count: number): string {
+  return `${count} field error(s); see errors.`;
+}
+
+/**
+ * The one way to build 422 `validation_failed`: every field error in `errors[]`, and a detail that
+ * counts them unless one is given (a single error whose message says it all).
+ */
+export function validationFailed(errors: FieldProblem[], detail: string = validationFailedDetail(errors.length)): ProblemException {
+  return new ProblemException('validation_failed', detail, { errors });
 }
 
 function snake(name: string): string {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowedAppRedirectUri, allowedWebReturnTo, pathLeavesOrigin, withQuery } from './return-to.policy.js';
+import { allowedAppRedirectUri, allowedWebReturnTo, pathLeavesOrigin, ReturnToPolicy, withQuery } from './return-to.policy.js';
 
 const ORIGINS = ['http://localhost:3000', 'https://app.example'];
 const APP_URIS = ['com.example.app:/oauth/callback', 'https://app.example/native/callback'];
@@ -168,5 +168,29 @@ describe('withQuery', () => {
   it('adds parameters and keeps the target own query and fragment', () => {
     expect(withQuery('https://app.example/a?b=1#f', { error: 'state_reused' })).toBe('https://app.example/a?b=1&error=state_reused#f');
     expect(withQuery('com.example.app:/oauth/callback', { code: 'abc' })).toBe('com.example.app:/oauth/callback?code=abc');
+  });
+});
+
+describe('ReturnToPolicy.targetOrDefault (a stored target re-checked as configured now)', () => {
+  const policy = new ReturnToPolicy({
+    frontendOrigins: ['https://app.example.org', 'https://other.example.org'],
+    nativeRedirectUris: ['com.example.app:/callback'],
+    publicBaseUrl: 'https://bff.example.org',
+  } as unknown as ConstructorParameters<typeof ReturnToPolicy>[0]);
+
+  it('answers the allowed target, normalised, by the first kind that allows it', () => {
+    expect(policy.targetOrDefault('https://other.example.org/welcome?x=1')).toBe('https://other.example.org/welcome?x=1');
+    expect(policy.targetOrDefault('/done')).toBe('https://app.example.org/done');
+    expect(policy.targetOrDefault('com.example.app:/callback', ['app'])).toBe('com.example.app:/callback');
+    expect(policy.targetOrDefault('com.example.app:/callback', ['web', 'app'])).toBe('com.example.app:/callback');
+  });
+
+  it('falls back to the first frontend origin, never throws', () => {
+    for (const value of [undefined, null, '', 'https://evil.example/', '//evil.example', '/..//evil.example']) {
+      expect(policy.targetOrDefault(value, ['app', 'web'])).toBe('https://app.example.org/');
+    }
+    // An app URI is only accepted where the caller asks for it.
+    expect(policy.targetOrDefault('com.example.app:/callback')).toBe('https://app.example.org/');
+    expect(policy.targetOrDefault('https://app.example.org/x', ['app'])).toBe('https://app.example.org/');
   });
 });

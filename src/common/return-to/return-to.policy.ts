@@ -106,6 +106,22 @@ export class ReturnToPolicy {
     return `${this.app.frontendOrigins[0] ?? this.app.publicBaseUrl}/`;
   }
 
+  /**
+   * A target given earlier (stored with a registration or a transaction, or carried in a query) checked
+   * again against the allowlists as configured now: the first of `kinds` that allows it (`web`:
+   * FRONTEND_ORIGINS, normalised; `app`: exactly one of NATIVE_REDIRECT_URIS), else the default web
+   * target. Never throws: for landings, where refusing is no longer possible.
+   */
+  targetOrDefault(value: string | null | undefined, kinds: readonly ('web' | 'app')[] = ['web']): string {
+    if (value) {
+      for (const kind of kinds) {
+        const allowed = kind === 'web' ? allowedWebReturnTo(value, this.app.frontendOrigins) : allowedAppRedirectUri(value, this.app.nativeRedirectUris);
+        if (allowed !== undefined) return allowed;
+      }
+    }
+    return this.defaultWebTarget;
+  }
+
   /** The checked web target, the default when absent; throws 400 `return_to_not_allowed` otherwise. */
   webReturnTo(value: string | undefined, field = 'returnTo'): string {
     if (value === undefined) return this.defaultWebTarget;

@@ -12,14 +12,17 @@ export class IdempotencyKey {
   @Column({ type: 'varchar', length: 64 })
   scope!: string;
 
-  /** HMAC-SHA-256 (hex) of the canonical request body, keyed from the Idempotency-Key. */
+  /** HMAC-SHA-256 (hex) of the canonical request body, keyed from the Idempotency-Key and the current data key. */
   @Column({ name: 'request_hash', type: 'varchar', length: 64 })
   requestHash!: string;
 
   @Column({ type: 'varchar', length: 16 })
   state!: IdempotencyState;
 
-  /** The first answer, AES-256-GCM encrypted under a key derived from the Idempotency-Key (base64url). */
+  /**
+   * The first answer, sealed under the data key ring bound to the Idempotency-Key (`gcm1.` text, see
+   * sealed-text.ts); rows from before the ring hold base64url `iv|tag|ciphertext` and are still read.
+   */
   @Column({ type: 'text', nullable: true })
   response!: string | null;
 

@@ -1,13 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
-import { pooledRandomBytes } from '../../common/crypto/random-pool.js';
+import { createHash } from 'node:crypto';
 import { LessThan, LessThanOrEqual, QueryFailedError, type Repository } from 'typeorm';
+import { DataEncryption } from '../../common/crypto/data-encryption.js';
+import { DataKeyError, type KeyBinding } from '../../common/crypto/data-key-ring.js';
+import { decodeSealed, sealText } from '../../common/crypto/sealed-text.js';
 import type { FieldProblem } from '../../common/problem/problem.exception.js';
 import { ProblemException } from '../../common/problem/problem.exception.js';
 import type { ErrorCode } from '../../common/problem/error-codes.js';
-import { securityConfig } from '../../config/security.config.js';
 import { PeriodicPurge } from '../../persistence/periodic-purge.js';
 import { sameHex } from '../../session/session-token.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
@@ -37,17 +37,20 @@ export interface IdempotentResult<T> {
  * with the same key runs again.
  *
  * Request bodies hold the member's password, so nothing stored can reveal one: the key is stored as a
- * SHA-256, the body as an HMAC keyed from the Idempotency-Key (mixed with DATA_ENCRYPTION_KEY when set)
- * and the answer AES-256-GCM-encrypted under another key derived the same way. Without the
- * Idempotency-Key, which only the client has, a row reads as noise.
+ * SHA-256, the body as an HMAC and the answer sealed (AES-256-GCM, `gcm1.` text) under the data key
+ * ring (DataEncryption), both with keys bound to the Idempotency-Key (KeyBinding): without the
+ * Idempotency-Key, which only the client has, a row reads as noise even to whoever has the data keys.
+ * The HMAC is checked under every key of the ring and the answer names its key id, so a retry after a
+ * data-key rotation still replays while the old key is listed in DATA_ENCRYPTION_KEYS_OLD.
  */
 @Injectable()
 export class IdempotencyStore {
+  private readonly logger = new Logger('IdempotencyStore');
   private readonly purge = new PeriodicPurge('expired idempotency records', PURGE_EVERY_MS, (now) => this.keys.delete({ expiresAt: LessThan(new Date(now)) }));
 
   constructor(
     @InjectRepository(IdempotencyKey) private readonly keys: Repository<IdempotencyKey>,
-    @Inject(securityConfig.KEY) private readonly security: ConfigType<typeof securityConfig>,
+    private readonly encryption: DataEncryption,
   ) {}
 
   /** 400 `idempotency_key_invalid` unless the header is absent or well formed. */
@@ -65,17 +68,18 @@ export class IdempotencyStore {
    */
   async run<T>(scope: string, key: string, request: unknown, leaseMs: number, work: () => Promise<T>): Promise<IdempotentResult<T>> {
     const secrets = this.derive(scope, key);
-    const requestHash = createHmac('sha256', secrets.macKey).update(canonicalJson(request)).digest('hex');
+    // Under every key of the ring, the current one first: that one is stored, any one matches.
+    const requestHashes = this.encryption.macs(canonicalJson(request), secrets.request).map(({ mac }) => mac);
     this.purge.maybeRun();
-    const claimed = await this.claim(secrets.keyHash, scope, requestHash, leaseMs);
-    if (!claimed.ours) return { value: this.replay<T>(claimed.row, requestHash, secrets.encKey), replayed: true };
+    const claimed = await this.claim(secrets.keyHash, scope, requestHashes, leaseMs);
+    if (!claimed.ours) return { value: this.replay<T>(claimed.row, requestHashes, secrets), replayed: true };
 
     let value: T;
     try {
       value = await work();
     } catch (error) {
       if (error instanceof ProblemException && error.status < 500) {
-        await this.complete(secrets.keyHash, secrets.encKey, {
+        await this.complete(secrets, {
           kind: 'problem',
           code: error.code,
           detail: error.detail,
@@ -88,18 +92,18 @@ export class IdempotencyStore {
       }
       throw error;
     }
-    await this.complete(secrets.keyHash, secrets.encKey, { kind: 'value', value });
+    await this.complete(secrets, { kind: 'value', value });
     return { value, replayed: false };
   }
 
-  private async claim(keyHash: string, scope: string, requestHash: string, leaseMs: number): Promise<{ ours: true } | { ours: false; row: IdempotencyKey }> {
+  private async claim(keyHash: string, scope: string, requestHashes: string[], leaseMs: number): Promise<{ ours: true } | { ours: false; row: IdempotencyKey }> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const now = new Date();
       try {
         await this.keys.insert({
           keyHash,
           scope,
-          requestHash,
+          requestHash: requestHashes[0]!,
           state: 'in_progress',
           response: null,
           lockedUntil: new Date(now.getTime() + leaseMs),
@@ -116,9 +120,7 @@ export class IdempotencyStore {
         await this.keys.delete({ keyHash, expiresAt: LessThan(new Date(now.getTime() + 1)) });
         continue;
       }
-      if (!sameHex(row.requestHash, requestHash)) {
-        throw new ProblemException('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; send a new key.');
-      }
+      if (!matchesAny(row.requestHash, requestHashes)) throw keyReused();
       if (row.state === 'in_progress' && row.lockedUntil.getTime() <= now.getTime()) {
         // The first attempt's process died before finishing: take its place, once.
         const taken = await this.keys.update(
@@ -134,16 +136,14 @@ export class IdempotencyStore {
     });
   }
 
-  private replay<T>(row: IdempotencyKey, requestHash: string, encKey: Buffer): T {
-    if (!sameHex(row.requestHash, requestHash)) {
-      throw new ProblemException('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; send a new key.');
-    }
+  private replay<T>(row: IdempotencyKey, requestHashes: string[], secrets: Secrets): T {
+    if (!matchesAny(row.requestHash, requestHashes)) throw keyReused();
     if (row.state !== 'completed' || row.response === null) {
       throw new ProblemException('idempotency_in_progress', 'A request with this Idempotency-Key is still in progress; retry shortly.', {
         headers: { 'retry-after': '1' },
       });
     }
-    const answer = JSON.parse(decrypt(row.response, encKey)) as StoredAnswer;
+    const answer = JSON.parse(this.openAnswer(row.response, secrets)) as StoredAnswer;
     if (answer.kind === 'value') return answer.value as T;
     throw new ProblemException(answer.code, answer.detail, {
       errors: answer.errors,
@@ -152,20 +152,66 @@ export class IdempotencyStore {
     });
   }
 
-  private async complete(keyHash: string, encKey: Buffer, answer: StoredAnswer): Promise<void> {
-    await this.keys.update({ keyHash }, { state: 'completed', response: encrypt(JSON.stringify(answer), encKey), lockedUntil: new Date() });
+  private async complete(secrets: Secrets, answer: StoredAnswer): Promise<void> {
+    const response = sealText(this.encryption, JSON.stringify(answer), responseContext(secrets.keyHash), secrets.response);
+    await this.keys.update({ keyHash: secrets.keyHash }, { state: 'completed', response, lockedUntil: new Date() });
   }
 
-  private derive(scope: string, key: string) {
-    const ikm = Buffer.from(key, 'utf8');
-    // With DATA_ENCRYPTION_KEY set (always in production) a stolen table plus a guessed key is not enough.
-    const salt = this.security.dataEncryptionKey ? Buffer.from(this.security.dataEncryptionKey, 'base64') : Buffer.from('mydex-bff idempotency v1');
+  /**
+   * The stored answer's JSON. A `gcm1.` text names its key id; a bare base64url `iv|tag|ciphertext`
+   * (rows written before the store used the shared ring, no additional data) is tried under each key.
+   * An answer no key of the ring opens (its key was removed within the 24 hours) is not replayed: the
+   * client is told to send a new key, as when the request no longer matches.
+   */
+  private openAnswer(stored: string, secrets: Secrets): string {
+    try {
+      const sealed = decodeSealed(stored);
+      if (sealed) return this.encryption.open(sealed, responseContext(secrets.keyHash), secrets.response);
+      const raw = Buffer.from(stored, 'base64url');
+      const legacy = { iv: raw.subarray(0, 12).toString('base64'), tag: raw.subarray(12, 28).toString('base64'), ciphertext: raw.subarray(28).toString('base64') };
+      for (const keyId of this.encryption.keyIds) {
+        try {
+          return this.encryption.open({ keyId, ...legacy }, '', secrets.response);
+        } catch (error) {
+          if (!(error instanceof DataKeyError)) throw error;
+        }
+      }
+      throw new DataKeyError('no key of the ring opens the stored answer');
+    } catch (error) {
+      if (!(error instanceof DataKeyError)) throw error;
+      this.logger.warn(`a stored idempotent answer could not be opened (${error.message}); was a data key removed from DATA_ENCRYPTION_KEYS_OLD within 24 hours of a rotation?`);
+      throw keyReused();
+    }
+  }
+
+  private derive(scope: string, key: string): Secrets {
+    const secret = Buffer.from(key, 'utf8');
     return {
       keyHash: createHash('sha256').update(`${scope}\u0000${key}`, 'utf8').digest('hex'),
-      macKey: Buffer.from(hkdfSync('sha256', ikm, salt, `${scope} request`, 32)),
-      encKey: Buffer.from(hkdfSync('sha256', ikm, salt, `${scope} response`, 32)),
+      // The labels are those of the first format, so rows stored before the shared ring still match.
+      request: { secret, label: `${scope} request` },
+      response: { secret, label: `${scope} response` },
     };
   }
+}
+
+interface Secrets {
+  keyHash: string;
+  request: KeyBinding;
+  response: KeyBinding;
+}
+
+/** The sealed answer's additional data: it opens on its own row only. */
+function responseContext(keyHash: string): string {
+  return `idempotency_keys.response:${keyHash}`;
+}
+
+function matchesAny(stored: string, candidates: string[]): boolean {
+  return candidates.some((candidate) => sameHex(stored, candidate));
+}
+
+function keyReused(): ProblemException {
+  return new ProblemException('idempotency_key_reused', 'This Idempotency-Key was already used with a different request; send a new key.');
 }
 
 /** JSON with object keys sorted at every level, so the same request always hashes the same. */
@@ -179,20 +225,6 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
-}
-
-function encrypt(plain: string, key: Buffer): string {
-  const iv = pooledRandomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-}
-
-function decrypt(stored: string, key: Buffer): string {
-  const raw = Buffer.from(stored, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
 }
 
 function isUniqueViolation(error: unknown): boolean {

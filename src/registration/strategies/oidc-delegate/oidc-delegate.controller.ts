@@ -16,6 +16,7 @@ import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { AuthorizeDto, AuthorizeResponseDto, SessionExchangeDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
 import { RateLimit } from '../../../rate-limit/rate-limit.decorator.js';
+import { AUTH_PREFIX, OIDC_CALLBACK } from '../../../common/http/routes.js';
 
 const REFUSED_START = 'problem+json: `return_to_not_allowed` (returnTo or appRedirectUri off the allowlist) or `invalid_request`.';
 
@@ -23,7 +24,7 @@ const REFUSED_START = 'problem+json: `return_to_not_allowed` (returnTo or appRed
 @ApiTags('auth')
 @Public()
 @RateLimit('auth')
-@Controller('v1/auth')
+@Controller(AUTH_PREFIX)
 export class OidcDelegateController {
   constructor(private readonly oidc: OidcDelegateService) {}
 
@@ -57,7 +58,7 @@ export class OidcDelegateController {
    * Mydex sends the browser here. Web: session cookie and 303 to returnTo. Native: 303 to the app's
    * redirect URI with `code`. Any refusal: 303 to the same place with `error=<code>`.
    */
-  @Get('oidc/callback')
+  @Get(OIDC_CALLBACK.sub)
   @ApiOperation({ operationId: 'handleAuthorizationCallback' })
   @ApiQuery({ name: 'state', required: false })
   @ApiQuery({ name: 'code', required: false })

@@ -5,10 +5,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { DataSource } from 'typeorm';
-import { allowedAppRedirectUri, allowedWebReturnTo, ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.policy.js';
+import { ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.policy.js';
 import type { ErrorCode } from '../../../common/problem/error-codes.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
-import { appConfig } from '../../../config/app.config.js';
+import { validationFailed } from '../../../common/problem/validation-exception.factory.js';
 import { mydexConfig } from '../../../config/mydex.config.js';
 import { oidcConfig } from '../../../config/oidc.config.js';
 import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
@@ -18,7 +18,7 @@ import { SessionsService } from '../../../session/sessions.service.js';
 import { RegistrationsService } from '../../registrations.service.js';
 import { isKnownMember } from './known-member.js';
 import { IdTokenRejected, IdTokenVerifier } from './id-token.verifier.js';
-import { MydexOidcProvider, type ProviderMetadata } from './mydex-oidc-provider.js';
+import { MydexOidcProvider, type ProviderMetadata } from '../../../mydex/mydex-oidc-provider.js';
 import { MydexOidcStrategy, type MydexAuthorizationParams } from './mydex-oidc.strategy.js';
 import type { AuthorizeDto, AuthorizeResponseDto, LogoutDto, LogoutResponseDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
 import type { OidcRequest } from './oidc-request.js';
@@ -65,7 +65,6 @@ export class OidcDelegateService {
     private readonly cookies: SessionCookies,
     private readonly registrations: RegistrationsService,
     private readonly returnTo: ReturnToPolicy,
-    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -79,7 +78,7 @@ export class OidcDelegateService {
     const misplaced = client === 'web' ? (input.appRedirectUri !== undefined ? 'appRedirectUri' : undefined) : input.returnTo !== undefined ? 'returnTo' : undefined;
     if (misplaced) {
       const message = `${misplaced} is only used with client ${client === 'web' ? 'native' : 'web'}.`;
-      throw new ProblemException('validation_failed', message, { errors: [{ field: misplaced, code: 'not_for_this_client', message }] });
+      throw validationFailed([{ field: misplaced, code: 'not_for_this_client', message }], message);
     }
     const metadata = await this.provider.metadata();
 
@@ -341,14 +340,7 @@ export class OidcDelegateService {
 
   /** The stored target, re-checked against the allowlist as configured now. */
   private checkedTarget(transaction: OidcTransaction): string {
-    if (transaction.client === 'native') {
-      const uri = transaction.appRedirectUri && allowedAppRedirectUri(transaction.appRedirectUri, this.app.nativeRedirectUris);
-      if (uri) return uri;
-    } else {
-      const target = transaction.returnTo && allowedWebReturnTo(transaction.returnTo, this.app.frontendOrigins);
-      if (target) return target;
-    }
-    return this.returnTo.defaultWebTarget;
+    return transaction.client === 'native' ? this.returnTo.targetOrDefault(transaction.appRedirectUri, ['app']) : this.returnTo.targetOrDefault(transaction.returnTo);
   }
 }
 

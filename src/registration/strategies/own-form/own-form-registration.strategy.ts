@@ -11,6 +11,7 @@ import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
 import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { RegistrationClient } from '../../registration.entity.js';
+import { registrationReturnPath } from '../../../common/http/routes.js';
 
 /**
  * How long a registration waits for the member to finish Mydex's Private Key form. Mydex does not say
@@ -69,6 +70,6 @@ export class OwnFormRegistrationStrategy {
 
   /** Where Mydex sends the browser after the Private Key form. Mydex appends nothing to it [I]: the id is in the path. */
   mydexReturnUrl(id: string): string {
-    return `${this.app.publicBaseUrl}/v1/registrations/${id}/return`;
+    return `${this.app.publicBaseUrl}${registrationReturnPath(id)}`;
   }
 }

@@ -1,9 +1,13 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import { mydexConfig } from '../../../config/mydex.config.js';
-import { oidcConfig } from '../../../config/oidc.config.js';
-import { ProblemException } from '../../../common/problem/problem.exception.js';
+import { mydexConfig } from '../config/mydex.config.js';
+import { oidcConfig } from '../config/oidc.config.js';
+import { ProblemException } from '../common/problem/problem.exception.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { unavailable } from './client-credentials.js';
+import { parseJson, retryAfterSeconds } from './mydex-answers.js';
+import { exchange } from './mydex-http.js';
 
 /** What the relying party needs to know about the provider. */
 export interface ProviderMetadata {
@@ -26,18 +30,36 @@ const METADATA_TTL_MS = 60 * 60 * 1000;
 const DISCOVERY_RETRY_MS = 30 * 1000;
 
 /**
- * The provider side of OIDC: discovery (each endpoint overridable by config), and the JWKS. Every
- * outbound call of the relying party except token and UserInfo goes through here, with a timeout.
+ * A discovery document that is not used: not served (not 200), not JSON, or naming another issuer than
+ * MYDEX_ISSUER (whoever answers there is not the provider configured, so none of its endpoints is
+ * trusted). A transport failure or a 5xx/429 is thrown as itself instead.
+ */
+export class DiscoveryRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DiscoveryRefused';
+  }
+}
+
+/**
+ * The one OIDC discovery client, and the JWKS: discovery (each endpoint overridable by config, the
+ * document's `issuer` checked against MYDEX_ISSUER), for the relying party (`metadata()`), back-channel
+ * logout and the client-credentials token of the PDX API (`tokenEndpoint()`). Every outbound call of
+ * the relying party except token and UserInfo goes through here, with a timeout.
  */
 @Injectable()
 export class MydexOidcProvider {
   private readonly logger = new Logger(MydexOidcProvider.name);
   private cached: { metadata: ProviderMetadata; at: number } | undefined;
+  /** The last document that passed the issuer check, and when it was fetched. */
+  private document: { value: Record<string, unknown>; at: number } | undefined;
+  private inflight: Promise<{ value: Record<string, unknown>; at: number }> | undefined;
   private keySet: { uri: string; get: JWTVerifyGetKey } | undefined;
 
   constructor(
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   get clientId(): string {
@@ -52,8 +74,10 @@ export class MydexOidcProvider {
   async metadata(): Promise<ProviderMetadata> {
     if (this.cached && Date.now() - this.cached.at < METADATA_TTL_MS) return this.cached.metadata;
     try {
-      const metadata = await this.discover();
-      this.cached = { metadata, at: Date.now() };
+      const document = await this.discovered();
+      const metadata = this.fromDocument(document.value);
+      // Expires with the document it was built from, so neither outlives the hour.
+      this.cached = { metadata, at: document.at };
       return metadata;
     } catch (error) {
       const fallback = this.cached?.metadata ?? this.fromOverridesOnly();
@@ -83,18 +107,67 @@ export class MydexOidcProvider {
     return this.keySet.get;
   }
 
-  private async discover(): Promise<ProviderMetadata> {
+  /**
+   * Where the client-credentials token (PDX API) is asked for: MYDEX_TOKEN_URL when set (no discovery
+   * needed), else the discovered `token_endpoint`, else `{issuer}/oauth2/token` when discovery is not
+   * served, names no token endpoint, or is refused (another issuer): Mydex's provider looks like
+   * ORY Hydra, which serves it there [I]. A discovery that fails in transport or with a 5xx/429 is
+   * thrown (MydexTransportError or 503 upstream_unavailable), so a token is not asked for blindly.
+   */
+  async tokenEndpoint(): Promise<string> {
+    const configured = this.oidc.overrides.tokenEndpoint;
+    if (configured) return configured;
+    const fallback = `${stripSlash(this.mydex.issuer)}/oauth2/token`;
+    try {
+      const discovered = stringField((await this.discovered()).value, 'token_endpoint');
+      return discovered !== undefined && /^https?:\/\//.test(discovered) ? discovered : fallback;
+    } catch (error) {
+      if (error instanceof DiscoveryRefused) return fallback;
+      throw error;
+    }
+  }
+
+  /** The discovery document, cached for an hour once it passed the issuer check; one fetch at a time. */
+  private async discovered(): Promise<{ value: Record<string, unknown>; at: number }> {
+    if (this.document && Date.now() - this.document.at < METADATA_TTL_MS) return this.document;
+    this.inflight ??= this.fetchDocument().finally(() => {
+      this.inflight = undefined;
+    });
+    this.document = await this.inflight;
+    return this.document;
+  }
+
+  private async fetchDocument(): Promise<{ value: Record<string, unknown>; at: number }> {
     const configured = this.mydex.issuer;
     // Mydex's issuer carries a trailing slash in its tokens (https://sbx-op.mydexid.org/); discovery lives
     // under the issuer without it, and the document's `issuer` tells which spelling the tokens use.
-    const url = `${configured.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    const response = await fetch(url, { signal: AbortSignal.timeout(this.oidc.timeoutMs), headers: { accept: 'application/json' } });
-    if (!response.ok) throw new Error(`discovery answered ${response.status}`);
-    const document = (await response.json()) as Record<string, unknown>;
-    const issuer = stringField(document, 'issuer');
-    if (issuer === undefined || stripSlash(issuer) !== stripSlash(configured)) {
-      throw new Error('discovery issuer does not match MYDEX_ISSUER');
+    const url = `${stripSlash(configured)}/.well-known/openid-configuration`;
+    const answer = await exchange(
+      url,
+      { method: 'GET', headers: { accept: 'application/json' } },
+      {
+        timeoutMs: this.oidc.timeoutMs,
+        networkRetries: 1,
+        followRedirects: true,
+        observe: this.metrics ? (endpoint, outcome, seconds) => this.metrics!.upstreamDuration.observe({ endpoint, outcome }, seconds) : undefined,
+      },
+    );
+    if (answer.status >= 500 || answer.status === 429) {
+      throw unavailable(retryAfterSeconds(answer.headers.get('retry-after')));
     }
+    if (answer.status !== 200) throw new DiscoveryRefused(`discovery answered ${answer.status}`);
+    const document = parseJson(answer.text);
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new DiscoveryRefused('discovery is not a JSON object');
+    const issuer = stringField(document as Record<string, unknown>, 'issuer');
+    if (issuer === undefined || stripSlash(issuer) !== stripSlash(configured)) {
+      this.logger.warn(`OIDC discovery names the issuer ${issuer ?? '(none)'}, not MYDEX_ISSUER ${configured}: its endpoints are not used`);
+      throw new DiscoveryRefused('discovery issuer does not match MYDEX_ISSUER');
+    }
+    return { value: document as Record<string, unknown>, at: Date.now() };
+  }
+
+  private fromDocument(document: Record<string, unknown>): ProviderMetadata {
+    const issuer = stringField(document, 'issuer')!;
     const overrides = this.oidc.overrides;
     const required = (override: string | undefined, name: string): string => {
       const value = override ?? stringField(document, name);
