@@ -8,6 +8,7 @@ import { mydexConfig } from '../../src/config/mydex.config.js';
 import { securityConfig } from '../../src/config/security.config.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { dataSourceOptions } from '../../src/persistence/data-source-options.js';
+import { WebhooksModule } from '../../src/webhooks/webhooks.module.js';
 
 /**
  * The environment the module specs compile with: test mode, quiet, an in-memory database and a
@@ -27,7 +28,7 @@ export const MODULE_TEST_ENV: Readonly<Record<string, string>> = {
 /**
  * What AppModule gives every feature module, for `Test.createTestingModule({ imports: [testingRoot(), FeatureModule] })`:
  * the root configuration namespaces (global, as `ConfigModule.forRoot` in AppModule), an in-memory
- * SQLite database migrated by the production migrations, and the global MetricsModule. No HTTP
+ * SQLite database migrated by the production migrations, and the global MetricsModule and WebhooksModule. No HTTP
  * server: a spec calls controllers and services directly. `env` adds or replaces variables of
  * MODULE_TEST_ENV; to change one namespace in one spec, prefer
  * `.overrideProvider(someConfig.KEY).useValue({ ...someConfig(), field: value })`.
@@ -40,6 +41,8 @@ export function testingRoot(env: Record<string, string> = {}): DynamicModule {
       ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig, databaseConfig, securityConfig, mydexConfig] }),
       TypeOrmModule.forRoot({ ...dataSourceOptions('sqlite::memory:'), migrationsRun: true, autoLoadEntities: true }),
       MetricsModule,
+      // Global in AppModule too: a feature enqueues webhooks in its own transaction (off: WEBHOOK_URL unset).
+      WebhooksModule,
     ],
   };
 }
