@@ -58,6 +58,6 @@ export class BackchannelLogoutController {
     }
     if (body instanceof MalformedForm) throw new ProblemException('malformed_form', body.reason);
     const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).logout_token : undefined;
-    await this.backchannel.logout(token);
+    await this.backchannel.logout(token, { requestId: String(request.id) });
   }
 }

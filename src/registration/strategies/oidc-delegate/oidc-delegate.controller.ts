@@ -76,7 +76,7 @@ export class OidcDelegateController {
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: SessionExchangeResponseDto })
   @ApiBadRequestResponse({ description: 'problem+json `exchange_code_invalid`: unknown, used or expired code, or the wrong secret.' })
-  exchange(@Body() input: SessionExchangeDto): Promise<SessionExchangeResponseDto> {
-    return this.oidc.exchange(input.code, input.exchangeSecret);
+  exchange(@Body() input: SessionExchangeDto, @Req() request: FastifyRequest): Promise<SessionExchangeResponseDto> {
+    return this.oidc.exchange(input.code, input.exchangeSecret, { requestId: String(request.id) });
   }
 }
