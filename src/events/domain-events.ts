@@ -32,6 +32,11 @@ export interface DomainEventBase {
 /** Where a publisher's caller says an event happened: the request, when there is one. */
 export type EventOrigin = Pick<DomainEventBase, 'requestId'>;
 
+/** The origin of what happens while handling `request` (Fastify's request id); none without one. */
+export function originOf(request: { id?: unknown } | undefined): EventOrigin {
+  return request?.id === undefined ? {} : { requestId: String(request.id) };
+}
+
 /** An own-form registration was accepted by Mydex and recorded; the member is on their way to Mydex's Private Key form. */
 export interface RegistrationStartedEvent extends DomainEventBase {
   registrationId: string;

@@ -10,7 +10,7 @@ import type { ErrorCode } from '../../../common/problem/error-codes.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { appConfig } from '../../../config/app.config.js';
 import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
-import type { EventOrigin } from '../../../events/domain-events.js';
+import { originOf, type EventOrigin } from '../../../events/domain-events.js';
 import { mydexConfig } from '../../../config/mydex.config.js';
 import { oidcConfig } from '../../../config/oidc.config.js';
 import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
@@ -198,7 +198,7 @@ export class OidcDelegateService {
         sessionId: member.sessionId,
         sid: null,
         sessionsEnded,
-        requestId: String(reply.request.id),
+        ...originOf(reply.request),
       });
     }
     if (member.client === 'web') this.cookies.clearSession(reply);
@@ -234,7 +234,7 @@ export class OidcDelegateService {
       this.cookies.setSession(reply, created.token, session.expiresAt);
       target = this.checkedTarget(transaction);
     }
-    const origin = { requestId: String(request.id) };
+    const origin = originOf(request);
     if (transaction.intent === 'register') {
       try {
         await this.recordRegistration(transaction, member, session?.id, origin);
