@@ -10,6 +10,7 @@ import { securityConfig } from '../../src/config/security.config.js';
 import { EventsModule } from '../../src/events/events.module.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import { dataSourceOptions } from '../../src/persistence/data-source-options.js';
+import { WebhooksModule } from '../../src/webhooks/webhooks.module.js';
 
 /**
  * The environment the module specs compile with: test mode, quiet, an in-memory database and a
@@ -29,10 +30,11 @@ export const MODULE_TEST_ENV: Readonly<Record<string, string>> = {
 /**
  * What AppModule gives every feature module, for `Test.createTestingModule({ imports: [testingRoot(), FeatureModule] })`:
  * the root configuration namespaces (global, as `ConfigModule.forRoot` in AppModule), an in-memory
- * SQLite database migrated by the production migrations, the global MetricsModule, and the domain
- * events' EventEmitter2 and DomainEventPublisher. No HTTP server: a spec calls controllers and services
- * directly (and `@OnEvent` subscribers are not attached: that happens at application bootstrap, which a
- * compiled testing module does not run; listen on EventEmitter2 to see what a service publishes). `env` adds or replaces variables of
+ * SQLite database migrated by the production migrations, the global MetricsModule and WebhooksModule
+ * (ConnectionsService writes its outbox rows), and the domain events' EventEmitter2 and
+ * DomainEventPublisher. No HTTP server: a spec calls controllers and services directly. `@OnEvent`
+ * subscribers are not attached (that happens at application bootstrap, which a compiled testing
+ * module does not run): listen on EventEmitter2 to see what a service publishes. `env` adds or replaces variables of
  * MODULE_TEST_ENV; to change one namespace in one spec, prefer
  * `.overrideProvider(someConfig.KEY).useValue({ ...someConfig(), field: value })`.
  */
@@ -46,6 +48,7 @@ export function testingRoot(env: Record<string, string> = {}): DynamicModule {
       MetricsModule,
       EventEmitterModule.forRoot(),
       EventsModule,
+      WebhooksModule,
     ],
   };
 }
