@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -20,6 +21,8 @@ import { mountDemoSpa } from './demo/demo-spa.js';
 export interface CreateAppOptions {
   /** Keep Nest's own start-up logs quiet (tests, the OpenAPI generator). */
   quiet?: boolean;
+  /** Modules imported beside the BFF's own (AppModule.forRoot): tests add domain event subscribers this way. */
+  imports?: NonNullable<ModuleMetadata['imports']>;
 }
 
 /**
@@ -44,7 +47,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // Node's own refusals (headers too large, a malformed request, a timeout) as problem+json.
     clientErrorHandler: clientErrorProblem,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options.imports), adapter, {
     bufferLogs: true,
     abortOnError: false,
     logger: options.quiet ? false : undefined,

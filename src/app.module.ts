@@ -1,8 +1,10 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { ErrorsModule } from './errors/errors.module.js';
+import { EventsModule } from './events/events.module.js';
 import { ConnectionModule } from './connection/connection.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { appConfig } from './config/app.config.js';
@@ -23,11 +25,12 @@ import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /**
  * The BFF. A dynamic module so the environment is read when the app is created (tests set it per
- * suite), not when this file is imported.
+ * suite), not when this file is imported. `extra` modules are imported beside the BFF's own (tests add
+ * domain event subscribers this way: test/domain-events.e2e-spec.ts).
  */
 @Module({})
 export class AppModule {
-  static forRoot(): DynamicModule {
+  static forRoot(extra: NonNullable<ModuleMetadata['imports']> = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -40,6 +43,9 @@ export class AppModule {
     }),
     LoggingModule,
     CommonModule,
+    // Domain events (src/events/): one EventEmitter2 for the app, subscribers with @OnEvent.
+    EventEmitterModule.forRoot(),
+    EventsModule,
     PersistenceModule,
     HealthModule,
     ErrorsModule,
@@ -54,6 +60,7 @@ export class AppModule {
     SessionModule,
     ValidationModule,
     WebhooksModule,
+    ...extra,
       ],
     };
   }

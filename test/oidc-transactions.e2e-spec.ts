@@ -84,7 +84,7 @@ describe.each(ENGINES)('the OIDC state store on %s', (engine) => {
     await store.consume(await store.insert(second), undefined);
     const code2 = await store.attachExchange(second.id, { issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y' });
     const redeemed = await Promise.all(Array.from({ length: 5 }, () => store.redeemExchange(code2, 'S'.repeat(43))));
-    expect(redeemed.filter((result) => result !== undefined)).toEqual([{ issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y' }]);
+    expect(redeemed.filter((result) => result !== undefined)).toEqual([{ issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y', intent: 'login' }]);
   });
 
   it('writes a new transaction (a prepared statement on the driver) as TypeORM reads it back: every column, dates to the millisecond, the rest NULL', async () => {

@@ -14,6 +14,7 @@ import { Public } from '../common/auth/route-access.decorator.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { MalformedForm } from '../connection/callback-form.js';
+import { originOf } from '../events/domain-events.js';
 import { BackchannelLogoutService } from './backchannel-logout.service.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { BACKCHANNEL_LOGOUT } from '../common/http/routes.js';
@@ -59,6 +60,6 @@ export class BackchannelLogoutController {
     }
     if (body instanceof MalformedForm) throw new ProblemException('malformed_form', body.reason);
     const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).logout_token : undefined;
-    await this.backchannel.logout(token);
+    await this.backchannel.logout(token, originOf(request));
   }
 }

@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, LessThan, type Repository } from 'typeorm';
 import { ProblemException } from '../common/problem/problem.exception.js';
+import { DomainEventPublisher } from '../events/domain-event.publisher.js';
+import type { EventOrigin } from '../events/domain-events.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { sha256Hex } from '../session/session-token.js';
 import { SessionsService } from '../session/sessions.service.js';
@@ -24,10 +26,14 @@ export class BackchannelLogoutService {
     private readonly verifier: LogoutTokenVerifier,
     private readonly sessions: SessionsService,
     @InjectRepository(LogoutTokenJti) private readonly jtis: Repository<LogoutTokenJti>,
+    private readonly events: DomainEventPublisher,
   ) {}
 
-  /** Verifies the token, uses up its `jti`, and ends the sessions it names; answers how many ended. */
-  async logout(token: unknown): Promise<number> {
+  /**
+   * Verifies the token, uses up its `jti`, and ends the sessions it names; answers how many ended.
+   * Publishes `member.logged_out` (reason `backchannel`) when any did.
+   */
+  async logout(token: unknown, origin: EventOrigin = {}): Promise<number> {
     if (typeof token !== 'string' || token === '' || token.length > 16384) throw refused('logout_token is missing or not a single string');
     let verified;
     try {
@@ -48,6 +54,19 @@ export class BackchannelLogoutService {
     }
     const ended = await this.sessions.endByLogoutToken({ issuer: verified.issuer, sub: verified.sub, sid: verified.sid });
     this.logger.log({ ended, bySid: verified.sid !== undefined, bySub: verified.sub !== undefined }, 'back-channel logout');
+    if (ended > 0) {
+      this.events.publish('member.logged_out', {
+        reason: 'backchannel',
+        issuer: verified.issuer,
+        sub: verified.sub ?? null,
+        mydexid: null,
+        sessionId: null,
+        sid: verified.sid ?? null,
+        sessionsEnded: ended,
+        occurredAt: now.toISOString(),
+        requestId: origin.requestId,
+      });
+    }
     return ended;
   }
 }

@@ -31,7 +31,14 @@ export type QuarantineReason =
   /** No usable MydexID, or neither a uid nor a connection_id: nothing to apply it to. */
   | 'unidentified';
 
-export type DeliveryOutcome = { status: 'applied'; moved: boolean } | { status: 'duplicate' } | { status: 'quarantined'; reason: QuarantineReason };
+/**
+ * What became of a delivery. For an applied one, `previous` is the member's live connection_id before
+ * it (its own when the connection stays; null when the member had none: a new connection).
+ */
+export type DeliveryOutcome =
+  | { status: 'applied'; moved: boolean; previous: string | null }
+  | { status: 'duplicate' }
+  | { status: 'quarantined'; reason: QuarantineReason };
 
 /** How many applied deliveries per connection are remembered for replay detection. */
 export const FINGERPRINT_HISTORY = 32;
@@ -177,7 +184,7 @@ export class ConnectionStore {
       await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), ...written]);
     }
     webhook?.committed();
-    return { status: 'applied', moved: decision.moveFrom !== null };
+    return { status: 'applied', moved: decision.moveFrom !== null, previous: decision.previous };
   }
 
   /** A notification: stored sealed, applies nothing. */
@@ -344,7 +351,10 @@ export interface QuarantinedDelivery {
   requestId: string;
 }
 
-type Decision = { action: 'apply'; moveFrom: string | null; history: string[] } | { action: 'duplicate' } | { action: 'quarantine'; reason: QuarantineReason };
+type Decision =
+  | { action: 'apply'; moveFrom: string | null; previous: string | null; history: string[] }
+  | { action: 'duplicate' }
+  | { action: 'quarantine'; reason: QuarantineReason };
 
 /**
  * The rules (docs/connections.md "Which deliveries are applied"):
@@ -373,7 +383,7 @@ function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; conn
   if (history.includes(d.fingerprint)) return { action: 'quarantine', reason: 'replayed' };
   if (current && d.version < Number(current.version)) return { action: 'quarantine', reason: 'older_version' };
   const moveFrom = member && member.connection_id !== d.connectionId ? member.connection_id : null;
-  return { action: 'apply', moveFrom, history };
+  return { action: 'apply', moveFrom, previous: member?.connection_id ?? null, history };
 }
 
 /** A unique-index conflict on either engine. */

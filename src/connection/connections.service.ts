@@ -5,11 +5,12 @@ import { IsNull, LessThan, type DataSource, type Repository } from 'typeorm';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { mydexConfig } from '../config/mydex.config.js';
+import { DomainEventPublisher } from '../events/domain-event.publisher.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
-import type { CallbackDelivery } from './callback-delivery.js';
+import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
 import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
-import { ConnectionStore, type DeliveryContext } from './connection-store.js';
+import { ConnectionStore, type DeliveryContext, type DeliveryOutcome } from './connection-store.js';
 import type { ConnectionNotificationViewDto } from './connections.dto.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
@@ -63,6 +64,7 @@ export class ConnectionsService implements OnModuleInit {
     private readonly sessionStatus: SessionConnectionStatus,
     private readonly metrics: MetricsService,
     webhooks: WebhookOutbox,
+    private readonly domainEvents: DomainEventPublisher,
   ) {
     this.store = new ConnectionStore(dataSource, encryption, { configuredVersion: connection.version, connectionNid: mydex.connectionNid }, webhooks);
     this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 AND "superseded_at" IS NULL LIMIT 1');
@@ -86,7 +88,9 @@ export class ConnectionsService implements OnModuleInit {
   /**
    * Keeps one authenticated delivery (sealed) and applies it when it may be applied. A refused one
    * (unparseable, or no key) is kept with its raw body and its problem is thrown for the answer.
-   * Nothing here logs a value: codes, ids and the request id only.
+   * Nothing here logs a value: codes, ids and the request id only. Once a delivery is written it
+   * publishes `connection.established`, `connection.updated`, `connection.notification` or
+   * `connection.quarantined` (a duplicate or refused delivery publishes nothing).
    */
   async record(delivery: CallbackDelivery, context: DeliveryContext, raw?: Buffer): Promise<void> {
     if (delivery.kind === 'refused') {
@@ -98,6 +102,15 @@ export class ConnectionsService implements OnModuleInit {
     if (delivery.kind === 'notification') {
       await this.store.notification(delivery, context);
       this.metrics.connectionDeliveries.inc({ status: 'received', reason: '' });
+      const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 200) : typeof value === 'number' ? String(value) : null);
+      this.domainEvents.publish('connection.notification', {
+        connectionId: delivery.connectionId,
+        uid: delivery.uid,
+        dataset: text(delivery.body.dataset),
+        action: text(delivery.body.action),
+        updatedId: text(delivery.body.updated_id),
+        requestId: context.requestId,
+      });
       this.logger.log(`notification recorded for connection ${delivery.connectionId ?? '(none)'} (request ${context.requestId})`);
     } else {
       for (const anomaly of delivery.anomalies) this.metrics.connectionDeliveryAnomalies.inc({ anomaly });
@@ -105,6 +118,7 @@ export class ConnectionsService implements OnModuleInit {
       if (anomalies) this.logger.warn(`delivery for connection ${delivery.connectionId ?? '(none)'}${anomalies} (request ${context.requestId})`);
       const outcome = await this.store.deliver(delivery, context);
       this.metrics.connectionDeliveries.inc({ status: outcome.status, reason: outcome.status === 'quarantined' ? outcome.reason : '' });
+      this.publishDelivery(delivery, context, outcome);
       if (outcome.status === 'quarantined') {
         this.logger.warn(
           `delivery for connection ${delivery.connectionId ?? '(none)'} QUARANTINED (${outcome.reason}): stored, not applied; see npm run connections -- quarantine (request ${context.requestId})`,
@@ -117,6 +131,27 @@ export class ConnectionsService implements OnModuleInit {
     }
     // After the delivery is stored; beside the answer, never in it (PeriodicPurge).
     if (this.connection.eventRetentionDays > 0) this.purgeEvents.maybeRun();
+  }
+
+  /** The event of a connection delivery as the store wrote it (a duplicate changed nothing: none). */
+  private publishDelivery(delivery: ConnectionDelivery, context: DeliveryContext, outcome: DeliveryOutcome): void {
+    const { method, requestId } = context;
+    if (outcome.status === 'quarantined') {
+      this.domainEvents.publish('connection.quarantined', { connectionId: delivery.connectionId, uid: delivery.uid, mydexid: delivery.mydexid, method, reason: outcome.reason, requestId });
+      return;
+    }
+    // Applied deliveries always name all three (ConnectionStore quarantines the others as unidentified).
+    if (outcome.status !== 'applied' || delivery.connectionId === null || delivery.uid === null || delivery.mydexid === null) return;
+    const facts = {
+      connectionId: delivery.connectionId,
+      uid: delivery.uid,
+      mydexid: delivery.mydexid,
+      method,
+      version: delivery.version ?? this.connection.version,
+      requestId,
+    };
+    if (outcome.previous === null) this.domainEvents.publish('connection.established', facts);
+    else this.domainEvents.publish('connection.updated', { ...facts, previousConnectionId: outcome.previous === delivery.connectionId ? null : outcome.previous });
   }
 
   /** A body the parser refused (malformed JSON, not Unicode, too complex) from an admitted caller: kept sealed. */

@@ -1,3 +1,4 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
@@ -6,7 +7,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { testingRoot } from '../../test/support/module-testing.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { appConfig } from '../config/app.config.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { MydexClient } from '../mydex/mydex.client.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { sha256Hex } from '../session/session-token.js';
@@ -74,14 +74,18 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
   it('passes on mydexid_taken (HTTP 409) when Mydex says the MydexID is in use, and keeps nothing', async () => {
     mydex.registerMember.mockRejectedValue(new ProblemException('mydexid_taken', 'This MydexID is already in use; choose another.'));
     const before = await rows.count();
+    // What the strategy publishes (bff_registrations_total counts it: src/metrics/registration-metrics.ts).
+    const failed: unknown[] = [];
+    moduleRef.get(EventEmitter2).on('registration.failed', (event: unknown) => failed.push(event));
 
     const refusal = await strategy.register({ ...details, mydexid: 'bob2024' }, 'http://localhost:3000/welcome', 'web').catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(ProblemException);
     expect(refusal).toMatchObject({ code: 'mydexid_taken', status: 409 });
     expect(await rows.count()).toBe(before);
-    const counted = (await moduleRef.get(MetricsService).registrations.get()).values;
-    expect(counted).toContainEqual(expect.objectContaining({ labels: { strategy: 'own_form', outcome: 'mydexid_taken' }, value: 1 }));
+    expect(failed).toEqual([
+      { registrationId: null, strategy: 'own_form', mydexid: 'bob2024', status: 'refused', reason: 'mydexid_taken', occurredAt: expect.any(String) },
+    ]);
   });
 
   it('refuses details that break a rule (validation_failed, 422) before Mydex is called', async () => {

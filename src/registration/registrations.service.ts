@@ -4,7 +4,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { registrationConfig } from '../config/registration.config.js';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { DomainEventPublisher } from '../events/domain-event.publisher.js';
+import type { EventOrigin } from '../events/domain-events.js';
 import { RegistrationBindings, type BindingClient, type BoundRegistration } from '../session/registration-binding.js';
 import { isOpaqueToken, sameHex, sha256Hex } from '../session/session-token.js';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
@@ -25,12 +26,15 @@ export interface NewRegistration {
   binding?: { hash: string; client: RegistrationClient } | null;
 }
 
-/** The one place both registration strategies end: they record a Registration here. */
+/**
+ * The one place both registration strategies end: they record a Registration here, and the
+ * registration events (src/events/) are published here once the row is written.
+ */
 @Injectable()
 export class RegistrationsService implements OnModuleInit {
   constructor(
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
-    private readonly metrics: MetricsService,
+    private readonly events: DomainEventPublisher,
     private readonly encryption: DataEncryption,
     private readonly bindings: RegistrationBindings,
     @Inject(registrationConfig.KEY) private readonly config: ConfigType<typeof registrationConfig>,
@@ -67,7 +71,7 @@ export class RegistrationsService implements OnModuleInit {
     return { registrationId: row.id, client, mydexid: row.mydexid, until };
   }
 
-  async create(input: NewRegistration): Promise<Registration> {
+  async create(input: NewRegistration, origin: EventOrigin = {}): Promise<Registration> {
     const now = new Date();
     const id = input.id ?? randomUUID();
     const registration = this.registrations.create({
@@ -89,7 +93,7 @@ export class RegistrationsService implements OnModuleInit {
     // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
     // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.
     await this.registrations.insert(registration);
-    this.metrics.registrations.inc({ strategy: registration.strategy, outcome: registration.status });
+    this.publish(registration, origin);
     return registration;
   }
 
@@ -98,14 +102,32 @@ export class RegistrationsService implements OnModuleInit {
   }
 
   /** Moves a registration to a final status once; returns the row as it now stands. */
-  async finish(id: string, status: Exclude<RegistrationStatus, 'awaiting_private_key'>, failureCode?: string): Promise<Registration | null> {
+  async finish(id: string, status: Exclude<RegistrationStatus, 'awaiting_private_key'>, failureCode?: string, origin: EventOrigin = {}): Promise<Registration | null> {
     const now = new Date();
     const { affected } = await this.registrations.update(
       { id, status: 'awaiting_private_key' },
       { status, updatedAt: now, completedAt: status === 'completed' ? now : null, failureCode: failureCode ?? null },
     );
     const row = await this.findById(id);
-    if (affected && row) this.metrics.registrations.inc({ strategy: row.strategy, outcome: status });
+    // Only the request that moved it publishes (a concurrent return finds it already finished).
+    if (affected && row) this.publish(row, origin);
     return row;
+  }
+
+  /** The event for a registration's status as just written. */
+  private publish(row: Registration, { requestId }: EventOrigin): void {
+    const facts = { registrationId: row.id, strategy: row.strategy, mydexid: row.mydexid, requestId };
+    if (row.status === 'awaiting_private_key') {
+      this.events.publish('registration.started', {
+        ...facts,
+        client: row.bindingClient,
+        expiresAt: row.expiresAt?.toISOString() ?? null,
+        occurredAt: row.createdAt.toISOString(),
+      });
+    } else if (row.status === 'completed') {
+      this.events.publish('registration.completed', { ...facts, sub: row.sub, occurredAt: (row.completedAt ?? row.updatedAt).toISOString() });
+    } else {
+      this.events.publish('registration.failed', { ...facts, status: row.status, reason: row.failureCode ?? row.status, occurredAt: row.updatedAt.toISOString() });
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../../src/app.factory.js';
+import { createApp, type CreateAppOptions } from '../../src/app.factory.js';
 import { freshDatabase, type DatabaseTarget } from './database.js';
 
 export interface TestApp {
@@ -15,12 +15,13 @@ export interface TestApp {
  * `env` overrides variables for this app only; they are restored on close. `options.port` fixes the
  * port (for a PUBLIC_BASE_URL known in advance); `options.database` shares another app's database
  * (several instances), which this app then does not drop. `options.quiet: false` attaches the
- * production logger (for suites that capture what it writes).
+ * production logger (for suites that capture what it writes). `options.imports` adds modules beside the
+ * BFF's own (domain event subscribers).
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
   engine: 'sqlite' | 'postgres' = 'sqlite',
-  options: { port?: number; database?: DatabaseTarget; quiet?: boolean } = {},
+  options: { port?: number; database?: DatabaseTarget; quiet?: boolean; imports?: CreateAppOptions['imports'] } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await freshDatabase(engine));
   const dropDatabase = options.database ? async () => undefined : () => database.drop();
@@ -38,7 +39,7 @@ export async function startTestApp(
     }
   };
   try {
-    const app = await createApp({ quiet: options.quiet ?? true });
+    const app = await createApp({ quiet: options.quiet ?? true, imports: options.imports });
     await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { startEmulator, type RunningEmulator } from '../../emulator/emulator.js';
+import type { CreateAppOptions } from '../../src/app.factory.js';
 import { LOCAL_EMULATOR } from '../../src/config/environment.js';
 import { startTestApp, type TestApp } from './app.js';
 import type { DatabaseTarget } from './database.js';
@@ -46,7 +47,7 @@ export function makeSecrets(): StackSecrets {
 }
 
 export async function startBffStack(
-  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget; quiet?: boolean } = {},
+  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget; quiet?: boolean; imports?: CreateAppOptions['imports'] } = {},
 ): Promise<BffStack> {
   const engine = options.engine ?? 'sqlite';
   const secrets = makeSecrets();
@@ -78,7 +79,7 @@ export async function startBffStack(
   };
   let a: TestApp;
   try {
-    a = await startTestApp(env, engine, { port, database: options.database, quiet: options.quiet });
+    a = await startTestApp(env, engine, { port, database: options.database, quiet: options.quiet, imports: options.imports });
   } catch (error) {
     await emulator.close();
     throw error;

@@ -14,6 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../../common/auth/route-access.decorator.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { AuthorizeDto, AuthorizeResponseDto, SessionExchangeDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
+import { originOf } from '../../../events/domain-events.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
 import { RateLimit } from '../../../rate-limit/rate-limit.decorator.js';
 import { AUTH_PREFIX, OIDC_CALLBACK } from '../../../common/http/routes.js';
@@ -77,7 +78,7 @@ export class OidcDelegateController {
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: SessionExchangeResponseDto })
   @ApiBadRequestResponse({ description: 'problem+json `exchange_code_invalid`: unknown, used or expired code, or the wrong secret.' })
-  exchange(@Body() input: SessionExchangeDto): Promise<SessionExchangeResponseDto> {
-    return this.oidc.exchange(input.code, input.exchangeSecret);
+  exchange(@Body() input: SessionExchangeDto, @Req() request: FastifyRequest): Promise<SessionExchangeResponseDto> {
+    return this.oidc.exchange(input.code, input.exchangeSecret, originOf(request));
   }
 }

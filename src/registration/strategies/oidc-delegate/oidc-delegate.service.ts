@@ -9,9 +9,12 @@ import { ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.p
 import type { ErrorCode } from '../../../common/problem/error-codes.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { validationFailed } from '../../../common/problem/validation-exception.factory.js';
+import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
+import { originOf, type EventOrigin } from '../../../events/domain-events.js';
 import { mydexConfig } from '../../../config/mydex.config.js';
 import { oidcConfig } from '../../../config/oidc.config.js';
 import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
+import type { MemberSession } from '../../../session/member-session.entity.js';
 import { SessionCookies } from '../../../session/session-cookies.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import { SessionsService } from '../../../session/sessions.service.js';
@@ -68,6 +71,7 @@ export class OidcDelegateService {
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: DomainEventPublisher,
   ) {}
 
   /** Stores a transaction and answers the authorization URL; web browsers get the binding cookie. */
@@ -153,10 +157,12 @@ export class OidcDelegateService {
   }
 
   /** Native: the one-time code and the exchange secret become a bearer session. */
-  async exchange(code: string, exchangeSecret: string): Promise<SessionExchangeResponseDto> {
-    const member = await this.transactions.redeemExchange(code, exchangeSecret);
-    if (!member) throw new ProblemException('exchange_code_invalid', 'The code is unknown, used, expired, or does not match the exchange secret; start again.');
+  async exchange(code: string, exchangeSecret: string, origin: EventOrigin = {}): Promise<SessionExchangeResponseDto> {
+    const redeemed = await this.transactions.redeemExchange(code, exchangeSecret);
+    if (!redeemed) throw new ProblemException('exchange_code_invalid', 'The code is unknown, used, expired, or does not match the exchange secret; start again.');
+    const { intent, ...member } = redeemed;
     const { token, session } = await this.sessions.create({ client: 'native', ...member, sid: sidOf(member.idToken) });
+    this.publishLogin(session, intent, origin);
     return { sessionToken: token, expiresAt: session.expiresAt.toISOString(), member: { sub: session.sub, mydexid: session.mydexid } };
   }
 
@@ -180,6 +186,20 @@ export class OidcDelegateService {
       refusal = error;
     }
     const ended = options.everywhere ? await this.sessions.endAllOfMember(member, member.sessionId) : await this.sessions.end(member.sessionId);
+    // logout-all answers how many ended; logout answers the one session, or null when it had already ended.
+    const sessionsEnded = ended === null ? 0 : 'ended' in ended && typeof ended.ended === 'number' ? ended.ended : 1;
+    if (sessionsEnded > 0) {
+      this.events.publish('member.logged_out', {
+        reason: options.everywhere ? 'logout_all' : 'logout',
+        issuer: member.issuer,
+        sub: member.sub,
+        mydexid: member.mydexid,
+        sessionId: member.sessionId,
+        sid: null,
+        sessionsEnded,
+        ...originOf(reply.request),
+      });
+    }
     if (member.client === 'web') this.cookies.clearSession(reply);
     if (refusal !== undefined) throw refusal;
     let endSessionUrl: string | null = null;
@@ -200,7 +220,7 @@ export class OidcDelegateService {
 
   private async complete(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, request: FastifyRequest, reply: FastifyReply): Promise<string> {
     let target: string;
-    let sessionId: string | undefined;
+    let session: MemberSession | undefined;
     if (transaction.client === 'native') {
       const code = await this.transactions.attachExchange(transaction.id, member);
       target = withQuery(this.checkedTarget(transaction), { code });
@@ -208,21 +228,24 @@ export class OidcDelegateService {
       // A browser logging in again ends the session its cookie still holds (whoever's it was): one
       // browser, one live session, and a cookie copied before the new login is worth nothing.
       await this.sessions.endByToken(this.cookies.readSession(request), 'web');
-      const { token, session } = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) });
-      sessionId = session.id;
-      this.cookies.setSession(reply, token, session.expiresAt);
+      const created = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) });
+      session = created.session;
+      this.cookies.setSession(reply, created.token, session.expiresAt);
       target = this.checkedTarget(transaction);
     }
+    const origin = originOf(request);
     if (transaction.intent === 'register') {
       try {
-        await this.recordRegistration(transaction, member, sessionId);
+        await this.recordRegistration(transaction, member, session?.id, origin);
       } catch (error) {
         // Nothing half-created: without its registration record the session does not stand either.
-        if (sessionId) await this.sessions.end(sessionId);
+        if (session) await this.sessions.end(session.id);
         if (transaction.client === 'web') this.cookies.clearSession(reply);
         throw error;
       }
     }
+    // A native app's session begins at the exchange (exchange()).
+    if (session) this.publishLogin(session, transaction.intent, origin);
     return target;
   }
 
@@ -231,12 +254,26 @@ export class OidcDelegateService {
    * isKnownMember): one who chose "Log in" on Mydex's registration page, or was already logged in
    * there, has logged in, not registered a second time [I].
    */
-  private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined): Promise<void> {
+  private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined, origin: EventOrigin): Promise<void> {
     if (await isKnownMember(this.dataSource, member, sessionId)) {
       this.logger.log({ transactionId: transaction.id }, 'intent=register for a member already known here: a login, no registration recorded');
       return;
     }
-    await this.registrations.create({ strategy: 'oidc', status: 'completed', sub: member.sub, mydexid: member.mydexid, returnTo: transaction.returnTo });
+    await this.registrations.create({ strategy: 'oidc', status: 'completed', sub: member.sub, mydexid: member.mydexid, returnTo: transaction.returnTo }, origin);
+  }
+
+  /** `member.logged_in`, once the session is written (and, for `intent=register`, its registration). */
+  private publishLogin(session: MemberSession, intent: OidcTransaction['intent'], origin: EventOrigin): void {
+    this.events.publish('member.logged_in', {
+      sessionId: session.id,
+      client: session.client,
+      issuer: session.issuer,
+      sub: session.sub,
+      mydexid: session.mydexid,
+      intent,
+      occurredAt: session.createdAt.toISOString(),
+      requestId: origin.requestId,
+    });
   }
 
   private strategyFor(metadata: ProviderMetadata, request: OidcRequest): MydexOidcStrategy {

@@ -167,7 +167,7 @@ export class OidcTransactionStore {
    * Native: trade the one-time code and the transaction's exchange secret for the member. The code is
    * used up by any attempt, right or wrong, so it cannot be guessed at.
    */
-  async redeemExchange(code: unknown, exchangeSecret: unknown): Promise<AuthenticatedMemberIdentity | undefined> {
+  async redeemExchange(code: unknown, exchangeSecret: unknown): Promise<(AuthenticatedMemberIdentity & { intent: OidcIntent }) | undefined> {
     if (!isOpaqueToken(code) || !isOpaqueToken(exchangeSecret)) return undefined;
     const codeHash = sha256Hex(code);
     const now = new Date();
@@ -184,6 +184,6 @@ export class OidcTransactionStore {
     if (!row) return undefined;
     await this.transactions.update({ id: row.id }, { idToken: null });
     if (row.exchangeSecretHash !== sha256Hex(exchangeSecret) || !row.memberSub || !row.memberIssuer || !row.idToken) return undefined;
-    return { issuer: row.memberIssuer, sub: row.memberSub, mydexid: row.memberMydexid, idToken: row.idToken };
+    return { issuer: row.memberIssuer, sub: row.memberSub, mydexid: row.memberMydexid, idToken: row.idToken, intent: row.intent };
   }
 }

@@ -8,7 +8,8 @@ import type { RegistrationDetails } from '../../../validation/registration-rules
 import { RegistrationsService } from '../../registrations.service.js';
 import type { CreatedRegistrationDto } from './own-form-registration.dto.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
-import { MetricsService } from '../../../metrics/metrics.service.js';
+import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
+import type { EventOrigin } from '../../../events/domain-events.js';
 import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { RegistrationClient } from '../../registration.entity.js';
 import { registrationReturnPath } from '../../../common/http/routes.js';
@@ -31,7 +32,7 @@ export class OwnFormRegistrationStrategy {
     private readonly registrations: RegistrationsService,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
     @Inject(mydexConfig.KEY) private readonly mydexSettings: ConfigType<typeof mydexConfig>,
-    private readonly metrics: MetricsService,
+    private readonly events: DomainEventPublisher,
   ) {}
 
   /** The longest one registration can take at Mydex (four calls at most), for idempotency leases. */
@@ -42,9 +43,10 @@ export class OwnFormRegistrationStrategy {
   /**
    * `returnTo` is the landing target, already checked against the allowlist. The answer carries the
    * new binding secret for every client: the controller hands it to a web client as a cookie and to a
-   * native app in the body. Only its SHA-256 is stored.
+   * native app in the body. Only its SHA-256 is stored. Publishes `registration.started` (through
+   * RegistrationsService) or, when Mydex refuses, `registration.failed` with nothing recorded.
    */
-  async register(details: RegistrationDetails, returnTo: string, client: RegistrationClient): Promise<Required<CreatedRegistrationDto>> {
+  async register(details: RegistrationDetails, returnTo: string, client: RegistrationClient, origin: EventOrigin = {}): Promise<Required<CreatedRegistrationDto>> {
     // The id is allocated first because Mydex's return_to must carry it; the row is written only once
     // Mydex has accepted, so failed attempts leave no personal data behind.
     const id = randomUUID();
@@ -52,7 +54,14 @@ export class OwnFormRegistrationStrategy {
     const { privateKeyUrl } = await this.mydex
       .registerMember({ mydexid: details.mydexid, email: details.email, password: details.password, returnTo: this.mydexReturnUrl(id) })
       .catch((error: unknown) => {
-        this.metrics.registrations.inc({ strategy: 'own_form', outcome: error instanceof ProblemException ? error.code : 'error' });
+        this.events.publish('registration.failed', {
+          registrationId: null,
+          strategy: 'own_form',
+          mydexid: details.mydexid,
+          status: 'refused',
+          reason: error instanceof ProblemException ? error.code : 'error',
+          requestId: origin.requestId,
+        });
         throw error;
       });
     await this.registrations.create({
@@ -64,7 +73,7 @@ export class OwnFormRegistrationStrategy {
       returnTo,
       expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
       binding: { hash: sha256Hex(registrationSecret), client },
-    });
+    }, origin);
     return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl, registrationSecret };
   }
 
