@@ -257,7 +257,7 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(verifiesWith(SECRET, delivery)).toBe(true);
     const body = JSON.parse(delivery.body) as { type: string; data: unknown };
     expect(body.type).toBe('connection.established');
-    expect(body.data).toEqual({ connectionId: `601-${NID}`, uid: 601, version: 1 });
+    expect(body.data).toEqual({ connectionId: `601-${NID}`, uid: 601, method: 'POST', version: 1 });
     // The member key and fields never leave: only ids and the version.
     expect(delivery.body).not.toContain('member-key');
     expect(delivery.body).not.toContain('hooked1');
@@ -266,6 +266,33 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     await sleep(400);
     expect(hooks.received).toHaveLength(1);
     expect(await rowsOf(bff)).toHaveLength(1);
+  });
+
+  it('the other domain events become webhooks too: connection.updated in the callback transaction, a notification and a quarantined delivery relayed once published', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
+    const callback = (method: string, body: string) =>
+      fetch(`${bff.url}/v1/connections/callback`, { method, headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect((await callback('POST', callbackForm({ uid: 602, mydexid: 'hooked2' }))).status).toBe(200);
+    expect((await callback('PUT', callbackForm({ uid: 602, mydexid: 'hooked2', key: 'member-key-rotated-0123456789' }))).status).toBe(200);
+    const notification = JSON.stringify({ type: 'notification', uid: '602', connection_id: `602-${NID}`, dataset: 'ds_events', action: 'create', updated_id: '7', message: 'hidden text' });
+    const notified = await fetch(`${bff.url}/v1/connections/callback`, { method: 'POST', headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/json' }, body: notification });
+    expect(notified.status).toBe(200);
+    // The MydexID claimed for another uid: stored, quarantined, not applied.
+    expect((await callback('POST', callbackForm({ uid: 603, mydexid: 'hooked2', key: 'forged-key-0123456789' }))).status).toBe(200);
+    await waitFor('four webhooks', () => hooks.received.length === 4);
+    for (const delivery of hooks.received) expect(verifiesWith(SECRET, delivery)).toBe(true);
+    const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => body.type).sort()).toEqual(['connection.established', 'connection.notification', 'connection.quarantined', 'connection.updated']);
+    const byType = Object.fromEntries(bodies.map((body) => [body.type, body.data]));
+    expect(byType['connection.updated']).toEqual({ connectionId: `602-${NID}`, uid: 602, method: 'PUT', version: 1, previousConnectionId: null });
+    expect(byType['connection.notification']).toMatchObject({ connectionId: `602-${NID}`, uid: 602, dataset: 'ds_events', action: 'create', updatedId: '7' });
+    expect(byType['connection.quarantined']).toMatchObject({ connectionId: `603-${NID}`, uid: 603, reason: 'uid_changed', method: 'POST' });
+    for (const delivery of hooks.received) {
+      for (const secret of ['member-key', 'forged-key', 'hidden text', CALLBACK_AUTH]) expect(delivery.body).not.toContain(secret);
+    }
+    await sleep(300);
+    expect(hooks.received).toHaveLength(4);
   });
 
   it('writes nothing when the feature is off', async () => {

@@ -169,9 +169,14 @@ export class ConnectionStore {
     const history = [...decision.history.filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
     const upsert = this.upsertStatement(delivery, context, now, history);
     const event = this.eventStatement(delivery, context, now, 'applied', null);
-    // The integrator's webhook commits with the connection (ids and the version only: never the key or fields).
+    // The integrator's webhook commits with the connection (ids and the version only: never the key or
+    // fields): connection.established for a member who had no connection, else connection.updated, as
+    // the domain events say (ConnectionsService.publishDelivery). A repeat is a duplicate above: none.
+    const facts = { connectionId: delivery.connectionId, uid: delivery.uid, method: context.method, version: delivery.version ?? this.settings.configuredVersion };
     const webhook = this.webhooks?.statementFor(
-      { type: 'connection.established', data: { connectionId: delivery.connectionId, uid: delivery.uid, version: delivery.version ?? this.settings.configuredVersion } },
+      decision.previous === null
+        ? { type: 'connection.established', data: facts }
+        : { type: 'connection.updated', data: { ...facts, previousConnectionId: decision.previous === delivery.connectionId ? null : decision.previous } },
       this.dataSource.options.type === 'postgres',
     );
     const written = webhook ? [upsert, webhook.statement, event] : [upsert, event];

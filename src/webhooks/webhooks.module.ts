@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { webhookConfig } from '../config/webhook.config.js';
+import { WebhookEventRelay } from './webhook-event-relay.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 import { WebhookWorker } from './webhook-worker.js';
@@ -14,7 +15,7 @@ import { WebhookWorker } from './webhook-worker.js';
 @Global()
 @Module({
   imports: [ConfigModule.forFeature(webhookConfig)],
-  providers: [WebhookOutbox, WebhookWorker, WebhookMetrics],
+  providers: [WebhookOutbox, WebhookWorker, WebhookMetrics, WebhookEventRelay],
   exports: [WebhookOutbox],
 })
 export class WebhooksModule {}

@@ -1,0 +1,38 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DataSource } from 'typeorm';
+import { DOMAIN_EVENT_NAMES, type DomainEventName } from '../events/domain-events.js';
+import { WebhookOutbox } from './webhook-outbox.js';
+
+/**
+ * Domain events whose webhook row is written by their producer inside the change's own transaction
+ * (ConnectionStore: an applied callback's connection and its webhook commit together). The relay
+ * leaves them alone, so each is sent once.
+ */
+export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = ['connection.established', 'connection.updated'];
+
+/** The domain events the relay turns into webhooks once they are published (after their change is written). */
+export const RELAYED_WEBHOOK_EVENTS: readonly DomainEventName[] = DOMAIN_EVENT_NAMES.filter((name) => !TRANSACTIONAL_WEBHOOK_EVENTS.includes(name));
+
+/**
+ * Every other domain event becomes a webhook of the same name with the event's payload as `data`
+ * (payloads carry ids and facts only: src/events/domain-events.ts; the outbox's guard refuses
+ * secret-like keys). These rows are written right after the change commits, not inside its
+ * transaction: an instance that dies between the two loses that webhook (docs/operations.md,
+ * "Webhooks"). Off (nothing written) unless WEBHOOK_URL is set; WEBHOOK_EVENTS filters.
+ */
+@Injectable()
+export class WebhookEventRelay implements OnModuleInit {
+  constructor(
+    private readonly emitter: EventEmitter2,
+    private readonly outbox: WebhookOutbox,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of RELAYED_WEBHOOK_EVENTS) {
+      // A rejected promise is logged at warn by DomainEventPublisher; the request goes on.
+      this.emitter.on(name, (event: Record<string, unknown>) => this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }));
+    }
+  }
+}
