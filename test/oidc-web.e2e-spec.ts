@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLogin, completeLogout, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
 import { inputValue, ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { Registration } from '../src/registration/registration.entity.js';
-import { OidcTransaction } from '../src/registration/strategies/oidc-delegate/oidc-transaction.entity.js';
+import { OidcTransaction } from '../src/auth/oidc/oidc-transaction.entity.js';
 import { sha256Hex } from '../src/session/session-token.js';
 import { ENGINES } from './support/database.js';
 import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startWebFlow } from './support/oidc-browser.js';

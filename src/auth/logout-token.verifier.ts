@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { CLOCK_SKEW_SECONDS } from '../registration/strategies/oidc-delegate/id-token.verifier.js';
+import { CLOCK_SKEW_SECONDS } from './oidc/id-token.verifier.js';
 import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
 
 /** The event a logout token must carry (OpenID Connect Back-Channel Logout 1.0, 2.4). */

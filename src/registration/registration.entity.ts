@@ -1,6 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { RegistrationStrategyName } from './registration-strategy.js';
 
-export type RegistrationStrategy = 'oidc' | 'own_form';
+/** The `strategy` column: one of REGISTRATION_STRATEGIES (registration-strategy.ts). */
+export type RegistrationStrategy = RegistrationStrategyName;
 export type RegistrationStatus = 'awaiting_private_key' | 'completed' | 'failed' | 'expired';
 export type RegistrationClient = 'web' | 'native';
 

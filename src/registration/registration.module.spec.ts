@@ -59,7 +59,7 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
   it('sends valid details to Mydex with our return URL and records the registration bound to the new secret', async () => {
     mydex.registerMember.mockResolvedValue({ privateKeyUrl: PRIVATE_KEY_FORM });
 
-    const created = await strategy.register(details, 'http://localhost:3000/welcome', 'native');
+    const created = await strategy.start({ details, returnTo: 'http://localhost:3000/welcome', client: 'native' });
 
     expect(created).toMatchObject({ status: 'awaiting_private_key', privateKeyUrl: PRIVATE_KEY_FORM });
     expect(mydex.registerMember).toHaveBeenCalledTimes(1);
@@ -78,7 +78,7 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     const failed: unknown[] = [];
     moduleRef.get(EventEmitter2).on('registration.failed', (event: unknown) => failed.push(event));
 
-    const refusal = await strategy.register({ ...details, mydexid: 'bob2024' }, 'http://localhost:3000/welcome', 'web').catch((error: unknown) => error);
+    const refusal = await strategy.start({ details: { ...details, mydexid: 'bob2024' }, returnTo: 'http://localhost:3000/welcome', client: 'web' }).catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(ProblemException);
     expect(refusal).toMatchObject({ code: 'mydexid_taken', status: 409 });

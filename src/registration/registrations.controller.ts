@@ -18,7 +18,7 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { RegistrationBindings, type BindingClient } from '../session/registration-binding.js';
 import { requireValidRegistration } from '../validation/registration-body.js';
-import { originOf, type EventOrigin } from '../events/domain-events.js';
+import { originOf } from '../events/domain-events.js';
 import { IdempotencyStore, REPLAY_HEADER } from './idempotency/idempotency.store.js';
 import type { Registration, RegistrationClient } from './registration.entity.js';
 import { RegistrationsService } from './registrations.service.js';
@@ -95,11 +95,11 @@ export class RegistrationsController {
     let value: Required<CreatedRegistrationDto>;
     const origin = originOf(reply.request);
     if (key === undefined) {
-      value = await this.ownForm.register(details, returnTo, client, origin);
+      value = await this.ownForm.start({ details, returnTo, client }, origin);
     } else {
       // The stored answer (encrypted under the Idempotency-Key) keeps the binding secret, so a replay binds the same client again.
       const run = await this.idempotency.run(IDEMPOTENCY_SCOPE, key, { ...details, returnTo, client }, this.ownForm.maxDurationMs, () =>
-        this.ownForm.register(details, returnTo, client, origin),
+        this.ownForm.start({ details, returnTo, client }, origin),
       );
       if (run.replayed) void reply.header(REPLAY_HEADER, 'true');
       value = run.value;
@@ -147,7 +147,7 @@ export class RegistrationsController {
       const presented = this.bindings.presented(request);
       const secret = presented?.client === 'web' ? presented.secret : undefined;
       if (secret !== undefined && RegistrationsService.isBoundTo(registration, secret, 'web')) {
-        registration = await this.complete(registration, originOf(request));
+        registration = await this.ownForm.complete(registration, originOf(request));
         // From now on the cookie is only needed for the connect window.
         if (registration.status === 'completed') this.refreshCookie(reply, secret, registration);
       } else if (registration.status === 'awaiting_private_key') {
@@ -180,7 +180,7 @@ export class RegistrationsController {
       throw new ProblemException('csrf_header_missing', 'Send the header X-CSRF: 1 with cookie-authenticated requests that change state.');
     }
     if (presented !== undefined && RegistrationsService.isBoundTo(registration, presented.secret, presented.client)) {
-      registration = await this.complete(registration, originOf(request));
+      registration = await this.ownForm.complete(registration, originOf(request));
       if (presented.client === 'web' && registration.status === 'completed') this.refreshCookie(reply, presented.secret, registration);
     }
     return statusView(registration);
@@ -188,12 +188,6 @@ export class RegistrationsController {
 
   private find(id: string): Promise<Registration | null> {
     return UUID.test(id) ? this.registrations.findById(id.toLowerCase()) : Promise.resolve(null);
-  }
-
-  /** Reaching return_to is Mydex's only signal that the Private Key form succeeded [I]. */
-  private async complete(registration: Registration, origin: EventOrigin): Promise<Registration> {
-    if (registration.status !== 'awaiting_private_key') return registration;
-    return (await this.registrations.finish(registration.id, 'completed', undefined, origin)) ?? registration;
   }
 
   /** The binding cookie now only serves the connect window (cleared when the window is 0). */

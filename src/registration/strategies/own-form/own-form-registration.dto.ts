@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RegistrationDetailsDto } from '../../../validation/registration-details.dto.js';
 import type { RegistrationStatus, RegistrationStrategy } from '../../registration.entity.js';
+import { REGISTRATION_STRATEGIES } from '../../registration-strategy.js';
 
 /** POST /v1/registrations: the member's details from our own form, and where to land afterwards. */
 export class CreateRegistrationDto extends RegistrationDetailsDto {
@@ -48,7 +49,7 @@ export class RegistrationStatusDto {
   @ApiProperty({ enum: ['awaiting_private_key', 'completed', 'failed', 'expired'] })
   status!: RegistrationStatus;
 
-  @ApiProperty({ enum: ['oidc', 'own_form'] })
+  @ApiProperty({ enum: REGISTRATION_STRATEGIES })
   strategy!: RegistrationStrategy;
 
   @ApiProperty({ format: 'date-time' })

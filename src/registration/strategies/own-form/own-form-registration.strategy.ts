@@ -11,7 +11,8 @@ import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
 import type { EventOrigin } from '../../../events/domain-events.js';
 import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
-import type { RegistrationClient } from '../../registration.entity.js';
+import type { Registration, RegistrationClient } from '../../registration.entity.js';
+import type { RegistrationStrategy } from '../../registration-strategy.js';
 import { registrationReturnPath } from '../../../common/http/routes.js';
 
 /**
@@ -20,13 +21,22 @@ import { registrationReturnPath } from '../../../common/http/routes.js';
  */
 export const PRIVATE_KEY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** What the frontend posted, checked against the registration rules, and where the member lands. */
+export interface OwnFormStart {
+  details: RegistrationDetails;
+  returnTo: string;
+  client: RegistrationClient;
+}
+
 /**
  * Registration through our own form (Mydex's PDX "Scenario 1"): details already validated go to Mydex
  * through MydexClient; the answer is recorded as a Registration and the browser is sent to Mydex's
  * Private Key form, which brings it back to `/v1/registrations/{id}/return`.
  */
 @Injectable()
-export class OwnFormRegistrationStrategy {
+export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnFormStart, Required<CreatedRegistrationDto>, Registration, Registration> {
+  readonly name = 'own_form' as const;
+
   constructor(
     private readonly mydex: MydexClient,
     private readonly registrations: RegistrationsService,
@@ -46,7 +56,7 @@ export class OwnFormRegistrationStrategy {
    * native app in the body. Only its SHA-256 is stored. Publishes `registration.started` (through
    * RegistrationsService) or, when Mydex refuses, `registration.failed` with nothing recorded.
    */
-  async register(details: RegistrationDetails, returnTo: string, client: RegistrationClient, origin: EventOrigin = {}): Promise<Required<CreatedRegistrationDto>> {
+  async start({ details, returnTo, client }: OwnFormStart, origin: EventOrigin = {}): Promise<Required<CreatedRegistrationDto>> {
     // The id is allocated first because Mydex's return_to must carry it; the row is written only once
     // Mydex has accepted, so failed attempts leave no personal data behind.
     const id = randomUUID();
@@ -56,7 +66,7 @@ export class OwnFormRegistrationStrategy {
       .catch((error: unknown) => {
         this.events.publish('registration.failed', {
           registrationId: null,
-          strategy: 'own_form',
+          strategy: this.name,
           mydexid: details.mydexid,
           status: 'refused',
           reason: error instanceof ProblemException ? error.code : 'error',
@@ -75,6 +85,15 @@ export class OwnFormRegistrationStrategy {
       binding: { hash: sha256Hex(registrationSecret), client },
     }, origin);
     return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl, registrationSecret };
+  }
+
+  /**
+   * The bound client is back from Mydex's Private Key form. Reaching return_to is Mydex's only signal
+   * that the form succeeded [I]. A registration no longer awaiting the form is answered as it is.
+   */
+  async complete(registration: Registration, origin: EventOrigin = {}): Promise<Registration> {
+    if (registration.status !== 'awaiting_private_key') return registration;
+    return (await this.registrations.finish(registration.id, 'completed', undefined, origin)) ?? registration;
   }
 
   /** Where Mydex sends the browser after the Private Key form. Mydex appends nothing to it [I]: the id is in the path. */

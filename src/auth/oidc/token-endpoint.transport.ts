@@ -1,4 +1,4 @@
-import { basicAuthorization } from '../../../mydex/mydex-http.js';
+import { basicAuthorization } from '../../mydex/mydex-http.js';
 import { asError } from './passport-bridge.js';
 
 /** `oauth`'s callback shapes, which passport-openidconnect 0.1.2 interprets. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import { sameHex, sha256Hex } from '../../../session/session-token.js';
-import { MydexOidcProvider, type ProviderMetadata } from '../../../mydex/mydex-oidc-provider.js';
+import { sameHex, sha256Hex } from '../../session/session-token.js';
+import { MydexOidcProvider, type ProviderMetadata } from '../../mydex/mydex-oidc-provider.js';
 
 /** Clock skew tolerated on `exp`, `iat` and `nbf`. */
 export const CLOCK_SKEW_SECONDS = 60;

@@ -1,12 +1,12 @@
 import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { MemberSessionRoute } from '../../../common/auth/route-access.decorator.js';
-import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
-import { CurrentMember } from '../../../session/current-member.decorator.js';
+import { MemberSessionRoute } from '../../common/auth/route-access.decorator.js';
+import type { AuthenticatedMember } from '../../session/authenticated-member.js';
+import { CurrentMember } from '../../session/current-member.decorator.js';
 import { LogoutDto, LogoutResponseDto } from './oidc-delegate.dto.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
-import { SkipRateLimit } from '../../../rate-limit/rate-limit.decorator.js';
+import { SkipRateLimit } from '../../rate-limit/rate-limit.decorator.js';
 
 /**
  * Logout lives with the relying party because it answers Mydex's end-session URL (RP-initiated

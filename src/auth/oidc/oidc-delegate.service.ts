@@ -1,27 +1,24 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import type { DataSource } from 'typeorm';
-import { ReturnToPolicy, withQuery } from '../../../common/return-to/return-to.policy.js';
-import type { ErrorCode } from '../../../common/problem/error-codes.js';
-import { ProblemException } from '../../../common/problem/problem.exception.js';
-import { validationFailed } from '../../../common/problem/validation-exception.factory.js';
-import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
-import { originOf, type EventOrigin } from '../../../events/domain-events.js';
-import { mydexConfig } from '../../../config/mydex.config.js';
-import { oidcConfig } from '../../../config/oidc.config.js';
-import type { AuthenticatedMember } from '../../../session/authenticated-member.js';
-import type { MemberSession } from '../../../session/member-session.entity.js';
-import { SessionCookies } from '../../../session/session-cookies.js';
-import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
-import { SessionsService } from '../../../session/sessions.service.js';
-import { RegistrationsService } from '../../registrations.service.js';
-import { isKnownMember } from './known-member.js';
+import { ReturnToPolicy, withQuery } from '../../common/return-to/return-to.policy.js';
+import type { ErrorCode } from '../../common/problem/error-codes.js';
+import { ProblemException } from '../../common/problem/problem.exception.js';
+import { validationFailed } from '../../common/problem/validation-exception.factory.js';
+import { DomainEventPublisher } from '../../events/domain-event.publisher.js';
+import { originOf, type EventOrigin } from '../../events/domain-events.js';
+import { mydexConfig } from '../../config/mydex.config.js';
+import { oidcConfig } from '../../config/oidc.config.js';
+import type { AuthenticatedMember } from '../../session/authenticated-member.js';
+import type { MemberSession } from '../../session/member-session.entity.js';
+import { SessionCookies } from '../../session/session-cookies.js';
+import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../session/session-token.js';
+import { SessionsService } from '../../session/sessions.service.js';
+import { OidcRegistrationStrategy } from '../../registration/strategies/oidc/oidc-registration.strategy.js';
 import { IdTokenRejected, IdTokenVerifier } from './id-token.verifier.js';
-import { MydexOidcProvider, type ProviderMetadata } from '../../../mydex/mydex-oidc-provider.js';
+import { MydexOidcProvider, type ProviderMetadata } from '../../mydex/mydex-oidc-provider.js';
 import { MydexOidcStrategy, type MydexAuthorizationParams } from './mydex-oidc.strategy.js';
 import type { AuthorizeDto, AuthorizeResponseDto, LogoutDto, LogoutResponseDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
 import type { OidcRequest } from './oidc-request.js';
@@ -51,9 +48,9 @@ type UserInfoProfile = { id?: unknown; _json?: Record<string, unknown> } | undef
 type VerifyDone = (error: Error | null, user?: AuthenticatedMemberIdentity | false, info?: unknown) => void;
 
 /**
- * The OIDC delegate registration strategy: delegated registration (`action=register`) and login at
- * Mydex, ending for web in a session cookie and for native in a one-time code for the app, and for
- * `intent=register` in RegistrationsService.create({ strategy: 'oidc' }).
+ * The OpenID Connect relying party: login at Mydex, and registration delegated to Mydex
+ * (`intent=register`: the parameters and the record come from OidcRegistrationStrategy), ending for
+ * web in a session cookie and for native in a one-time code for the app.
  */
 @Injectable()
 export class OidcDelegateService {
@@ -66,11 +63,10 @@ export class OidcDelegateService {
     private readonly transactions: OidcTransactionStore,
     private readonly sessions: SessionsService,
     private readonly cookies: SessionCookies,
-    private readonly registrations: RegistrationsService,
+    private readonly registration: OidcRegistrationStrategy,
     private readonly returnTo: ReturnToPolicy,
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly events: DomainEventPublisher,
   ) {}
 
@@ -107,8 +103,7 @@ export class OidcDelegateService {
       code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
       code_challenge_method: 'S256',
       nonce,
-      ...(input.intent === 'register' ? { action: 'register' as const } : {}),
-      ...(input.intent === 'register' && input.email !== undefined ? { email: input.email } : {}),
+      ...(input.intent === 'register' ? await this.registration.start({ email: input.email }) : {}),
     };
 
     const oidcRequest = toOidcRequest(request, binding);
@@ -249,17 +244,9 @@ export class OidcDelegateService {
     return target;
   }
 
-  /**
-   * `intent=register` ends in a completed registration only for a member the BFF did not know (see
-   * isKnownMember): one who chose "Log in" on Mydex's registration page, or was already logged in
-   * there, has logged in, not registered a second time [I].
-   */
+  /** `intent=register`: the OIDC registration strategy records it, for a member new to the BFF. */
   private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined, origin: EventOrigin): Promise<void> {
-    if (await isKnownMember(this.dataSource, member, sessionId)) {
-      this.logger.log({ transactionId: transaction.id }, 'intent=register for a member already known here: a login, no registration recorded');
-      return;
-    }
-    await this.registrations.create({ strategy: 'oidc', status: 'completed', sub: member.sub, mydexid: member.mydexid, returnTo: transaction.returnTo }, origin);
+    await this.registration.complete({ member, sessionId, returnTo: transaction.returnTo }, origin);
   }
 
   /** `member.logged_in`, once the session is written (and, for `intent=register`, its registration). */

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
-import { PeriodicPurge } from '../../../persistence/periodic-purge.js';
-import { deleteInBatches, PreparedQuery } from '../../../persistence/prepared-query.js';
-import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
+import { PeriodicPurge } from '../../persistence/periodic-purge.js';
+import { deleteInBatches, PreparedQuery } from '../../persistence/prepared-query.js';
+import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../session/session-token.js';
 import type { OidcRequest } from './oidc-request.js';
 import { OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
 import { asError, settle } from './passport-bridge.js';

@@ -11,13 +11,13 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../../../common/auth/route-access.decorator.js';
-import { ProblemException } from '../../../common/problem/problem.exception.js';
+import { Public } from '../../common/auth/route-access.decorator.js';
+import { ProblemException } from '../../common/problem/problem.exception.js';
 import { AuthorizeDto, AuthorizeResponseDto, SessionExchangeDto, SessionExchangeResponseDto } from './oidc-delegate.dto.js';
-import { originOf } from '../../../events/domain-events.js';
+import { originOf } from '../../events/domain-events.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
-import { RateLimit } from '../../../rate-limit/rate-limit.decorator.js';
-import { AUTH_PREFIX, OIDC_CALLBACK } from '../../../common/http/routes.js';
+import { RateLimit } from '../../rate-limit/rate-limit.decorator.js';
+import { AUTH_PREFIX, OIDC_CALLBACK } from '../../common/http/routes.js';
 
 const REFUSED_START = 'problem+json: `return_to_not_allowed` (returnTo or appRedirectUri off the allowlist) or `invalid_request`.';
 

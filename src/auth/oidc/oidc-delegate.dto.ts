@@ -1,8 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, MaxLength } from 'class-validator';
-import { OptionalField } from '../../../common/http/optional-field.js';
-import { EMAIL_MAX, EMAIL_PATTERN } from '../../../validation/rule-catalogue.js';
-import { EmailAddress, Trim } from '../../../validation/rule-constraints.js';
+import { OptionalField } from '../../common/http/optional-field.js';
+import { EMAIL_MAX, EMAIL_PATTERN } from '../../validation/rule-catalogue.js';
+import { EmailAddress, Trim } from '../../validation/rule-constraints.js';
 import type { OidcClient, OidcIntent } from './oidc-transaction.entity.js';
 
 /** Start delegated registration (`intent: register`) or login at Mydex. */
