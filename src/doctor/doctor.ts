@@ -9,9 +9,9 @@ import { oidcConfig } from '../config/oidc.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ClientCredentialsTokens } from '../mydex/client-credentials.js';
 import { parseJson } from '../mydex/mydex-answers.js';
-import { exchange, MydexTransportError } from '../mydex/mydex-http.js';
+import { MydexTransportError } from '../mydex/mydex-http.js';
 import { MydexClient, sha512Hex } from '../mydex/mydex.client.js';
-import { MydexOidcProvider } from '../mydex/mydex-oidc-provider.js';
+import { discoveryUrl, MydexOidcProvider, requestDiscovery } from '../mydex/mydex-oidc-provider.js';
 import { dataSourceOptions, engineOf } from '../persistence/data-source-options.js';
 import { BACKCHANNEL_LOGOUT } from '../common/http/routes.js';
 
@@ -81,17 +81,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const oidc = withProcessEnv(settings.raw, () => oidcConfig());
     checkPublicUrls(env.PUBLIC_BASE_URL, production, mydex.callbackUrl, oidc.callbackUrl, record);
 
-    const discoveryUrl = `${mydex.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    let discovery = await fetchDiscovery(discoveryUrl, mydex.timeoutMs);
+    // Fetched as the BFF fetches it (src/mydex/mydex-oidc-provider.ts): the same URL, the same redirect rule.
+    const url = discoveryUrl(mydex.issuer);
+    let discovery = await fetchDiscovery(mydex.issuer, mydex.timeoutMs);
     if (target === 'emulator' && discovery.kind === 'unreachable') {
       // Nothing listens where the emulator should: start it here with the same settings `npm start` gives it.
       const { defaultEmulatorOptions, startEmulator } = await import('../../emulator/emulator.js');
       const emulator = await startEmulator({ ...defaultEmulatorOptions(options.env as NodeJS.ProcessEnv), port: env.EMULATOR_PORT });
       stopEmulator = () => emulator.close();
       record({ title: 'Local emulator', status: 'ok', detail: `none was listening on port ${env.EMULATOR_PORT}: started one in this process for the checks (stopped at the end)` });
-      discovery = await fetchDiscovery(discoveryUrl, mydex.timeoutMs);
+      discovery = await fetchDiscovery(mydex.issuer, mydex.timeoutMs);
     }
-    checkDiscovery(discovery, discoveryUrl, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
+    checkDiscovery(discovery, url, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
 
     const metrics = new MetricsService(new HttpAdapterHost());
     // The BFF's own discovery client: the token endpoint is found the way the BFF finds it.
@@ -234,9 +235,10 @@ type Discovery =
   | { kind: 'unreachable'; reason: string }
   | { kind: 'bad'; reason: string };
 
-async function fetchDiscovery(url: string, timeoutMs: number): Promise<Discovery> {
+async function fetchDiscovery(issuer: string, timeoutMs: number): Promise<Discovery> {
+  const url = discoveryUrl(issuer);
   try {
-    const answer = await exchange(url, { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs });
+    const answer = await requestDiscovery(issuer, timeoutMs);
     const body = parseJson(answer.text);
     if (answer.status !== 200) return { kind: 'bad', reason: `${url} answered HTTP ${answer.status}` };
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'bad', reason: `${url} answered something that is not a JSON object` };

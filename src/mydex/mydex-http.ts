@@ -36,7 +36,11 @@ export interface ExchangeOptions {
    * never retried (the first attempt may still be running at Mydex), and nor is any POST that creates.
    */
   networkRetries?: number;
-  /** Follow redirects (discovery, whose answer is checked by its `issuer`); every other call sees a 3xx as it is. */
+  /**
+   * Follow up to 3 redirects within the URL's origin (discovery). A redirect to another origin (or
+   * from https to http) is answered as it is: whoever answers there could serve a document naming
+   * the right issuer with endpoints of its own. Every other call sees any 3xx as it is.
+   */
   followRedirects?: boolean;
   /** Told how each call ended (`ok`, `http_4xx`, `http_5xx`, `timeout`, `network`) and how long it took. */
   observe?: UpstreamObserver;
@@ -54,7 +58,7 @@ export async function exchange(url: string, init: RequestInit, options: Exchange
   for (;;) {
     attemptsLeft -= 1;
     try {
-      const response = await fetch(url, { ...init, redirect: options.followRedirects ? 'follow' : 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+      const response = await fetchWithinOrigin(url, init, AbortSignal.timeout(options.timeoutMs), options.followRedirects ? MAX_REDIRECTS : 0);
       const text = await response.text();
       observe(response.status < 400 ? 'ok' : `http_${Math.floor(response.status / 100)}xx`);
       return { status: response.status, headers: response.headers, text };
@@ -67,6 +71,21 @@ export async function exchange(url: string, init: RequestInit, options: Exchange
       observe(kind);
       throw new MydexTransportError(kind, target);
     }
+  }
+}
+
+const MAX_REDIRECTS = 3;
+
+/** fetch without following redirects, except up to `redirects` hops to the same origin. */
+async function fetchWithinOrigin(url: string, init: RequestInit, signal: AbortSignal, redirects: number): Promise<Response> {
+  let current = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(current, { ...init, redirect: 'manual', signal });
+    const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+    const next = location !== null && hop < redirects && URL.canParse(location, current.href) ? new URL(location, current) : undefined;
+    if (next?.origin !== current.origin) return response;
+    await response.body?.cancel();
+    current = next;
   }
 }
 

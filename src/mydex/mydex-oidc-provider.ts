@@ -7,7 +7,7 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { unavailable } from './client-credentials.js';
 import { parseJson, retryAfterSeconds } from './mydex-answers.js';
-import { exchange } from './mydex-http.js';
+import { exchange, type MydexAnswer, type UpstreamObserver } from './mydex-http.js';
 
 /** What the relying party needs to know about the provider. */
 export interface ProviderMetadata {
@@ -50,10 +50,13 @@ export class DiscoveryRefused extends Error {
 @Injectable()
 export class MydexOidcProvider {
   private readonly logger = new Logger(MydexOidcProvider.name);
-  private cached: { metadata: ProviderMetadata; at: number } | undefined;
   /** The last document that passed the issuer check, and when it was fetched. */
   private document: { value: Record<string, unknown>; at: number } | undefined;
-  private inflight: Promise<{ value: Record<string, unknown>; at: number }> | undefined;
+  /** The last failed discovery: until `until`, callers get the stale document, or this error, without a new fetch. */
+  private failure: { error: unknown; until: number } | undefined;
+  private inflight: Promise<Record<string, unknown>> | undefined;
+  /** Metadata built from one document (or from the configured endpoints alone): one object per source, so the passport strategy is built once. */
+  private built: { from: Record<string, unknown> | 'overrides'; metadata: ProviderMetadata } | undefined;
   private keySet: { uri: string; get: JWTVerifyGetKey } | undefined;
 
   constructor(
@@ -67,23 +70,21 @@ export class MydexOidcProvider {
   }
 
   /**
-   * Provider metadata; discovery is cached for an hour. While it fails, a stale copy (or the configured
-   * endpoints) is used and discovery retried every 30 s, not on every request: each attempt can take
-   * the whole timeout, and one metadata object keeps the passport strategy built once.
+   * Provider metadata from discovery (see discovered(): cached for an hour, a stale copy while it
+   * fails), each endpoint overridable by config; without any document, the configured endpoints
+   * alone when all are set, else 503 upstream_unavailable.
    */
   async metadata(): Promise<ProviderMetadata> {
-    if (this.cached && Date.now() - this.cached.at < METADATA_TTL_MS) return this.cached.metadata;
     try {
       const document = await this.discovered();
-      const metadata = this.fromDocument(document.value);
-      // Expires with the document it was built from, so neither outlives the hour.
-      this.cached = { metadata, at: document.at };
-      return metadata;
+      if (this.built?.from !== document) this.built = { from: document, metadata: this.fromDocument(document) };
+      return this.built.metadata;
     } catch (error) {
-      const fallback = this.cached?.metadata ?? this.fromOverridesOnly();
-      if (fallback) {
-        this.cached = { metadata: fallback, at: Date.now() - METADATA_TTL_MS + DISCOVERY_RETRY_MS };
-        return fallback;
+      if (this.built?.from === 'overrides') return this.built.metadata;
+      const configured = this.fromOverridesOnly();
+      if (configured) {
+        this.built = { from: 'overrides', metadata: configured };
+        return configured;
       }
       this.logger.warn({ err: error }, 'OIDC discovery failed and the endpoints are not all configured');
       throw new ProblemException('upstream_unavailable', 'The Mydex login service could not be reached; try again shortly.', {
@@ -110,48 +111,54 @@ export class MydexOidcProvider {
   /**
    * Where the client-credentials token (PDX API) is asked for: MYDEX_TOKEN_URL when set (no discovery
    * needed), else the discovered `token_endpoint`, else `{issuer}/oauth2/token` when discovery is not
-   * served, names no token endpoint, or is refused (another issuer): Mydex's provider looks like
-   * ORY Hydra, which serves it there [I]. A discovery that fails in transport or with a 5xx/429 is
-   * thrown (MydexTransportError or 503 upstream_unavailable), so a token is not asked for blindly.
+   * served, names no usable token endpoint, or is refused (another issuer): Mydex's provider looks like
+   * ORY Hydra, which serves it there [I]. A discovery that fails in transport or with a 5xx/429, with
+   * no earlier document to fall back on, is thrown (MydexTransportError or 503 upstream_unavailable),
+   * so a token is not asked for blindly.
    */
   async tokenEndpoint(): Promise<string> {
     const configured = this.oidc.overrides.tokenEndpoint;
     if (configured) return configured;
     const fallback = `${stripSlash(this.mydex.issuer)}/oauth2/token`;
     try {
-      const discovered = stringField((await this.discovered()).value, 'token_endpoint');
-      return discovered !== undefined && /^https?:\/\//.test(discovered) ? discovered : fallback;
+      return this.endpointField(await this.discovered(), 'token_endpoint') ?? fallback;
     } catch (error) {
       if (error instanceof DiscoveryRefused) return fallback;
       throw error;
     }
   }
 
-  /** The discovery document, cached for an hour once it passed the issuer check; one fetch at a time. */
-  private async discovered(): Promise<{ value: Record<string, unknown>; at: number }> {
-    if (this.document && Date.now() - this.document.at < METADATA_TTL_MS) return this.document;
+  /**
+   * The discovery document, cached for an hour once it passed the issuer check; one fetch at a time.
+   * When a fetch fails (transport, 5xx, refused), the last good document is used, and discovery is not
+   * asked again for 30 s: each attempt can take the whole timeout, and neither the relying party nor
+   * the PDX API's token should stop because discovery alone is down.
+   */
+  private async discovered(): Promise<Record<string, unknown>> {
+    const now = Date.now();
+    if (this.document && now - this.document.at < METADATA_TTL_MS) return this.document.value;
+    if (this.failure && now < this.failure.until) {
+      if (this.document) return this.document.value;
+      throw this.failure.error;
+    }
     this.inflight ??= this.fetchDocument().finally(() => {
       this.inflight = undefined;
     });
-    this.document = await this.inflight;
-    return this.document;
+    try {
+      const value = await this.inflight;
+      if (this.document?.value !== value) this.document = { value, at: Date.now() };
+      this.failure = undefined;
+      return value;
+    } catch (error) {
+      this.failure = { error, until: Date.now() + DISCOVERY_RETRY_MS };
+      if (this.document) return this.document.value;
+      throw error;
+    }
   }
 
-  private async fetchDocument(): Promise<{ value: Record<string, unknown>; at: number }> {
+  private async fetchDocument(): Promise<Record<string, unknown>> {
     const configured = this.mydex.issuer;
-    // Mydex's issuer carries a trailing slash in its tokens (https://sbx-op.mydexid.org/); discovery lives
-    // under the issuer without it, and the document's `issuer` tells which spelling the tokens use.
-    const url = `${stripSlash(configured)}/.well-known/openid-configuration`;
-    const answer = await exchange(
-      url,
-      { method: 'GET', headers: { accept: 'application/json' } },
-      {
-        timeoutMs: this.oidc.timeoutMs,
-        networkRetries: 1,
-        followRedirects: true,
-        observe: this.metrics ? (endpoint, outcome, seconds) => this.metrics!.upstreamDuration.observe({ endpoint, outcome }, seconds) : undefined,
-      },
-    );
+    const answer = await requestDiscovery(configured, this.oidc.timeoutMs, this.metrics ? (endpoint, outcome, seconds) => this.metrics!.upstreamDuration.observe({ endpoint, outcome }, seconds) : undefined);
     if (answer.status >= 500 || answer.status === 429) {
       throw unavailable(retryAfterSeconds(answer.headers.get('retry-after')));
     }
@@ -160,17 +167,30 @@ export class MydexOidcProvider {
     if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new DiscoveryRefused('discovery is not a JSON object');
     const issuer = stringField(document as Record<string, unknown>, 'issuer');
     if (issuer === undefined || stripSlash(issuer) !== stripSlash(configured)) {
-      this.logger.warn(`OIDC discovery names the issuer ${issuer ?? '(none)'}, not MYDEX_ISSUER ${configured}: its endpoints are not used`);
+      // The document's text is not ours: bounded in the log.
+      this.logger.warn(`OIDC discovery names the issuer ${JSON.stringify((issuer ?? '(none)').slice(0, 200))}, not MYDEX_ISSUER ${configured}: its endpoints are not used`);
       throw new DiscoveryRefused('discovery issuer does not match MYDEX_ISSUER');
     }
-    return { value: document as Record<string, unknown>, at: Date.now() };
+    return document as Record<string, unknown>;
+  }
+
+  /**
+   * An endpoint of the document: an absolute URL, https unless the issuer itself is http (the local
+   * emulator). OpenID Connect Discovery requires https endpoints; a document that names an http one
+   * for an https issuer would send the client secret or accept keys in clear text.
+   */
+  private endpointField(document: Record<string, unknown>, name: string): string | undefined {
+    const value = stringField(document, name);
+    if (value === undefined || !URL.canParse(value)) return undefined;
+    const protocol = new URL(value).protocol;
+    return protocol === 'https:' || (protocol === 'http:' && this.mydex.issuer.startsWith('http:')) ? value : undefined;
   }
 
   private fromDocument(document: Record<string, unknown>): ProviderMetadata {
     const issuer = stringField(document, 'issuer')!;
     const overrides = this.oidc.overrides;
     const required = (override: string | undefined, name: string): string => {
-      const value = override ?? stringField(document, name);
+      const value = override ?? this.endpointField(document, name);
       if (value === undefined) throw new Error(`discovery has no ${name} and none is configured`);
       return value;
     };
@@ -183,7 +203,7 @@ export class MydexOidcProvider {
       tokenEndpoint: required(overrides.tokenEndpoint, 'token_endpoint'),
       userinfoEndpoint: required(overrides.userinfoEndpoint, 'userinfo_endpoint'),
       jwksUri: required(overrides.jwksUri, 'jwks_uri'),
-      endSessionEndpoint: overrides.endSessionEndpoint ?? stringField(document, 'end_session_endpoint'),
+      endSessionEndpoint: overrides.endSessionEndpoint ?? this.endpointField(document, 'end_session_endpoint'),
       idTokenAlgorithms: algorithms.length > 0 ? algorithms : ['RS256'],
       issParameterSupported: document.authorization_response_iss_parameter_supported === true,
     };
@@ -204,6 +224,17 @@ export class MydexOidcProvider {
       issParameterSupported: false,
     };
   }
+}
+
+/** GET `{issuer without trailing slash}/.well-known/openid-configuration`, following redirects within its origin only. */
+export function requestDiscovery(issuer: string, timeoutMs: number, observe?: UpstreamObserver): Promise<MydexAnswer> {
+  // Mydex's issuer carries a trailing slash in its tokens (https://sbx-op.mydexid.org/); discovery lives
+  // under the issuer without it, and the document's `issuer` tells which spelling the tokens use.
+  return exchange(discoveryUrl(issuer), { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs, networkRetries: 1, followRedirects: true, observe });
+}
+
+export function discoveryUrl(issuer: string): string {
+  return `${stripSlash(issuer)}/.well-known/openid-configuration`;
 }
 
 function stringField(document: Record<string, unknown>, name: string): string | undefined {
