@@ -308,14 +308,14 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
 
   it('writes only the types WEBHOOK_EVENTS lets through', async () => {
     const hooks = await receiver();
-    const bff = await app({ WEBHOOK_URL: hooks.url, WEBHOOK_EVENTS: 'registration.*, session.ended' });
+    const bff = await app({ WEBHOOK_URL: hooks.url, WEBHOOK_EVENTS: 'registration.*, member.logged_out' });
     expect(await emit(bff, ESTABLISHED)).toBeNull();
     const completed = await emit(bff, { type: 'registration.completed', data: { registrationId: 'r1' } });
-    const ended = await emit(bff, { type: 'session.ended', data: { reason: 'logout' } });
+    const ended = await emit(bff, { type: 'member.logged_out', data: { reason: 'logout' } });
     expect(completed).not.toBeNull();
     expect(ended).not.toBeNull();
     await waitFor('two deliveries', () => hooks.received.length === 2);
-    expect((await rowsOf(bff)).map((row) => row.event_type).sort()).toEqual(['registration.completed', 'session.ended']);
+    expect((await rowsOf(bff)).map((row) => row.event_type).sort()).toEqual(['member.logged_out', 'registration.completed']);
   });
 
   it('a transaction rolled back leaves no outbox row and sends nothing', async () => {

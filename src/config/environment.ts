@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { invalidCidrEntries } from '../common/http/cidr-list.js';
+import { DOMAIN_EVENT_NAMES, eventSelectedBy } from '../events/domain-events.js';
 import {
   IsBase64,
   IsIn,
@@ -340,9 +341,10 @@ const PRODUCTION_REQUIRED = ['MYDEX_ISSUER', 'MYDEX_CLIENT_ID', 'MYDEX_PDX_URL',
 /**
  * Production URLs that must be given and https: without them the BFF would fall back to its
  * http://localhost development defaults (cookies without `Secure` and `__Host-`, a localhost CORS
- * and returnTo origin) or talk to Mydex in clear text. FRONTEND_ORIGINS: every origin of the list.
+ * and returnTo origin) or talk to Mydex (or the webhook receiver, when set) in clear text.
+ * FRONTEND_ORIGINS: every origin of the list.
  */
-const PRODUCTION_HTTPS_URLS = ['PUBLIC_BASE_URL', 'MYDEX_ISSUER', 'MYDEX_PDX_URL'] as const;
+const PRODUCTION_HTTPS_URLS = ['PUBLIC_BASE_URL', 'MYDEX_ISSUER', 'MYDEX_PDX_URL', 'WEBHOOK_URL'] as const;
 
 function productionHttpsProblems(given: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -381,6 +383,12 @@ function webhookProblems(env: EnvironmentVariables): string[] {
   if (env.WEBHOOK_SECRET !== undefined && webhookKey(env.WEBHOOK_SECRET) === undefined) {
     problems.push('WEBHOOK_SECRET: must be whsec_ followed by the base64 of 24 to 64 random bytes (echo whsec_$(openssl rand -base64 32))');
   }
+  if (splitList(env.WEBHOOK_RETRY_SCHEDULE).some((seconds) => Number(seconds) < 1)) {
+    problems.push('WEBHOOK_RETRY_SCHEDULE: every delay must be at least 1 second (a 0 would retry in a tight loop)');
+  }
+  // Entries the pattern above already refuses are named there, not twice.
+  const unknown = splitList(env.WEBHOOK_EVENTS).filter((wanted) => /^[a-z0-9_.*-]+$/i.test(wanted) && !DOMAIN_EVENT_NAMES.some((name) => eventSelectedBy(wanted, name)));
+  if (unknown.length > 0) problems.push(`WEBHOOK_EVENTS: ${unknown.join(', ')} matches no event (${DOMAIN_EVENT_NAMES.join(', ')}, or prefix.* such as connection.*)`);
   if (env.WEBHOOK_URL !== undefined && URL.canParse(env.WEBHOOK_URL)) {
     const url = new URL(env.WEBHOOK_URL);
     if (url.username !== '' || url.password !== '') problems.push('WEBHOOK_URL: must not carry credentials (user:password@); the signature authenticates the BFF');
@@ -442,7 +450,6 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       if (given[name] === undefined) problems.push(`${name}: required in production`);
     }
     problems.push(...productionHttpsProblems(given));
-    if (env.WEBHOOK_URL !== undefined && !/^https:\/\/[^/?#\s]/i.test(env.WEBHOOK_URL)) problems.push('WEBHOOK_URL: must be an https:// URL in production');
     if (given.METRICS_TOKEN !== undefined && PLACEHOLDER.test(String(given.METRICS_TOKEN))) problems.push('METRICS_TOKEN: is a placeholder; set a real token');
     for (const name of PRODUCTION_SECRETS) {
       const value = given[name];

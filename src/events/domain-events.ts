@@ -21,6 +21,11 @@ export const DOMAIN_EVENT_NAMES = [
 
 export type DomainEventName = (typeof DOMAIN_EVENT_NAMES)[number];
 
+/** Whether an event type is selected by one entry of a filter such as WEBHOOK_EVENTS: `*`, the exact name, or `prefix.*`. */
+export function eventSelectedBy(entry: string, type: string): boolean {
+  return entry === '*' || entry === type || (entry.endsWith('.*') && type.startsWith(entry.slice(0, -1)));
+}
+
 /** What every event carries. */
 export interface DomainEventBase {
   /** When the fact happened (ISO 8601): the time written with it, where there is one. */

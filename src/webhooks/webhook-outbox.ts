@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
 import { sqliteValue } from '../persistence/prepared-query.js';
+import { eventSelectedBy } from '../events/domain-events.js';
 import { SecretInWebhookPayloadError, secretLikeKeys } from './payload-guard.js';
 import { WebhookWorker } from './webhook-worker.js';
 
@@ -41,7 +42,7 @@ export class WebhookOutbox implements EntitySubscriberInterface {
   accepts(type: string): boolean {
     if (!this.settings.enabled) return false;
     const filter = this.settings.events;
-    return filter.length === 0 || filter.some((wanted) => wanted === '*' || wanted === type || (wanted.endsWith('.*') && type.startsWith(wanted.slice(0, -1))));
+    return filter.length === 0 || filter.some((entry) => eventSelectedBy(entry, type));
   }
 
   /**
