@@ -383,8 +383,8 @@ function webhookProblems(env: EnvironmentVariables): string[] {
   if (env.WEBHOOK_SECRET !== undefined && webhookKey(env.WEBHOOK_SECRET) === undefined) {
     problems.push('WEBHOOK_SECRET: must be whsec_ followed by the base64 of 24 to 64 random bytes (echo whsec_$(openssl rand -base64 32))');
   }
-  if (splitList(env.WEBHOOK_RETRY_SCHEDULE).some((seconds) => Number(seconds) < 1)) {
-    problems.push('WEBHOOK_RETRY_SCHEDULE: every delay must be at least 1 second (a 0 would retry in a tight loop)');
+  if (splitList(env.WEBHOOK_RETRY_SCHEDULE).some((seconds) => Number(seconds) < 0.1)) {
+    problems.push('WEBHOOK_RETRY_SCHEDULE: every delay must be at least 0.1 second (a 0 would retry in a tight loop)');
   }
   // Entries the pattern above already refuses are named there, not twice.
   const unknown = splitList(env.WEBHOOK_EVENTS).filter((wanted) => /^[a-z0-9_.*-]+$/i.test(wanted) && !DOMAIN_EVENT_NAMES.some((name) => eventSelectedBy(wanted, name)));
