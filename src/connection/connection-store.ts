@@ -32,11 +32,25 @@ export type QuarantineReason =
   | 'unidentified';
 
 /**
- * What became of a delivery. For an applied one, `previous` is the member's live connection_id before
- * it (its own when the connection stays; null when the member had none: a new connection).
+ * What an applied delivery changed, as the domain event and the webhook report it:
+ * `connection.established` for a member who had no connection, else `connection.updated` with the
+ * member's connection_id before when the connection moved to another one (null when it stayed).
+ * Ids, the method and the version only: never the key or fields.
  */
+export type ConnectionChange =
+  | { name: 'connection.established'; facts: ConnectionChangeFacts }
+  | { name: 'connection.updated'; facts: ConnectionChangeFacts & { previousConnectionId: string | null } };
+
+export type ConnectionChangeFacts = {
+  connectionId: string;
+  uid: number;
+  method: 'POST' | 'PUT';
+  version: number;
+};
+
+/** What became of a delivery. An applied one says what it changed (and whether the member's connection moved). */
 export type DeliveryOutcome =
-  | { status: 'applied'; moved: boolean; previous: string | null }
+  | { status: 'applied'; moved: boolean; change: ConnectionChange }
   | { status: 'duplicate' }
   | { status: 'quarantined'; reason: QuarantineReason };
 
@@ -169,16 +183,9 @@ export class ConnectionStore {
     const history = [...decision.history.filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
     const upsert = this.upsertStatement(delivery, context, now, history);
     const event = this.eventStatement(delivery, context, now, 'applied', null);
-    // The integrator's webhook commits with the connection (ids and the version only: never the key or
-    // fields): connection.established for a member who had no connection, else connection.updated, as
-    // the domain events say (ConnectionsService.publishDelivery). A repeat is a duplicate above: none.
-    const facts = { connectionId: delivery.connectionId, uid: delivery.uid, method: context.method, version: delivery.version ?? this.settings.configuredVersion };
-    const webhook = this.webhooks?.statementFor(
-      decision.previous === null
-        ? { type: 'connection.established', data: facts }
-        : { type: 'connection.updated', data: { ...facts, previousConnectionId: decision.previous === delivery.connectionId ? null : decision.previous } },
-      this.dataSource.options.type === 'postgres',
-    );
+    const change = changeOf({ connectionId: delivery.connectionId, uid: delivery.uid, method: context.method, version: delivery.version ?? this.settings.configuredVersion }, decision.previous);
+    // The integrator's webhook commits with the connection.
+    const webhook = this.webhooks?.statementFor({ type: change.name, data: change.facts }, this.dataSource.options.type === 'postgres');
     const written = webhook ? [upsert, webhook.statement, event] : [upsert, event];
     if (decision.moveFrom === null) {
       // The hot path: one combined statement on PostgreSQL, one synchronous transaction on SQLite.
@@ -189,7 +196,7 @@ export class ConnectionStore {
       await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), ...written]);
     }
     webhook?.committed();
-    return { status: 'applied', moved: decision.moveFrom !== null, previous: decision.previous };
+    return { status: 'applied', moved: decision.moveFrom !== null, change };
   }
 
   /** A notification: stored sealed, applies nothing. */
@@ -392,6 +399,12 @@ function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; conn
 }
 
 /** A unique-index conflict on either engine. */
+/** `previous`: the member's live connection_id before this delivery (null: none, a new connection). */
+function changeOf(facts: ConnectionChangeFacts, previous: string | null): ConnectionChange {
+  if (previous === null) return { name: 'connection.established', facts };
+  return { name: 'connection.updated', facts: { ...facts, previousConnectionId: previous === facts.connectionId ? null : previous } };
+}
+
 function isUniqueViolation(error: unknown): boolean {
   const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
   const value = code ?? driverError?.code;

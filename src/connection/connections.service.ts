@@ -138,20 +138,13 @@ export class ConnectionsService implements OnModuleInit {
     const { method, requestId } = context;
     if (outcome.status === 'quarantined') {
       this.domainEvents.publish('connection.quarantined', { connectionId: delivery.connectionId, uid: delivery.uid, mydexid: delivery.mydexid, method, reason: outcome.reason, requestId });
-      return;
+    } else if (outcome.status === 'applied' && delivery.mydexid !== null) {
+      // Applied deliveries always carry a MydexID (the store quarantines the others as unidentified).
+      const { change } = outcome;
+      const member = { mydexid: delivery.mydexid, requestId };
+      if (change.name === 'connection.established') this.domainEvents.publish(change.name, { ...change.facts, ...member });
+      else this.domainEvents.publish(change.name, { ...change.facts, ...member });
     }
-    // Applied deliveries always name all three (ConnectionStore quarantines the others as unidentified).
-    if (outcome.status !== 'applied' || delivery.connectionId === null || delivery.uid === null || delivery.mydexid === null) return;
-    const facts = {
-      connectionId: delivery.connectionId,
-      uid: delivery.uid,
-      mydexid: delivery.mydexid,
-      method,
-      version: delivery.version ?? this.connection.version,
-      requestId,
-    };
-    if (outcome.previous === null) this.domainEvents.publish('connection.established', facts);
-    else this.domainEvents.publish('connection.updated', { ...facts, previousConnectionId: outcome.previous === delivery.connectionId ? null : outcome.previous });
   }
 
   /** A body the parser refused (malformed JSON, not Unicode, too complex) from an admitted caller: kept sealed. */
