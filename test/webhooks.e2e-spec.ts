@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 import { runInTransaction, writeAtomically } from '../src/connection/engine-transaction.js';
-import { dateColumn } from '../src/persistence/prepared-query.js';
+import { dateColumn, PreparedQuery } from '../src/persistence/prepared-query.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
 import { WebhookOutbox, type WebhookEvent } from '../src/webhooks/webhook-outbox.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -295,6 +296,29 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(hooks.received).toHaveLength(4);
   });
 
+  it('deletes delivered and failed rows WEBHOOK_RETENTION_DAYS after delivery or failing, and keeps younger ones', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url, WEBHOOK_RETENTION_DAYS: '7' });
+    const insert = new PreparedQuery<never>(
+      bff.app.get(DataSource),
+      'INSERT INTO "webhook_outbox" ("id", "event_type", "payload", "created_at", "next_attempt_at", "attempts", "delivered_at", "failed_at") VALUES ($1, $2, $3, $4, $4, 1, $5, $6)',
+    );
+    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 3600 * 1000);
+    const aged: [id: string, deliveredDaysAgo: number | null, failedDaysAgo: number | null][] = [
+      ['msg_old_delivered', 8, null],
+      ['msg_old_failed', null, 8],
+      ['msg_young_delivered', 6, null],
+      ['msg_young_failed', null, 6],
+    ];
+    for (const [id, delivered, failed] of aged) {
+      await insert.run([id, 'connection.established', '{}', daysAgo(9), delivered === null ? null : daysAgo(delivered), failed === null ? null : daysAgo(failed)]);
+    }
+    // The worker purges after a pass that delivered something.
+    const id = await emit(bff, ESTABLISHED);
+    await waitFor('the purge', async () => !(await rowsOf(bff)).some((row) => row.id.startsWith('msg_old_')));
+    expect((await rowsOf(bff)).map((row) => row.id).sort()).toEqual([id, 'msg_young_delivered', 'msg_young_failed'].sort());
+  });
+
   it('writes nothing when the feature is off', async () => {
     const bff = await app({ WEBHOOK_URL: undefined });
     const outbox = bff.app.get(WebhookOutbox);
@@ -304,6 +328,8 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(await emit(bff, { type: 'connection.established', data: { email: 'a@example.org' } })).toBeNull();
     expect(await rowsOf(bff)).toEqual([]);
     expect(await metricsOf(bff)).not.toMatch(/bff_webhooks_pending\{/);
+    // Nor does a published domain event reach the relay: it listens only for types that would be written.
+    expect(bff.app.get(EventEmitter2).listeners('member.logged_in')).toHaveLength(0);
   });
 
   it('writes only the types WEBHOOK_EVENTS lets through', async () => {

@@ -215,7 +215,7 @@ export class EnvironmentVariables {
   @Max(600000)
   WEBHOOK_POLL_INTERVAL_MS: number = 2000;
 
-  /** Days a delivered webhook_outbox row is kept; 0 keeps them for ever. Failed rows are kept. */
+  /** Days a delivered (or failed) webhook_outbox row is kept after delivery (or failing); 0 keeps them for ever. */
   @IsInt()
   @Min(0)
   @Max(36500)

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { DOMAIN_EVENT_NAMES, type DomainEventName } from '../events/domain-events.js';
@@ -23,6 +23,8 @@ export const RELAYED_WEBHOOK_EVENTS: readonly DomainEventName[] = DOMAIN_EVENT_N
  */
 @Injectable()
 export class WebhookEventRelay implements OnModuleInit {
+  private readonly logger = new Logger('Webhooks');
+
   constructor(
     private readonly emitter: EventEmitter2,
     private readonly outbox: WebhookOutbox,
@@ -30,9 +32,14 @@ export class WebhookEventRelay implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const name of RELAYED_WEBHOOK_EVENTS) {
-      // A rejected promise is logged at warn by DomainEventPublisher; the request goes on.
-      this.emitter.on(name, (event: Record<string, unknown>) => this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }));
+    // Only the types that would be written: with webhooks off (or filtered out) publishing costs nothing here.
+    for (const name of RELAYED_WEBHOOK_EVENTS.filter((type) => this.outbox.accepts(type))) {
+      this.emitter.on(name, (event: Record<string, unknown>) =>
+        // Caught here, whoever emits the event: an outbox write that fails never becomes an unhandled rejection.
+        this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }).catch((error: unknown) => {
+          this.logger.warn(`webhook ${name} not written: ${error instanceof Error ? error.message : String(error)}`);
+        }),
+      );
     }
   }
 }

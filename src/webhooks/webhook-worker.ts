@@ -88,9 +88,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       dataSource,
       'SELECT "event_type", COUNT(*) AS "n" FROM "webhook_outbox" WHERE "delivered_at" IS NULL AND "failed_at" IS NULL GROUP BY "event_type"',
     );
-    this.purge = new PeriodicPurge('delivered webhooks', PURGE_EVERY_MS, (now) =>
-      deleteInBatches(this.dataSource, 'webhook_outbox', 'id', '"delivered_at" < $1', [new Date(now - this.settings.retentionDays * DAY_MS)]),
-    );
+    // Delivered rows, and failed ones as long after they failed (the operator has had the warning, the
+    // metric and that long to look): the outbox does not grow without end while a receiver is gone.
+    this.purge = new PeriodicPurge('delivered and failed webhooks', PURGE_EVERY_MS, async (now) => {
+      const cutoff = [new Date(now - this.settings.retentionDays * DAY_MS)];
+      return (await deleteInBatches(this.dataSource, 'webhook_outbox', 'id', '"delivered_at" < $1', cutoff)) + (await deleteInBatches(this.dataSource, 'webhook_outbox', 'id', '"failed_at" < $1', cutoff));
+    });
     if (settings.enabled) {
       metrics.usePendingCount(async () => new Map((await this.pendingByType.all([])).map((row) => [row.event_type, Number(row.n)])));
     }
@@ -204,7 +207,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       }
       return;
     }
-    await this.markRetry.run([new Date(next), result.error, row.id, lease]);
+    // Not ours any more (the lease expired and another instance reclaimed it): that one decides.
+    if ((await this.markRetry.run([new Date(next), result.error, row.id, lease])) === 0) return;
     this.logger.warn(`webhook ${row.id} (${type}) attempt ${attempts} failed: ${result.error}; next attempt in ${Math.ceil(delay / 1000)} s`);
     this.schedule(delay);
   }
