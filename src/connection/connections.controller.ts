@@ -19,7 +19,7 @@ import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { MemberSessionRoute, Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { allowedAppRedirectUri, ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
+import { ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { appConfig } from '../config/app.config.js';
 import { connectionConfig } from '../config/connection.config.js';
 import { MydexClient } from '../mydex/mydex.client.js';
@@ -71,7 +71,8 @@ export class ConnectionsController {
   @ApiConflictResponse({ description: '`already_connected`: connected at the configured agreement version', content: PROBLEM })
   @ApiMydexUpstreamResponses('`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)')
   async start(@CurrentMember() member: AuthenticatedMember, @Body() body: StartConnectionDto): Promise<ConnectionStartedDto> {
-    const target = this.checkedTarget(member, body?.returnTo);
+    // Checked now, so a bad one is refused before Mydex is called.
+    const target = this.returnTo.clientTarget(body?.returnTo, member.client);
     const returnTo = `${this.app.publicBaseUrl}${CONNECTION_RETURN.path}?${new URLSearchParams({ returnTo: target })}`;
     if (!member.mydexid) {
       // The MydexID may be unknown when FTC starts (Mydex's FTC page [S]): a first connection without
@@ -144,12 +145,6 @@ export class ConnectionsController {
   private connectionOf(member: AuthenticatedMember): Promise<ConnectionView | null> {
     if (member.mydexid) return this.connections.findByMydexid(member.mydexid);
     return member.via === 'session' ? this.connections.findByLinkingToken(linkingTokenOf(member)) : Promise.resolve(null);
-  }
-
-  /** The member's returnTo, checked now so a bad one is refused before Mydex is called. */
-  private checkedTarget(member: AuthenticatedMember, returnTo: string | undefined): string {
-    if (returnTo !== undefined && member.client === 'native' && allowedAppRedirectUri(returnTo, this.app.nativeRedirectUris)) return returnTo;
-    return this.returnTo.webReturnTo(returnTo);
   }
 }
 

@@ -20,7 +20,7 @@ import { RegistrationBindings, type BindingClient } from '../session/registratio
 import { requireValidRegistration } from '../validation/registration-body.js';
 import { originOf } from '../events/domain-events.js';
 import { IdempotencyStore, REPLAY_HEADER } from './idempotency/idempotency.store.js';
-import type { Registration, RegistrationClient } from './registration.entity.js';
+import type { Registration } from './registration.entity.js';
 import { RegistrationsService } from './registrations.service.js';
 import { CreatedRegistrationDto, CreateRegistrationDto, RegistrationStatusDto } from './strategies/own-form/own-form-registration.dto.js';
 import { OwnFormRegistrationStrategy, PRIVATE_KEY_WINDOW_MS } from './strategies/own-form/own-form-registration.strategy.js';
@@ -91,7 +91,7 @@ export class RegistrationsController {
     const key = IdempotencyStore.checkKey(idempotencyKey);
     const details = requireValidRegistration(body);
     const client = clientOf(body);
-    const returnTo = this.landingTarget(returnToOf(body), client);
+    const returnTo = this.returnTo.clientTarget(returnToOf(body), client);
     let value: Required<CreatedRegistrationDto>;
     const origin = originOf(reply.request);
     if (key === undefined) {
@@ -198,24 +198,9 @@ export class RegistrationsController {
     else this.bindings.clearCookie(reply);
   }
 
-  /** Where the browser lands: a web URL on FRONTEND_ORIGINS, or for a native client one of NATIVE_REDIRECT_URIS too. */
-  private landingTarget(value: string | undefined, client: RegistrationClient): string {
-    if (client === 'native' && value !== undefined && !value.startsWith('/')) {
-      try {
-        return this.returnTo.appRedirectUri(value, 'returnTo');
-      } catch {
-        // Not an app redirect URI: checked as a web returnTo below.
-      }
-    }
-    return this.returnTo.webReturnTo(value);
-  }
-
   /** The stored returnTo, checked again in case FRONTEND_ORIGINS (or NATIVE_REDIRECT_URIS) changed since the registration began. */
   private landing(registration: Registration): string {
-    const stored = registration.returnTo;
-    // As landingTarget: a native client's absolute value may be an app redirect URI, else it is a web returnTo.
-    const native = registration.bindingClient === 'native' && stored !== null && !stored.startsWith('/');
-    return this.returnTo.targetOrDefault(stored, native ? ['app', 'web'] : ['web']);
+    return this.returnTo.targetOrDefault(registration.returnTo, registration.bindingClient === 'native' ? ['app', 'web'] : ['web']);
   }
 }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allowedAppRedirectUri, allowedWebReturnTo, pathLeavesOrigin, ReturnToPolicy, withQuery } from './return-to.policy.js';
+import { ProblemException } from '../problem/problem.exception.js';
 
 const ORIGINS = ['http://localhost:3000', 'https://app.example'];
 const APP_URIS = ['com.example.app:/oauth/callback', 'https://app.example/native/callback'];
@@ -192,5 +193,26 @@ describe('ReturnToPolicy.targetOrDefault (a stored target re-checked as configur
     // An app URI is only accepted where the caller asks for it.
     expect(policy.targetOrDefault('com.example.app:/callback')).toBe('https://app.example.org/');
     expect(policy.targetOrDefault('https://app.example.org/x', ['app'])).toBe('https://app.example.org/');
+  });
+});
+
+describe('ReturnToPolicy.clientTarget (a target a client sends now)', () => {
+  const policy = new ReturnToPolicy({
+    frontendOrigins: ['https://app.example.org'],
+    nativeRedirectUris: ['com.example.app:/callback'],
+    publicBaseUrl: 'https://bff.example.org',
+  } as unknown as ConstructorParameters<typeof ReturnToPolicy>[0]);
+
+  it('accepts an app redirect URI from a native client only, and a web returnTo from either', () => {
+    expect(policy.clientTarget('com.example.app:/callback', 'native')).toBe('com.example.app:/callback');
+    expect(policy.clientTarget('/done', 'native')).toBe('https://app.example.org/done');
+    expect(policy.clientTarget(undefined, 'native')).toBe('https://app.example.org/');
+    expect(() => policy.clientTarget('com.example.app:/callback', 'web')).toThrow(ProblemException);
+  });
+
+  it('refuses what neither allows, naming the field', () => {
+    for (const client of ['web', 'native'] as const) {
+      expect(() => policy.clientTarget('https://evil.example/', client, 'postLogoutRedirectUri')).toThrow(/postLogoutRedirectUri/);
+    }
   });
 });

@@ -123,6 +123,16 @@ export class ReturnToPolicy {
   }
 
   /** The checked web target, the default when absent; throws 400 `return_to_not_allowed` otherwise. */
+  /**
+   * A landing target sent now by a client: for a native client one of NATIVE_REDIRECT_URIS exactly, and
+   * otherwise (or for a web client) a web returnTo; refused (400) when neither. The stored value is
+   * re-checked later with targetOrDefault(value, client === 'native' ? ['app', 'web'] : ['web']).
+   */
+  clientTarget(value: string | undefined, client: 'web' | 'native', field = 'returnTo'): string {
+    const app = client === 'native' && value !== undefined ? allowedAppRedirectUri(value, this.app.nativeRedirectUris) : undefined;
+    return app ?? this.webReturnTo(value, field);
+  }
+
   webReturnTo(value: string | undefined, field = 'returnTo'): string {
     if (value === undefined) return this.defaultWebTarget;
     const allowed = allowedWebReturnTo(value, this.app.frontendOrigins);
