@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { ERROR_CODES, type ErrorCode, isErrorCode } from '../common/problem/error-codes.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { STATUS_CODES } from '../common/problem/problem-details.filter.js';
+import { validationFailedDetail } from '../common/problem/validation-exception.factory.js';
 import { validateEnvironment } from '../config/environment.js';
 import { apiDocsEnabled } from '../config/exposure.config.js';
 import { EXAMPLE_PROBLEM_TYPE_BASE, EXAMPLE_PUBLIC_BASE_URL, EXAMPLE_REQUEST_ID, exampleProblem } from './examples.js';
@@ -54,7 +55,7 @@ const PROBLEM_SCHEMA = {
     },
     title: { type: 'string', example: 'The request has invalid fields' },
     status: { type: 'integer', example: 422 },
-    detail: { type: 'string', example: '2 field error(s); see errors.' },
+    detail: { type: 'string', example: validationFailedDetail(2) },
     code: { type: 'string', description: 'Stable snake_case error code', example: 'validation_failed' },
     requestId: { type: 'string', description: 'Also in the X-Request-Id response header', example: EXAMPLE_REQUEST_ID },
     errors: {
