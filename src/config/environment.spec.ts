@@ -26,6 +26,13 @@ const PRODUCTION: Record<string, string> = {
 };
 
 describe('environment validation', () => {
+  it('takes integer settings as digits only, every one of them (1e3, 0x10 and 3.0 are not what an operator meant)', () => {
+    for (const name of ['PORT', 'SESSION_TTL_SECONDS', 'SESSION_IDLE_SECONDS', 'LOG_FLUSH_INTERVAL_MS', 'WEBHOOK_TIMEOUT_MS']) {
+      for (const value of ['1e3', '0x10', '3.0']) expect(problemsOf({ [name]: value }).map((p) => p.split(':')[0]), `${name}=${value}`).toEqual([name]);
+    }
+    expect(validateEnvironment({ SESSION_TTL_SECONDS: '3600' }).SESSION_TTL_SECONDS).toBe(3600);
+  });
+
   it('outside production, derives PUBLIC_BASE_URL and FRONTEND_ORIGINS from PORT when they are not set', () => {
     expect(validateEnvironment({ PORT: '3999' })).toMatchObject({ PUBLIC_BASE_URL: 'http://localhost:3999', FRONTEND_ORIGINS: 'http://localhost:3999' });
     expect(validateEnvironment({ PORT: '3999', PUBLIC_BASE_URL: 'http://127.0.0.1:8080' })).toMatchObject({

@@ -12,6 +12,7 @@ import {
   Matches,
   Max,
   Min,
+  getMetadataStorage,
   validateSync,
 } from 'class-validator';
 
@@ -425,7 +426,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     if (given.PUBLIC_BASE_URL === undefined) env.PUBLIC_BASE_URL = `http://localhost:${given.PORT}`;
     if (given.FRONTEND_ORIGINS === undefined) env.FRONTEND_ORIGINS = `http://localhost:${given.PORT}`;
   }
-  for (const name of ['PORT', 'EMULATOR_PORT', 'MYDEX_TIMEOUT_MS', 'MYDEX_CONNECTION_VERSION', 'CONNECTION_EVENTS_RETENTION_DAYS', 'REGISTRATION_CONNECT_WINDOW_SECONDS', 'REGISTRATION_CONFLICT_LIMIT', 'REGISTRATION_CONFLICT_WINDOW_SECONDS', 'REGISTRATION_GLOBAL_LIMIT', 'REGISTRATION_GLOBAL_WINDOW_SECONDS', 'METRICS_PORT', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_FOR_SECONDS', 'WEBHOOK_POLL_INTERVAL_MS', 'WEBHOOK_RETENTION_DAYS'] as const) {
+  // Implicit conversion reads `1e3`, `0x10` or `3.0` as numbers: an integer setting takes digits only.
+  for (const name of integerSettings()) {
     if (typeof given[name] === 'string' && !/^[0-9]+$/.test(given[name] as string)) {
       (env as unknown as Record<string, unknown>)[name] = Number.NaN;
     }
@@ -460,6 +462,21 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (problems.length > 0) throw new EnvironmentError(problems.sort());
   lastValidated = { key, env: Object.freeze(env) };
   return env;
+}
+
+let integers: readonly string[] | undefined;
+
+/** The settings declared @IsInt() above, read from class-validator's metadata (named once, where they are declared). */
+function integerSettings(): readonly string[] {
+  integers ??= [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+        .filter((metadata) => metadata.name === 'isInt')
+        .map((metadata) => metadata.propertyName),
+    ),
+  ];
+  return integers;
 }
 
 export function splitList(value: string | undefined): string[] {
