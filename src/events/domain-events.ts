@@ -69,7 +69,10 @@ export interface RegistrationFailedEvent extends DomainEventBase {
   strategy: RegistrationStrategy;
   /** The MydexID asked for (already checked against the registration rules). */
   mydexid: string | null;
-  /** `refused`: Mydex refused the submission, nothing was recorded; `failed`/`expired`: a recorded registration ended so. */
+  /**
+   * `refused`: Mydex refused the submission, nothing was recorded. `failed`/`expired`: a recorded
+   * registration ended so; not published yet (expiry is computed when a registration is read).
+   */
   status: 'refused' | 'failed' | 'expired';
   /** A problem `code` (`mydexid_taken`, `upstream_unavailable`…), `error` for an unexpected failure, or the record's failure code. */
   reason: string;
