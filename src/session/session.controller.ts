@@ -1,18 +1,12 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { MemberSessionRoute } from '../common/auth/route-access.decorator.js';
+import { Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { AuthenticatedMember } from './authenticated-member.js';
 import { SessionConnectionStatus, WithConnectionStatus } from './connection-status.js';
 import { CurrentMember } from './current-member.decorator.js';
 import { SessionDto } from './session.dto.js';
-import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { SessionRoutes } from './session-routes.decorator.js';
 
-@ApiTags('session')
-@ApiCookieAuth()
-@ApiBearerAuth()
-@MemberSessionRoute()
-@SkipRateLimit('member session routes: a live session is needed, and sessions come only through the auth limit')
-@Controller('v1/session')
+@SessionRoutes()
 export class SessionController {
   constructor(private readonly connection: SessionConnectionStatus) {}
 

@@ -1,23 +1,17 @@
-import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Header, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { MemberSessionRoute } from '../../common/auth/route-access.decorator.js';
 import type { AuthenticatedMember } from '../../session/authenticated-member.js';
 import { CurrentMember } from '../../session/current-member.decorator.js';
 import { LogoutDto, LogoutResponseDto } from './oidc-delegate.dto.js';
 import { OidcDelegateService } from './oidc-delegate.service.js';
-import { SkipRateLimit } from '../../rate-limit/rate-limit.decorator.js';
+import { SessionRoutes } from '../../session/session-routes.decorator.js';
 
 /**
  * Logout lives with the relying party because it answers Mydex's end-session URL (RP-initiated
  * logout with the session's ID token as hint); the session itself ends in SessionsService.
  */
-@ApiTags('session')
-@ApiCookieAuth()
-@ApiBearerAuth()
-@MemberSessionRoute()
-@SkipRateLimit('member session routes: a live session is needed, and sessions come only through the auth limit')
-@Controller('v1/session')
+@SessionRoutes()
 export class OidcLogoutController {
   constructor(private readonly oidc: OidcDelegateService) {}
 
