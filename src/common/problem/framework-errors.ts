@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from './error-codes.js';
+import { STATUS_CODES, type ErrorCode } from './error-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.js';
-import { STATUS_CODES } from './problem-details.filter.js';
 
 /**
  * Problem+json for the answers Nest's exception filter never sees: the router's own refusals (a

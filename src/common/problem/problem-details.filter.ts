@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from './database-errors.js';
-import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { ERROR_CODES, STATUS_CODES } from './error-codes.js';
 import { FASTIFY_CODES } from './framework-errors.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.js';
 import { ProblemException } from './problem.exception.js';
@@ -13,21 +13,6 @@ interface ErrorWithStatus {
   code?: string;
   message?: string;
 }
-
-export const STATUS_CODES: Record<number, ErrorCode> = {
-  400: 'invalid_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  422: 'validation_failed',
-  429: 'rate_limited',
-  503: 'service_unavailable',
-};
 
 /**
  * The one place where errors become HTTP answers: RFC 9457 application/problem+json with a stable
