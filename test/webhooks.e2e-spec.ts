@@ -3,8 +3,8 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
-import { runInTransaction, writeAtomically } from '../src/connection/engine-transaction.js';
-import { dateColumn, PreparedQuery } from '../src/persistence/prepared-query.js';
+import { PreparedQuery } from '../src/persistence/prepared-query.js';
+import { dateColumn, SqlEngine } from '../src/persistence/sql-engine.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
 import { WebhookOutbox, type WebhookEvent } from '../src/webhooks/webhook-outbox.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -223,23 +223,23 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(rows.every((row) => Number(row.attempts) === 1)).toBe(true);
   });
 
-  it('a producer that writes its transaction as statements (engine-transaction.ts) gets the same rows and deliveries', async () => {
+  it('a producer that writes its transaction as statements (SqlEngine) gets the same rows and deliveries', async () => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url });
     const outbox = bff.app.get(WebhookOutbox);
     const dataSource = bff.app.get(DataSource);
-    const postgres = engine === 'postgres';
-    const first = outbox.statementFor(ESTABLISHED, postgres)!;
-    const second = outbox.statementFor({ type: 'connection.updated', data: { connectionId: '123-45678', version: 2 } }, postgres)!;
+    const sql = SqlEngine.of(dataSource);
+    const first = outbox.statementFor(ESTABLISHED)!;
+    const second = outbox.statementFor({ type: 'connection.updated', data: { connectionId: '123-45678', version: 2 } })!;
     // On PostgreSQL one statement (the first as a CTE), on SQLite one synchronous transaction.
-    await writeAtomically(dataSource, [first.statement, second.statement]);
+    await sql.writeAtomically([first.statement, second.statement]);
     first.committed();
     await waitFor('two deliveries', () => hooks.received.length === 2);
     expect(new Set(hooks.received.map((request) => request.headers['webhook-id']))).toEqual(new Set([first.id, second.id]));
     expect(hooks.received.every((request) => verifiesWith(SECRET, request))).toBe(true);
     // Rolled back with its transaction, as enqueue's row is.
-    const third = outbox.statementFor(ESTABLISHED, postgres)!;
-    await expect(runInTransaction(dataSource, [third.statement, ['SELECT no_such_column FROM "webhook_outbox"', []]])).rejects.toThrow();
+    const third = outbox.statementFor(ESTABLISHED)!;
+    await expect(sql.transaction([third.statement, ['SELECT no_such_column FROM "webhook_outbox"', []]])).rejects.toThrow();
     expect((await rowsOf(bff)).map((row) => row.id).sort()).toEqual([first.id, second.id].sort());
   });
 

@@ -3,7 +3,7 @@ import { DataKeyError, type DataKeyRing } from '../common/crypto/data-key-ring.j
 import { decodeSealed, isSealedText, SEALED_PREFIX, sealText } from '../common/crypto/sealed-text.js';
 import { registrationEmailContext } from '../registration/registration.entity.js';
 import { Connection, eventContext, fieldsContext, sealContext } from './connection.entity.js';
-import { runInTransaction, type Statement } from './engine-transaction.js';
+import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 
 export interface RotationOptions {
   /** Rows per transaction: small, so the BFF's own writes wait at most one short batch. */
@@ -77,17 +77,12 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
             damaged.add(row.connectionId);
             continue;
           }
-          statements.push(
-            dataSource
-              .createQueryBuilder()
-              .update(Connection)
-              .set({ keyId: sealed.keyId, keyIv: sealed.iv, keyTag: sealed.tag, keyCiphertext: sealed.ciphertext })
-              .where('connection_id = :id AND key_id = :keyId AND key_ciphertext = :ciphertext', { id: row.connectionId, keyId: row.keyId, ciphertext: row.keyCiphertext })
-              .updateEntity(false)
-              .getQueryAndParameters(),
-          );
+          statements.push([
+            'UPDATE "connections" SET "key_id" = $1, "key_iv" = $2, "key_tag" = $3, "key_ciphertext" = $4 WHERE "connection_id" = $5 AND "key_id" = $6 AND "key_ciphertext" = $7',
+            [sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext, row.connectionId, row.keyId, row.keyCiphertext],
+          ]);
         }
-        const affected = statements.length > 0 ? await runInTransaction(dataSource, statements) : [];
+        const affected = statements.length > 0 ? await SqlEngine.of(dataSource).transaction(statements) : [];
         const changed = affected.filter((n) => n > 0).length;
         report.rotated += changed;
         raced += affected.length - changed;
@@ -135,17 +130,17 @@ const SEALED_COLUMNS: SealedColumn[] = [
  * sealing) are sealed; values under a key the ring lacks, or damaged, are left and counted.
  */
 async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spec: SealedColumn, batchSize: number, dryRun: boolean): Promise<{ rotated: number; remaining: number }> {
-  const postgres = dataSource.options.type === 'postgres';
-  const p = (n: number) => (postgres ? `$${n}` : '?');
+  const engine = SqlEngine.of(dataSource);
+  const p = (n: number) => `$${n}`;
   const current = `${SEALED_PREFIX}${ring.currentKeyId}.%`;
   const stale = `(("${spec.column}" IS NOT NULL AND "${spec.column}" NOT LIKE ${p(1)})${spec.legacy ? ` OR "${spec.legacy}" IS NOT NULL` : ''})`;
   const columns = [spec.id, spec.column, ...spec.with, ...(spec.legacy ? [spec.legacy] : [])].map((name) => `"${name}"`).join(', ');
-  const count = async () => Number(((await dataSource.query(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
+  const count = async () => Number(((await engine.all(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
   if (dryRun) return { rotated: 0, remaining: await count() };
   let rotated = 0;
   let cursor: string | number = spec.id === 'id' && spec.table === 'connection_events' ? 0 : '';
   for (;;) {
-    const batch = (await dataSource.query(
+    const batch = (await engine.all(
       `SELECT ${columns} FROM "${spec.table}" WHERE ${stale} AND "${spec.id}" > ${p(2)} ORDER BY "${spec.id}" LIMIT ${batchSize}`,
       [current, cursor],
     )) as Record<string, unknown>[];
@@ -174,7 +169,7 @@ async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spe
       const values = value === null ? [next, row[spec.id]] : [next, value, row[spec.id]];
       statements.push([`UPDATE "${spec.table}" SET "${spec.column}" = ${p(1)}${clearLegacy} WHERE ${same} AND "${spec.id}" = ${p(values.length)}`, values]);
     }
-    if (statements.length > 0) rotated += (await runInTransaction(dataSource, statements)).filter((n) => n > 0).length;
+    if (statements.length > 0) rotated += (await engine.transaction(statements)).filter((n) => n > 0).length;
     if (batch.length < batchSize) break;
   }
   return { rotated, remaining: await count() };

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { openText, sealText, type Sealer } from '../common/crypto/sealed-text.js';
 import { PreparedQuery } from '../persistence/prepared-query.js';
+import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 import { deliveryFingerprint, readCallbackDelivery, withoutKey, type ConnectionDelivery, type NotificationDelivery, type RefusedDelivery } from './callback-delivery.js';
 import { eventContext, fieldsContext, sealContext, type ConnectionEventKind, type ConnectionEventStatus } from './connection.entity.js';
-import { runInTransaction, writeAtomically, type Statement } from './engine-transaction.js';
 
 /**
  * The connections store without Nest: deciding, applying and auditing callback deliveries. The BFF
@@ -90,11 +90,11 @@ interface BindingRow {
   superseded_at: unknown;
 }
 
-/** The statements, written once per engine ($n placeholders; runInTransaction/writeAtomically adapt them). */
-function sql(postgres: boolean) {
+/** The statements, written once for both engines ($n placeholders; SqlEngine adapts them). */
+const SQL = (() => {
   const names = (columns: string[]) => columns.map((column) => `"${column}"`).join(', ');
-  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
-  const p = (n: number) => (postgres ? `$${n}` : '?');
+  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+  const p = (n: number) => `$${n}`;
   return {
     upsert:
       `INSERT INTO "connections" (${names(CONNECTION_COLUMNS)}) VALUES (${placeholders(CONNECTION_COLUMNS.length)}) ` +
@@ -103,7 +103,7 @@ function sql(postgres: boolean) {
     supersede: `UPDATE "connections" SET "superseded_at" = ${p(1)} WHERE "superseded_at" IS NULL AND "connection_id" <> ${p(2)} AND ("mydexid_lower" = ${p(3)} OR "uid" = ${p(4)})`,
     resolve: `UPDATE "connection_events" SET "status" = ${p(1)}, "resolved_at" = ${p(2)}, "payload" = ${p(3)} WHERE "id" = ${p(4)} AND "status" = 'quarantined'`,
   };
-}
+})();
 
 export interface StoreSettings {
   /** MYDEX_CONNECTION_VERSION: the version of a delivery that names none [I]. */
@@ -117,11 +117,12 @@ export interface StoreSettings {
  * statement written in the delivery's own transaction. Absent (the operator command): no webhook.
  */
 export interface WebhookStatements {
-  statementFor(event: { type: string; data: Record<string, unknown> }, postgres: boolean): { statement: Statement; committed: () => void } | null;
+  statementFor(event: { type: string; data: Record<string, unknown> }): { statement: Statement; committed: () => void } | null;
 }
 
 export class ConnectionStore {
-  private readonly sql: ReturnType<typeof sql>;
+  private readonly sql = SQL;
+  private readonly engine: SqlEngine;
   /**
    * The rows that decide a delivery, in one indexed read: the row of its connection_id (live or
    * not) and the live rows bound to its MydexID or to its uid.
@@ -135,7 +136,7 @@ export class ConnectionStore {
     private readonly settings: StoreSettings,
     private readonly webhooks?: WebhookStatements,
   ) {
-    this.sql = sql(dataSource.options.type === 'postgres');
+    this.engine = SqlEngine.of(dataSource);
     this.bindings = new PreparedQuery(
       dataSource,
       `SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "connection_id" = $1 ` +
@@ -185,15 +186,15 @@ export class ConnectionStore {
     const event = this.eventStatement(delivery, context, now, 'applied', null);
     const change = changeOf({ connectionId: delivery.connectionId, uid: delivery.uid, method: context.method, version: delivery.version ?? this.settings.configuredVersion }, decision.previous);
     // The integrator's webhook commits with the connection.
-    const webhook = this.webhooks?.statementFor({ type: change.name, data: change.facts }, this.dataSource.options.type === 'postgres');
+    const webhook = this.webhooks?.statementFor({ type: change.name, data: change.facts });
     const written = webhook ? [upsert, webhook.statement, event] : [upsert, event];
     if (decision.moveFrom === null) {
       // The hot path: one combined statement on PostgreSQL, one synchronous transaction on SQLite.
-      await writeAtomically(this.dataSource, written);
+      await this.engine.writeAtomically(written);
     } else {
       // The member's connection moves to another connection_id: in order, so the unique index on the
       // live rows never sees two at once.
-      await runInTransaction(this.dataSource, [this.supersedeStatement(delivery, now), ...written]);
+      await this.engine.transaction([this.supersedeStatement(delivery, now), ...written]);
     }
     webhook?.committed();
     return { status: 'applied', moved: decision.moveFrom !== null, change };
@@ -201,7 +202,7 @@ export class ConnectionStore {
 
   /** A notification: stored sealed, applies nothing. */
   async notification(delivery: NotificationDelivery, context: DeliveryContext, now = new Date()): Promise<void> {
-    await writeAtomically(this.dataSource, [
+    await this.engine.writeAtomically([
       this.rawEvent('notification', context, now, delivery.connectionId, delivery.uid, JSON.stringify(delivery.body), 'received', null, null),
     ]);
   }
@@ -210,7 +211,7 @@ export class ConnectionStore {
   async refused(delivery: { reason: RefusedDelivery['reason'] | string; body: RefusedDelivery['body'] }, raw: Buffer | undefined, context: DeliveryContext, now = new Date()): Promise<void> {
     const payload = JSON.stringify(delivery.body !== null ? { body: delivery.body } : rawPayload(raw));
     const kind: ConnectionEventKind = delivery.body?.type === 'notification' ? 'notification' : 'connection';
-    await writeAtomically(this.dataSource, [this.rawEvent(kind, context, now, null, null, payload, 'refused', delivery.reason, null)]);
+    await this.engine.writeAtomically([this.rawEvent(kind, context, now, null, null, payload, 'refused', delivery.reason, null)]);
   }
 
   /** The latest notifications for a connection (by its connection_id or uid), newest first, opened. */
@@ -235,7 +236,7 @@ export class ConnectionStore {
     const own = rows.find((row) => row.connection_id === delivery.connectionId);
     const history = [...(own?.fingerprints?.split(',') ?? []).filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
     const context: DeliveryContext = { method: event.method === 'PUT' ? 'PUT' : 'POST', contentType: 'form', requestId: event.requestId };
-    await runInTransaction(this.dataSource, [
+    await this.engine.transaction([
       this.supersedeStatement(delivery, now),
       this.upsertStatement(delivery, context, now, history),
       this.resolveStatement(id, 'applied', now, event.requestId, withoutKey(event.body)),
@@ -246,7 +247,7 @@ export class ConnectionStore {
   /** The operator dismisses a quarantined delivery: kept for the audit trail, its copy of the key removed. */
   async dropQuarantined(id: number, now = new Date()): Promise<void> {
     const event = await this.quarantined(id);
-    await runInTransaction(this.dataSource, [this.resolveStatement(id, 'dropped', now, event.requestId, withoutKey(event.body))]);
+    await this.engine.transaction([this.resolveStatement(id, 'dropped', now, event.requestId, withoutKey(event.body))]);
   }
 
   /** Every quarantined delivery, oldest first, opened (the key is never part of the answer). */
@@ -271,19 +272,14 @@ export class ConnectionStore {
   }
 
   private async quarantined(id: number): Promise<{ body: Record<string, unknown>; method: string; requestId: string }> {
-    const [row] = (await this.dataSource.query(
-      this.dataSource.options.type === 'postgres'
-        ? `SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = $1`
-        : `SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = ?`,
-      [id],
-    )) as { method: string; request_id: string; payload: string; status: string }[];
+    const [row] = (await this.engine.all(`SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = $1`, [id])) as { method: string; request_id: string; payload: string; status: string }[];
     if (!row) throw new Error(`No connection event ${id}.`);
     if (row.status !== 'quarantined') throw new Error(`Event ${id} is ${row.status}, not quarantined.`);
     return { body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>, method: row.method, requestId: row.request_id };
   }
 
   private async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Promise<void> {
-    await writeAtomically(this.dataSource, [this.eventStatement(delivery, context, now, status, reason)]);
+    await this.engine.writeAtomically([this.eventStatement(delivery, context, now, status, reason)]);
   }
 
   private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, fingerprints: string): Statement {

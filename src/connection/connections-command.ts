@@ -1,4 +1,4 @@
-import { dateColumn } from '../persistence/prepared-query.js';
+import { dateColumn } from '../persistence/sql-engine.js';
 import type { ConnectionStore, QuarantinedDelivery } from './connection-store.js';
 
 export const CONNECTIONS_USAGE = [

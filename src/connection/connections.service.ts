@@ -13,7 +13,8 @@ import { Connection, ConnectionEvent, sealContext } from './connection.entity.js
 import { ConnectionStore, type DeliveryContext, type DeliveryOutcome } from './connection-store.js';
 import type { ConnectionNotificationViewDto } from './connections.dto.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { dateColumn, PreparedQuery } from '../persistence/prepared-query.js';
+import { PreparedQuery } from '../persistence/prepared-query.js';
+import { dateColumn } from '../persistence/sql-engine.js';
 import type { NormalisedPermissions } from './permissions.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 

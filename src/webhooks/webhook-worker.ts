@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { dateColumn, deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { dateColumn } from '../persistence/sql-engine.js';
 import { webhookHeaders } from './signature.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 
