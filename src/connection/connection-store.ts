@@ -2,8 +2,9 @@ import type { DataSource } from 'typeorm';
 import { openText, sealText, type Sealer } from '../common/crypto/sealed-text.js';
 import { PreparedQuery } from '../persistence/prepared-query.js';
 import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
+import { insertStatement, selectColumns, type ReadRow } from '../persistence/sql-table.js';
 import { deliveryFingerprint, readCallbackDelivery, withoutKey, type ConnectionDelivery, type NotificationDelivery, type RefusedDelivery } from './callback-delivery.js';
-import { eventContext, fieldsContext, sealContext, type ConnectionEventKind, type ConnectionEventStatus } from './connection.entity.js';
+import { CONNECTION_EVENTS, CONNECTIONS, eventContext, fieldsContext, sealContext, type Connection, type ConnectionEvent, type ConnectionEventKind, type ConnectionEventStatus } from './connection.entity.js';
 
 /**
  * The connections store without Nest: deciding, applying and auditing callback deliveries. The BFF
@@ -57,53 +58,26 @@ export type DeliveryOutcome =
 /** How many applied deliveries per connection are remembered for replay detection. */
 export const FINGERPRINT_HISTORY = 32;
 
-const CONNECTION_COLUMNS = [
-  'connection_id',
-  'uid',
-  'mydexid',
-  'mydexid_lower',
-  'key_id',
-  'key_iv',
-  'key_tag',
-  'key_ciphertext',
-  'permissions_raw',
-  'permissions',
-  'version',
-  'linking_token',
-  'last_method',
-  'created_at',
-  'updated_at',
-  'fingerprints',
-  'superseded_at',
-];
-/** Columns a repeated delivery overwrites: all but the key and `created_at` (the first connection's time). */
-const UPSERT_COLUMNS = CONNECTION_COLUMNS.filter((column) => column !== 'connection_id' && column !== 'created_at');
-const EVENT_COLUMNS = ['kind', 'method', 'connection_id', 'uid', 'content_type', 'request_id', 'payload', 'received_at', 'status', 'reason', 'anomalies'];
-const LOOKUP_COLUMNS = '"connection_id", "uid", "mydexid_lower", "version", "fingerprints", "superseded_at"';
+const C = CONNECTIONS.c;
+const E = CONNECTION_EVENTS.c;
 
-interface BindingRow {
-  connection_id: string;
-  uid: number;
-  mydexid_lower: string;
-  version: number;
-  fingerprints: string | null;
-  superseded_at: unknown;
+/** What decides a delivery, of each row it may touch. */
+const BINDING_KEYS = ['connectionId', 'uid', 'mydexidLower', 'version', 'fingerprints', 'supersededAt'] as const;
+type BindingRow = ReadRow<Pick<Connection, (typeof BINDING_KEYS)[number]>>;
+const BINDING_COLUMNS = selectColumns(CONNECTIONS, BINDING_KEYS);
+
+/** The statements with no values of their own to key by property (their columns from the table maps). */
+const SQL = {
+  supersede: `UPDATE ${CONNECTIONS.ref} SET ${C.supersededAt} = $1 WHERE ${C.supersededAt} IS NULL AND ${C.connectionId} <> $2 AND (${C.mydexidLower} = $3 OR ${C.uid} = $4)`,
+  resolve: `UPDATE ${CONNECTION_EVENTS.ref} SET ${E.status} = $1, ${E.resolvedAt} = $2, ${E.payload} = $3 WHERE ${E.id} = $4 AND ${E.status} = 'quarantined'`,
+};
+
+/** A delivery that names a member: it can be applied. */
+type IdentifiedDelivery = ConnectionDelivery & { uid: number; mydexid: string; connectionId: string };
+
+function isIdentified(delivery: ConnectionDelivery): delivery is IdentifiedDelivery {
+  return delivery.uid !== null && delivery.mydexid !== null && delivery.connectionId !== null;
 }
-
-/** The statements, written once for both engines ($n placeholders; SqlEngine adapts them). */
-const SQL = (() => {
-  const names = (columns: string[]) => columns.map((column) => `"${column}"`).join(', ');
-  const placeholders = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
-  const p = (n: number) => `$${n}`;
-  return {
-    upsert:
-      `INSERT INTO "connections" (${names(CONNECTION_COLUMNS)}) VALUES (${placeholders(CONNECTION_COLUMNS.length)}) ` +
-      `ON CONFLICT ("connection_id") DO UPDATE SET ${UPSERT_COLUMNS.map((column) => `"${column}" = EXCLUDED."${column}"`).join(', ')}`,
-    event: `INSERT INTO "connection_events" (${names(EVENT_COLUMNS)}) VALUES (${placeholders(EVENT_COLUMNS.length)})`,
-    supersede: `UPDATE "connections" SET "superseded_at" = ${p(1)} WHERE "superseded_at" IS NULL AND "connection_id" <> ${p(2)} AND ("mydexid_lower" = ${p(3)} OR "uid" = ${p(4)})`,
-    resolve: `UPDATE "connection_events" SET "status" = ${p(1)}, "resolved_at" = ${p(2)}, "payload" = ${p(3)} WHERE "id" = ${p(4)} AND "status" = 'quarantined'`,
-  };
-})();
 
 export interface StoreSettings {
   /** MYDEX_CONNECTION_VERSION: the version of a delivery that names none [I]. */
@@ -121,14 +95,13 @@ export interface WebhookStatements {
 }
 
 export class ConnectionStore {
-  private readonly sql = SQL;
   private readonly engine: SqlEngine;
   /**
    * The rows that decide a delivery, in one indexed read: the row of its connection_id (live or
    * not) and the live rows bound to its MydexID or to its uid.
    */
   private readonly bindings: PreparedQuery<BindingRow>;
-  private readonly notifications: PreparedQuery<{ request_id: string; payload: string; received_at: unknown }>;
+  private readonly notifications: PreparedQuery<{ requestId: string; payload: string; receivedAt: unknown }>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -139,13 +112,14 @@ export class ConnectionStore {
     this.engine = SqlEngine.of(dataSource);
     this.bindings = new PreparedQuery(
       dataSource,
-      `SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "connection_id" = $1 ` +
-        `UNION ALL SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "mydexid_lower" = $2 AND "superseded_at" IS NULL ` +
-        `UNION ALL SELECT ${LOOKUP_COLUMNS} FROM "connections" WHERE "uid" = $3 AND "superseded_at" IS NULL`,
+      `SELECT ${BINDING_COLUMNS} FROM ${CONNECTIONS.ref} WHERE ${C.connectionId} = $1 ` +
+        `UNION ALL SELECT ${BINDING_COLUMNS} FROM ${CONNECTIONS.ref} WHERE ${C.mydexidLower} = $2 AND ${C.supersededAt} IS NULL ` +
+        `UNION ALL SELECT ${BINDING_COLUMNS} FROM ${CONNECTIONS.ref} WHERE ${C.uid} = $3 AND ${C.supersededAt} IS NULL`,
     );
     this.notifications = new PreparedQuery(
       dataSource,
-      `SELECT "request_id", "payload", "received_at" FROM "connection_events" WHERE "kind" = 'notification' AND ("connection_id" = $1 OR "uid" = $2) ORDER BY "id" DESC LIMIT $3`,
+      `SELECT ${selectColumns(CONNECTION_EVENTS, ['requestId', 'payload', 'receivedAt'])} FROM ${CONNECTION_EVENTS.ref} ` +
+        `WHERE ${E.kind} = 'notification' AND (${E.connectionId} = $1 OR ${E.uid} = $2) ORDER BY ${E.id} DESC LIMIT $3`,
     );
   }
 
@@ -165,7 +139,7 @@ export class ConnectionStore {
   }
 
   private async decideAndWrite(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Promise<DeliveryOutcome> {
-    if (delivery.uid === null || delivery.mydexid === null || delivery.connectionId === null) {
+    if (!isIdentified(delivery)) {
       await this.writeEvent(delivery, context, now, 'quarantined', 'unidentified');
       return { status: 'quarantined', reason: 'unidentified' };
     }
@@ -217,7 +191,7 @@ export class ConnectionStore {
   /** The latest notifications for a connection (by its connection_id or uid), newest first, opened. */
   async latestNotifications(connectionId: string, uid: number, limit: number): Promise<{ body: Record<string, unknown>; receivedAt: unknown }[]> {
     const rows = await this.notifications.all([connectionId, uid, limit]);
-    return rows.map((row) => ({ body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>, receivedAt: row.received_at }));
+    return rows.map((row) => ({ body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>, receivedAt: row.receivedAt }));
   }
 
   /**
@@ -228,12 +202,12 @@ export class ConnectionStore {
   async applyQuarantined(id: number, now = new Date()): Promise<{ connectionId: string }> {
     const event = await this.quarantined(id);
     const delivery = readCallbackDelivery(event.body, this.settings.connectionNid);
-    if (delivery.kind !== 'connection' || delivery.uid === null || delivery.mydexid === null || delivery.connectionId === null) {
+    if (delivery.kind !== 'connection' || !isIdentified(delivery)) {
       throw new Error(`Event ${id} cannot be applied: it names no usable MydexID and uid (drop it instead).`);
     }
     const rows = await this.bindings.all([delivery.connectionId, delivery.mydexid.toLowerCase(), delivery.uid]);
     const fingerprint = deliveryFingerprint(delivery);
-    const own = rows.find((row) => row.connection_id === delivery.connectionId);
+    const own = rows.find((row) => row.connectionId === delivery.connectionId);
     const history = [...(own?.fingerprints?.split(',') ?? []).filter((known) => known !== fingerprint), fingerprint].slice(-FINGERPRINT_HISTORY).join(',');
     const context: DeliveryContext = { method: event.method === 'PUT' ? 'PUT' : 'POST', contentType: 'form', requestId: event.requestId };
     await this.engine.transaction([
@@ -252,66 +226,71 @@ export class ConnectionStore {
 
   /** Every quarantined delivery, oldest first, opened (the key is never part of the answer). */
   async listQuarantined(): Promise<QuarantinedDelivery[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT "id", "method", "connection_id", "uid", "request_id", "payload", "received_at", "reason", "anomalies" FROM "connection_events" WHERE "status" = 'quarantined' ORDER BY "id"`,
-    )) as { id: number; method: string; connection_id: string | null; uid: number | null; request_id: string; payload: string; received_at: unknown; reason: string | null; anomalies: string | null }[];
+    const keys = ['id', 'method', 'connectionId', 'uid', 'requestId', 'payload', 'receivedAt', 'reason', 'anomalies'] as const;
+    const rows = await this.engine.all<ReadRow<Pick<ConnectionEvent, (typeof keys)[number]>>>(
+      `SELECT ${selectColumns(CONNECTION_EVENTS, keys)} FROM ${CONNECTION_EVENTS.ref} WHERE ${E.status} = 'quarantined' ORDER BY ${E.id}`,
+      [],
+    );
     return rows.map((row) => {
-      const body = JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>;
+      const body = JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>;
       return {
         id: Number(row.id),
         method: row.method,
-        connectionId: row.connection_id,
+        connectionId: row.connectionId,
         uid: row.uid === null ? null : Number(row.uid),
         mydexid: typeof body.mydexid === 'string' ? body.mydexid : null,
         reason: row.reason,
         anomalies: row.anomalies ? row.anomalies.split(',') : [],
-        receivedAt: row.received_at,
-        requestId: row.request_id,
+        receivedAt: row.receivedAt,
+        requestId: row.requestId,
       };
     });
   }
 
   private async quarantined(id: number): Promise<{ body: Record<string, unknown>; method: string; requestId: string }> {
-    const [row] = (await this.engine.all(`SELECT "method", "request_id", "payload", "status" FROM "connection_events" WHERE "id" = $1`, [id])) as { method: string; request_id: string; payload: string; status: string }[];
+    const keys = ['method', 'requestId', 'payload', 'status'] as const;
+    const [row] = await this.engine.all<Pick<ConnectionEvent, (typeof keys)[number]>>(`SELECT ${selectColumns(CONNECTION_EVENTS, keys)} FROM ${CONNECTION_EVENTS.ref} WHERE ${E.id} = $1`, [id]);
     if (!row) throw new Error(`No connection event ${id}.`);
     if (row.status !== 'quarantined') throw new Error(`Event ${id} is ${row.status}, not quarantined.`);
-    return { body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.request_id))) as Record<string, unknown>, method: row.method, requestId: row.request_id };
+    return { body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>, method: row.method, requestId: row.requestId };
   }
 
   private async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Promise<void> {
     await this.engine.writeAtomically([this.eventStatement(delivery, context, now, status, reason)]);
   }
 
-  private upsertStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, fingerprints: string): Statement {
-    const connectionId = delivery.connectionId!;
+  /** The member's connection row; a repeated delivery overwrites all but `created_at` (the first connection's time). */
+  private upsertStatement(delivery: IdentifiedDelivery, context: DeliveryContext, now: Date, fingerprints: string): Statement {
+    const { connectionId } = delivery;
     const sealed = this.sealer.seal(delivery.key, sealContext(connectionId));
-    return [
-      this.sql.upsert,
-      [
+    return insertStatement(
+      CONNECTIONS,
+      {
         connectionId,
-        delivery.uid,
-        delivery.mydexid,
-        delivery.mydexid!.toLowerCase(),
-        sealed.keyId,
-        sealed.iv,
-        sealed.tag,
-        sealed.ciphertext,
-        sealText(this.sealer, JSON.stringify(delivery.fields), fieldsContext(connectionId)),
-        JSON.stringify(delivery.permissions),
+        uid: delivery.uid,
+        mydexid: delivery.mydexid,
+        mydexidLower: delivery.mydexid.toLowerCase(),
+        keyId: sealed.keyId,
+        keyIv: sealed.iv,
+        keyTag: sealed.tag,
+        keyCiphertext: sealed.ciphertext,
+        permissionsRaw: sealText(this.sealer, JSON.stringify(delivery.fields), fieldsContext(connectionId)),
+        permissions: JSON.stringify(delivery.permissions),
         // The callback does not document a version [I]: without one, the agreement we configured is the one approved.
-        delivery.version ?? this.settings.configuredVersion,
-        delivery.linkingToken,
-        context.method,
-        now,
-        now,
+        version: delivery.version ?? this.settings.configuredVersion,
+        linkingToken: delivery.linkingToken,
+        lastMethod: context.method,
+        createdAt: now,
+        updatedAt: now,
         fingerprints,
-        null,
-      ],
-    ];
+        supersededAt: null,
+      },
+      { conflict: 'connectionId', keep: ['createdAt'] },
+    );
   }
 
-  private supersedeStatement(delivery: ConnectionDelivery, now: Date): Statement {
-    return [this.sql.supersede, [now, delivery.connectionId, delivery.mydexid!.toLowerCase(), delivery.uid]];
+  private supersedeStatement(delivery: IdentifiedDelivery, now: Date): Statement {
+    return [SQL.supersede, [now, delivery.connectionId, delivery.mydexid.toLowerCase(), delivery.uid]];
   }
 
   /**
@@ -336,14 +315,23 @@ export class ConnectionStore {
     anomalies: string | null,
   ): Statement {
     const requestId = context.requestId.slice(0, 128);
-    return [
-      this.sql.event,
-      [kind, context.method, connectionId, uid, context.contentType, requestId, sealText(this.sealer, payload, eventContext(requestId)), now, status, reason, anomalies],
-    ];
+    return insertStatement(CONNECTION_EVENTS, {
+      kind,
+      method: context.method,
+      connectionId,
+      uid,
+      contentType: context.contentType,
+      requestId,
+      payload: sealText(this.sealer, payload, eventContext(requestId)),
+      receivedAt: now,
+      status,
+      reason,
+      anomalies,
+    });
   }
 
   private resolveStatement(id: number, status: 'applied' | 'dropped', now: Date, requestId: string, body: Record<string, unknown>): Statement {
-    return [this.sql.resolve, [status, now, sealText(this.sealer, JSON.stringify(body), eventContext(requestId)), id]];
+    return [SQL.resolve, [status, now, sealText(this.sealer, JSON.stringify(body), eventContext(requestId)), id]];
   }
 }
 
@@ -374,14 +362,14 @@ type Decision =
  *    the later-received delivery wins [I] (Mydex documents no ordering, timestamp or nonce).
  */
 function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; connectionId: string; fingerprint: string; version: number }): Decision {
-  const live = rows.filter((row) => row.superseded_at === null);
-  const own = rows.find((row) => row.connection_id === d.connectionId);
+  const live = rows.filter((row) => row.supersededAt === null);
+  const own = rows.find((row) => row.connectionId === d.connectionId);
   if (own && Number(own.uid) !== d.uid) return { action: 'quarantine', reason: 'uid_changed' };
-  if (own && own.mydexid_lower !== d.mydexidLower) return { action: 'quarantine', reason: 'mydexid_changed' };
-  if (live.some((row) => row.mydexid_lower === d.mydexidLower && Number(row.uid) !== d.uid)) return { action: 'quarantine', reason: 'uid_changed' };
-  if (live.some((row) => Number(row.uid) === d.uid && row.mydexid_lower !== d.mydexidLower)) return { action: 'quarantine', reason: 'mydexid_changed' };
+  if (own && own.mydexidLower !== d.mydexidLower) return { action: 'quarantine', reason: 'mydexid_changed' };
+  if (live.some((row) => row.mydexidLower === d.mydexidLower && Number(row.uid) !== d.uid)) return { action: 'quarantine', reason: 'uid_changed' };
+  if (live.some((row) => Number(row.uid) === d.uid && row.mydexidLower !== d.mydexidLower)) return { action: 'quarantine', reason: 'mydexid_changed' };
   // Every row left belongs to this member: its live row (if any) and this connection_id's row.
-  const member = live.find((row) => row.mydexid_lower === d.mydexidLower) ?? null;
+  const member = live.find((row) => row.mydexidLower === d.mydexidLower) ?? null;
   const current = member ?? own ?? null;
   const history = [...new Set([...(own?.fingerprints?.split(',') ?? []), ...(member?.fingerprints?.split(',') ?? [])].filter(Boolean))];
   if (current?.fingerprints) {
@@ -390,8 +378,8 @@ function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; conn
   }
   if (history.includes(d.fingerprint)) return { action: 'quarantine', reason: 'replayed' };
   if (current && d.version < Number(current.version)) return { action: 'quarantine', reason: 'older_version' };
-  const moveFrom = member && member.connection_id !== d.connectionId ? member.connection_id : null;
-  return { action: 'apply', moveFrom, previous: member?.connection_id ?? null, history };
+  const moveFrom = member && member.connectionId !== d.connectionId ? member.connectionId : null;
+  return { action: 'apply', moveFrom, previous: member?.connectionId ?? null, history };
 }
 
 /** A unique-index conflict on either engine. */

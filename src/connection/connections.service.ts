@@ -9,7 +9,7 @@ import { DomainEventPublisher } from '../events/domain-event.publisher.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
 import type { CallbackDelivery, ConnectionDelivery } from './callback-delivery.js';
-import { Connection, ConnectionEvent, sealContext } from './connection.entity.js';
+import { Connection, ConnectionEvent, CONNECTIONS, sealContext } from './connection.entity.js';
 import { ConnectionStore, type DeliveryContext, type DeliveryOutcome } from './connection-store.js';
 import type { ConnectionNotificationViewDto } from './connections.dto.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
@@ -68,7 +68,7 @@ export class ConnectionsService implements OnModuleInit {
     private readonly domainEvents: DomainEventPublisher,
   ) {
     this.store = new ConnectionStore(dataSource, encryption, { configuredVersion: connection.version, connectionNid: mydex.connectionNid }, webhooks);
-    this.connectedByMydexid = new PreparedQuery(dataSource, 'SELECT 1 AS "found" FROM "connections" WHERE "mydexid_lower" = $1 AND "superseded_at" IS NULL LIMIT 1');
+    this.connectedByMydexid = new PreparedQuery(dataSource, `SELECT 1 AS "found" FROM ${CONNECTIONS.ref} WHERE ${CONNECTIONS.c.mydexidLower} = $1 AND ${CONNECTIONS.c.supersededAt} IS NULL LIMIT 1`);
   }
 
   onModuleInit(): void {
@@ -77,7 +77,7 @@ export class ConnectionsService implements OnModuleInit {
     // ASCII letters as toLowerCase() does, and a MydexID is ASCII letters and digits.
     this.sessionStatus.use(
       (member) => (member.mydexid ? this.isConnected(member.mydexid) : Promise.resolve(false)),
-      (mydexidColumn) => `EXISTS (SELECT 1 FROM "connections" WHERE "mydexid_lower" = lower(${mydexidColumn}) AND "superseded_at" IS NULL)`,
+      (mydexidColumn) => `EXISTS (SELECT 1 FROM ${CONNECTIONS.ref} WHERE ${CONNECTIONS.c.mydexidLower} = lower(${mydexidColumn}) AND ${CONNECTIONS.c.supersededAt} IS NULL)`,
     );
   }
 

@@ -8,7 +8,8 @@ import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
 import { dateColumn } from '../persistence/sql-engine.js';
 import { SessionConnectionStatus } from './connection-status.js';
-import { MemberSession, type SessionClient } from './member-session.entity.js';
+import { selectColumns, type ReadRow } from '../persistence/sql-table.js';
+import { MemberSession, SESSION_COLUMNS, SESSIONS, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
 
 export interface NewMemberSession {
@@ -40,20 +41,16 @@ export const TOUCH_EVERY_MS = 60 * 1000;
 /** What a member request needs of its session (not the ID token, which only logout reads). */
 export type ActiveSession = Omit<MemberSession, 'idToken' | 'tokenHash' | 'createdAt' | 'revokedAt' | 'sid' | 'lastSeenAt'>;
 
-interface ActiveSessionRow {
-  id: string;
-  client: SessionClient;
-  issuer: string;
-  sub: string;
-  mydexid: string | null;
-  expires_at: Date | string;
-  last_seen_at: Date | string | null;
+const S = SESSIONS.c;
+const ACTIVE_SESSION_KEYS = ['id', 'client', 'issuer', 'sub', 'mydexid', 'expiresAt', 'lastSeenAt'] as const;
+
+type ActiveSessionRow = ReadRow<Pick<MemberSession, (typeof ACTIVE_SESSION_KEYS)[number]>> & {
   /** Only with the connection check: a boolean from PostgreSQL, 0 or 1 from SQLite. */
   connected?: boolean | number;
-}
+};
 
-const ACTIVE_SESSION_COLUMNS = '"id", "client", "issuer", "sub", "mydexid", "expires_at", "last_seen_at"';
-const ACTIVE_SESSION_WHERE = '"token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL';
+const ACTIVE_SESSION_COLUMNS = selectColumns(SESSIONS, ACTIVE_SESSION_KEYS);
+const ACTIVE_SESSION_WHERE = `${S.tokenHash} = $1 AND ${S.client} = $2 AND ${S.revokedAt} IS NULL`;
 
 /**
  * Member sessions in the shared database, so every instance accepts a session any instance created
@@ -66,7 +63,7 @@ export class SessionsService {
    * index): a backlog of a million expired sessions is deleted without holding up member requests.
    */
   private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) =>
-    deleteInBatches(this.dataSource, 'sessions', 'id', '"expires_at" < $1', [new Date(now - 24 * 3600 * 1000)]),
+    deleteInBatches(this.dataSource, SESSIONS.name, SESSION_COLUMNS.id, `${S.expiresAt} < $1`, [new Date(now - 24 * 3600 * 1000)]),
   );
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
@@ -84,9 +81,9 @@ export class SessionsService {
     @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
     private readonly connectionStatus: SessionConnectionStatus,
   ) {
-    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`);
+    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`);
     // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
-    this.touch = new PreparedQuery(dataSource, 'UPDATE "sessions" SET "last_seen_at" = $1 WHERE "id" = $2 AND "revoked_at" IS NULL RETURNING "id"');
+    this.touch = new PreparedQuery(dataSource, `UPDATE ${SESSIONS.ref} SET ${S.lastSeenAt} = $1 WHERE ${S.id} = $2 AND ${S.revokedAt} IS NULL RETURNING ${S.id}`);
   }
 
   /** Creates a session; the returned token is the only copy of the secret. */
@@ -123,12 +120,12 @@ export class SessionsService {
     const row = await (withConnection ?? this.activeByToken).first([sha256Hex(token), client]);
     if (!row) return null;
     const now = Date.now();
-    const expiresAt = dateColumn(row.expires_at);
+    const expiresAt = dateColumn(row.expiresAt);
     // Also refuses an expiry that does not parse (NaN compares false both ways).
     if (!(expiresAt.getTime() > now)) return null;
     // A row written before last_seen_at existed counts as seen now.
-    const lastSeen = row.last_seen_at === null ? Number.NaN : dateColumn(row.last_seen_at).getTime();
-    if (row.last_seen_at !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
+    const lastSeen = row.lastSeenAt === null ? Number.NaN : dateColumn(row.lastSeenAt).getTime();
+    if (row.lastSeenAt !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
     if (!(now - lastSeen < TOUCH_EVERY_MS)) await this.touch.all([new Date(now), row.id]);
     const session = { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
     return withConnection ? { ...session, connected: row.connected === true || row.connected === 1 } : session;
@@ -137,11 +134,11 @@ export class SessionsService {
   /** The lookup with the connection check joined in, or null while no check is registered. */
   private withConnectionQuery(): PreparedQuery<ActiveSessionRow> | null {
     if (this.activeWithConnection === undefined) {
-      const connected = this.connectionStatus.sql('"sessions"."mydexid"');
+      const connected = this.connectionStatus.sql(`${SESSIONS.ref}.${S.mydexid}`);
       if (connected === undefined) return null;
       this.activeWithConnection = new PreparedQuery(
         this.dataSource,
-        `SELECT ${ACTIVE_SESSION_COLUMNS}, ${connected} AS "connected" FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`,
+        `SELECT ${ACTIVE_SESSION_COLUMNS}, ${connected} AS "connected" FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`,
       );
     }
     return this.activeWithConnection;
@@ -180,10 +177,10 @@ export class SessionsService {
       .createQueryBuilder()
       .update(MemberSession)
       .set({ revokedAt: new Date(), idToken: null })
-      .where('issuer = :issuer', { issuer: target.issuer })
-      .andWhere('revoked_at IS NULL');
-    if (target.sub !== undefined) query.andWhere('sub = :sub', { sub: target.sub });
-    if (target.sid !== undefined) query.andWhere(target.sub !== undefined ? '(sid = :sid OR sid IS NULL)' : 'sid = :sid', { sid: target.sid });
+      .where(`${S.issuer} = :issuer`, { issuer: target.issuer })
+      .andWhere(`${S.revokedAt} IS NULL`);
+    if (target.sub !== undefined) query.andWhere(`${S.sub} = :sub`, { sub: target.sub });
+    if (target.sid !== undefined) query.andWhere(target.sub !== undefined ? `(${S.sid} = :sid OR ${S.sid} IS NULL)` : `${S.sid} = :sid`, { sid: target.sid });
     const result = await query.execute();
     return result.affected ?? 0;
   }

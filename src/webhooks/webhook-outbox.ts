@@ -4,8 +4,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
 import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
+import { insertStatement } from '../persistence/sql-table.js';
 import { eventSelectedBy } from '../events/domain-events.js';
 import { SecretInWebhookPayloadError, secretLikeKeys } from './payload-guard.js';
+import { WEBHOOK_OUTBOX } from './webhook-outbox.table.js';
 import { WebhookWorker } from './webhook-worker.js';
 
 /** An event for integrators: `connection.established`, with ids and states only (payload-guard.ts). */
@@ -85,8 +87,7 @@ export class WebhookOutbox implements EntitySubscriberInterface {
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const now = new Date();
     const body = JSON.stringify({ type: event.type, timestamp: now.toISOString(), data: event.data });
-    const sql = 'INSERT INTO "webhook_outbox" ("id", "event_type", "payload", "created_at", "next_attempt_at", "attempts") VALUES ($1, $2, $3, $4, $5, 0)';
-    return { id, statement: [sql, [id, event.type, body, now, now]] };
+    return { id, statement: insertStatement(WEBHOOK_OUTBOX, { id, eventType: event.type, payload: body, createdAt: now, nextAttemptAt: now, attempts: 0 }) };
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {
