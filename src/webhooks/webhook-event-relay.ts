@@ -6,7 +6,7 @@ import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
  * Domain events whose webhook row is written by their producer inside the change's own transaction
- * (ConnectionStore: an applied callback's connection and its webhook commit together). The relay
+ * (ConnectionsService: an applied callback's connection and its webhook commit together). The relay
  * leaves them alone, so each is sent once.
  */
 export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = ['connection.established', 'connection.updated'];
