@@ -92,6 +92,18 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
     expect(await ids()).toEqual(['t1']);
   });
 
+  it('transaction builds a step from what the earlier ones changed, inside the transaction', async () => {
+    await sql.run(INSERT, ['s1', 'old', false, AT]);
+    const mark = (label: string) => (changed: readonly number[]): [string, unknown[]][] => (changed[0] > 0 ? [[INSERT, [`${label}-${changed[0]}`, null, true, AT]]] : []);
+    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('ended')])).toEqual([1, 1]);
+    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('again')])).toEqual([0]);
+    // A failing built step rolls back the statement before it.
+    const failing = () => [['SELECT "no_such_column" FROM "engine_probe"', []] as [string, unknown[]]];
+    await expect(sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['newest', 'new']], failing])).rejects.toThrow();
+    expect(await ids()).toEqual(['ended-1', 's1']);
+    expect((await db.getRepository(Probe).findOneByOrFail({ id: 's1' })).label).toBe('new');
+  });
+
   it('writeAtomically writes every statement (placeholders of each shifted past the previous ones) or none', async () => {
     await sql.writeAtomically([
       [INSERT, ['w1', 'w', true, AT]],

@@ -3,13 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OidcTransaction, OIDC_TRANSACTIONS } from '../src/auth/oidc/oidc-transaction.entity.js';
 import { Connection, CONNECTION_EVENTS, ConnectionEvent, CONNECTIONS } from '../src/connection/connection.entity.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
+import { Registration, REGISTRATIONS } from '../src/registration/registration.entity.js';
 import type { SqlTable } from '../src/persistence/sql-table.js';
 import { MemberSession, SESSIONS } from '../src/session/member-session.entity.js';
 import { WEBHOOK_OUTBOX } from '../src/webhooks/webhook-outbox.table.js';
 import { ENGINES, freshDatabase, type DatabaseTarget } from './support/database.js';
 
+/** Columns the migrations keep that no code maps: `registrations.email`, plaintext of rows from before sealing (rotate-data-key seals them). */
+const UNMAPPED: Record<string, string[]> = { registrations: ['email'] };
+
 /** Every table the hand SQL writes, with its entity where it has one (webhook_outbox has none). */
 const TABLES: [SqlTable<unknown>, EntityTarget<unknown> | null][] = [
+  [REGISTRATIONS as SqlTable<unknown>, Registration],
   [CONNECTIONS as SqlTable<unknown>, Connection],
   [CONNECTION_EVENTS as SqlTable<unknown>, ConnectionEvent],
   [SESSIONS as SqlTable<unknown>, MemberSession],
@@ -23,7 +28,7 @@ describe.each(ENGINES)('the column maps on %s', (engine) => {
   let db: DataSource;
   beforeAll(async () => {
     target = await freshDatabase(engine);
-    db = new DataSource(dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction]));
+    db = new DataSource(dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction, Registration]));
     await db.initialize();
     await db.runMigrations();
   });
@@ -37,7 +42,8 @@ describe.each(ENGINES)('the column maps on %s', (engine) => {
     try {
       const made = await runner.getTable(table.name);
       expect(made, `table ${table.name}`).toBeDefined();
-      expect(Object.values(table.columns as Record<string, string>).sort()).toEqual(made!.columns.map((column) => column.name).sort());
+      const unmapped = UNMAPPED[table.name] ?? [];
+      expect(Object.values(table.columns as Record<string, string>).sort()).toEqual(made!.columns.map((column) => column.name).filter((name) => !unmapped.includes(name)).sort());
     } finally {
       await runner.release();
     }

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DomainEventPublisher } from '../src/events/domain-event.publisher.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
+import { RegistrationsService } from '../src/registration/registrations.service.js';
 import { PreparedQuery } from '../src/persistence/prepared-query.js';
 import { dateColumn, SqlEngine } from '../src/persistence/sql-engine.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
@@ -294,6 +296,39 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     }
     await sleep(300);
     expect(hooks.received).toHaveLength(4);
+  });
+
+  it('a registration and its webhook row commit together: an outbox insert that fails leaves no registration', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
+    const registrations = bff.app.get(RegistrationsService);
+    const dataSource = bff.app.get(DataSource);
+    const created = await registrations.create({ strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'outboxed1', expiresAt: new Date(Date.now() + 60_000) }, { requestId: 'req-started' });
+    await registrations.finish(created.id, 'completed', undefined, { requestId: 'req-completed' });
+    // A second finish changes nothing and writes no webhook.
+    await registrations.finish(created.id, 'completed');
+    await waitFor('two webhooks', () => hooks.received.length === 2);
+    const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => body.type).sort()).toEqual(['registration.completed', 'registration.started']);
+    expect(bodies.find((body) => body.type === 'registration.completed')?.data).toMatchObject({ registrationId: created.id, strategy: 'own_form', mydexid: 'outboxed1', requestId: 'req-completed' });
+    // The outbox table gone: the registration's webhook row cannot be written, so the registration is not either.
+    await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
+    try {
+      await expect(registrations.create({ id: '00000000-0000-4000-8000-00000000a70c', strategy: 'oidc', status: 'completed', sub: 'sub-atomic', mydexid: 'atomic1' })).rejects.toThrow();
+    } finally {
+      await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
+    }
+    expect(await registrations.findById('00000000-0000-4000-8000-00000000a70c')).toBeNull();
+    await sleep(300);
+    expect(hooks.received).toHaveLength(2);
+  });
+
+  it('a registration refused by Mydex (nothing recorded) still gets its registration.failed webhook through the relay', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url });
+    bff.app.get(DomainEventPublisher).publish('registration.failed', { registrationId: null, strategy: 'own_form', mydexid: 'refused1', status: 'refused', reason: 'mydexid_taken' });
+    await waitFor('the webhook', () => hooks.received.length === 1);
+    expect(JSON.parse(hooks.received[0].body)).toMatchObject({ type: 'registration.failed', data: { registrationId: null, status: 'refused' } });
   });
 
   it('deletes delivered and failed rows WEBHOOK_RETENTION_DAYS after delivery or failing, and keeps younger ones', async () => {

@@ -10,6 +10,13 @@ import type { DatabaseEngine } from './data-source-options.js';
  */
 export type Statement = [sql: string, values: unknown[]];
 
+/**
+ * One step of a transaction: a statement, or statements built from the rows the earlier steps changed
+ * (a webhook row only when an UPDATE ended something, with how many). A function is called inside the
+ * transaction, synchronously on SQLite: it must not wait for anything.
+ */
+export type TransactionStep = Statement | ((changed: readonly number[]) => Statement[]);
+
 /** How long a read or write waits for another caller's transaction on the shared SQLite connection. */
 const SQLITE_WAIT_MS = 5000;
 
@@ -59,26 +66,29 @@ export class SqlEngine {
   }
 
   /**
-   * Runs the statements in one transaction and answers the rows each one changed (a reader: the rows
-   * it answered). A statement that fails rolls back all of them.
+   * Runs the steps in one transaction and answers the rows each statement changed (a reader: the rows
+   * it answered), in order. A statement that fails rolls back all of them.
    *
    * SQLite: TypeORM shares one query runner, so concurrent async transactions would nest into each
    * other. better-sqlite3 is synchronous, so the whole transaction runs in one tick, once no TypeORM
    * transaction is open, and nothing can interleave; IMMEDIATE takes the write lock up front (another
    * process holding it is waited for, up to busy_timeout). PostgreSQL: a pooled connection of its own.
    */
-  async transaction(statements: Statement[]): Promise<number[]> {
+  async transaction(steps: TransactionStep[]): Promise<number[]> {
     if (this.engine === 'sqlite') {
       await this.sqliteIdle();
       return this.sqlite()
-        .transaction(() =>
-          statements.map(([sql, values]) => {
-            const statement = this.preparedSqlite(sql);
-            const parameters = sqliteParameters(values);
-            if (statement.reader) return statement.all(...parameters).length;
-            return statement.run(...parameters).changes;
-          }),
-        )
+        .transaction(() => {
+          const changed: number[] = [];
+          for (const step of steps) {
+            for (const [sql, values] of typeof step === 'function' ? step(changed) : [step]) {
+              const statement = this.preparedSqlite(sql);
+              const parameters = sqliteParameters(values);
+              changed.push(statement.reader ? statement.all(...parameters).length : statement.run(...parameters).changes);
+            }
+          }
+          return changed;
+        })
         .immediate();
     }
     const runner = this.dataSource.createQueryRunner();
@@ -87,7 +97,9 @@ export class SqlEngine {
       await runner.startTransaction();
       const affected: number[] = [];
       try {
-        for (const [sql, values] of statements) affected.push((await runner.query(sql, values, true)).affected ?? 0);
+        for (const step of steps) {
+          for (const [sql, values] of typeof step === 'function' ? step(affected) : [step]) affected.push((await runner.query(sql, values, true)).affected ?? 0);
+        }
         await runner.commitTransaction();
       } catch (error) {
         await runner.rollbackTransaction();
