@@ -122,14 +122,15 @@ export class ConnectionRepository {
     else await this.sql.writeAtomically(written);
   }
 
-  /** The event of a connection delivery that changed nothing (quarantined, duplicate). */
-  async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Promise<void> {
-    await this.sql.writeAtomically([this.eventStatement(delivery, context, now, status, reason)]);
+  /** The event of a connection delivery that changed nothing (quarantined, duplicate), with `alongside` (its webhook row) atomically. */
+  async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null, alongside: Statement[] = []): Promise<void> {
+    await this.sql.writeAtomically([...alongside, this.eventStatement(delivery, context, now, status, reason)]);
   }
 
-  /** A notification: stored sealed, applies nothing. */
-  async writeNotification(delivery: NotificationDelivery, context: DeliveryContext, now: Date): Promise<void> {
+  /** A notification: stored sealed, applies nothing; `alongside` (its webhook row) atomically. */
+  async writeNotification(delivery: NotificationDelivery, context: DeliveryContext, now: Date, alongside: Statement[]): Promise<void> {
     await this.sql.writeAtomically([
+      ...alongside,
       this.rawEvent('notification', context, now, delivery.connectionId, delivery.uid, JSON.stringify(delivery.body), 'received', null, null),
     ]);
   }

@@ -10,9 +10,10 @@ import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { dateColumn } from '../persistence/sql-engine.js';
 import type { AuthenticatedMember } from '../session/authenticated-member.js';
 import { SessionConnectionStatus } from '../session/connection-status.js';
+import { TransactionalEvents } from '../webhooks/transactional-events.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { deliveryFingerprint, type CallbackDelivery, type ConnectionDelivery } from './callback-delivery.js';
-import { approvedVersion, changeOf, decide, isIdentified, isUniqueViolation, withFingerprint, type DeliveryContext, type DeliveryOutcome } from './connection-rules.js';
+import { approvedVersion, changeOf, decide, isIdentified, isUniqueViolation, withFingerprint, type DeliveryContext, type DeliveryOutcome, type QuarantineReason } from './connection-rules.js';
 import type { Connection } from './connection.entity.js';
 import { ConnectionRepository } from './connection.repository.js';
 import type { ConnectionNotificationViewDto } from './connections.dto.js';
@@ -60,6 +61,7 @@ export class ConnectionsService implements OnModuleInit {
     private readonly sessionStatus: SessionConnectionStatus,
     private readonly metrics: MetricsService,
     private readonly webhooks: WebhookOutbox,
+    private readonly events: TransactionalEvents,
     private readonly domainEvents: DomainEventPublisher,
     private readonly mydex: MydexClient,
   ) {}
@@ -113,9 +115,9 @@ export class ConnectionsService implements OnModuleInit {
   /**
    * Keeps one authenticated delivery (sealed) and applies it when it may be applied. A refused one
    * (unparseable, or no key) is kept with its raw body and its problem is thrown for the answer.
-   * Nothing here logs a value: codes, ids and the request id only. Once a delivery is written it
-   * publishes `connection.established`, `connection.updated`, `connection.notification` or
-   * `connection.quarantined` (a duplicate or refused delivery publishes nothing).
+   * Nothing here logs a value: codes, ids and the request id only. A delivery's webhook row is written
+   * with it, and once it is written it publishes `connection.established`, `connection.updated`,
+   * `connection.notification` or `connection.quarantined` (a duplicate or refused delivery publishes nothing).
    */
   async record(delivery: CallbackDelivery, context: DeliveryContext, raw?: Buffer): Promise<void> {
     if (delivery.kind === 'refused') {
@@ -125,10 +127,8 @@ export class ConnectionsService implements OnModuleInit {
       throw delivery.problem;
     }
     if (delivery.kind === 'notification') {
-      await this.repository.writeNotification(delivery, context, new Date());
-      this.metrics.connectionDeliveries.inc({ status: 'received', reason: '' });
       const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 200) : typeof value === 'number' ? String(value) : null);
-      this.domainEvents.publish('connection.notification', {
+      const event = this.events.prepare('connection.notification', {
         connectionId: delivery.connectionId,
         uid: delivery.uid,
         dataset: text(delivery.body.dataset),
@@ -136,6 +136,9 @@ export class ConnectionsService implements OnModuleInit {
         updatedId: text(delivery.body.updated_id),
         requestId: context.requestId,
       });
+      await this.repository.writeNotification(delivery, context, new Date(), event.statements);
+      this.metrics.connectionDeliveries.inc({ status: 'received', reason: '' });
+      event.committed();
       this.logger.log(`notification recorded for connection ${delivery.connectionId ?? '(none)'} (request ${context.requestId})`);
     } else {
       for (const anomaly of delivery.anomalies) this.metrics.connectionDeliveryAnomalies.inc({ anomaly });
@@ -143,7 +146,6 @@ export class ConnectionsService implements OnModuleInit {
       if (anomalies) this.logger.warn(`delivery for connection ${delivery.connectionId ?? '(none)'}${anomalies} (request ${context.requestId})`);
       const outcome = await this.deliver(delivery, context);
       this.metrics.connectionDeliveries.inc({ status: outcome.status, reason: outcome.status === 'quarantined' ? outcome.reason : '' });
-      this.publishDelivery(delivery, context, outcome);
       if (outcome.status === 'quarantined') {
         this.logger.warn(
           `delivery for connection ${delivery.connectionId ?? '(none)'} QUARANTINED (${outcome.reason}): stored, not applied; see npm run connections -- quarantine (request ${context.requestId})`,
@@ -174,18 +176,12 @@ export class ConnectionsService implements OnModuleInit {
   }
 
   private async decideAndWrite(delivery: ConnectionDelivery, context: DeliveryContext, now: Date): Promise<DeliveryOutcome> {
-    if (!isIdentified(delivery)) {
-      await this.repository.writeEvent(delivery, context, now, 'quarantined', 'unidentified');
-      return { status: 'quarantined', reason: 'unidentified' };
-    }
+    if (!isIdentified(delivery)) return this.quarantine(delivery, context, now, 'unidentified');
     const rows = await this.repository.bindings(delivery);
     const fingerprint = deliveryFingerprint(delivery);
     const version = approvedVersion(delivery, this.connection.version);
     const decision = decide(rows, { uid: delivery.uid, mydexidLower: delivery.mydexid.toLowerCase(), connectionId: delivery.connectionId, fingerprint, version });
-    if (decision.action === 'quarantine') {
-      await this.repository.writeEvent(delivery, context, now, 'quarantined', decision.reason);
-      return { status: 'quarantined', reason: decision.reason };
-    }
+    if (decision.action === 'quarantine') return this.quarantine(delivery, context, now, decision.reason);
     if (decision.action === 'duplicate') {
       await this.repository.writeEvent(delivery, context, now, 'duplicate', null);
       return { status: 'duplicate' };
@@ -196,21 +192,26 @@ export class ConnectionsService implements OnModuleInit {
     const applied = { delivery, context, now, fingerprints: withFingerprint(decision.history, fingerprint), version };
     await this.repository.writeApplied(applied, decision.moveFrom !== null, webhook ? [webhook.statement] : []);
     webhook?.committed();
+    // The domain event also names the member; the webhook carries ids and the version only.
+    const member = { mydexid: delivery.mydexid, requestId: context.requestId };
+    if (change.name === 'connection.established') this.domainEvents.publish(change.name, { ...change.facts, ...member });
+    else this.domainEvents.publish(change.name, { ...change.facts, ...member });
     return { status: 'applied', moved: decision.moveFrom !== null, change };
   }
 
-  /** The event of a connection delivery as it was written (a duplicate changed nothing: none). */
-  private publishDelivery(delivery: ConnectionDelivery, context: DeliveryContext, outcome: DeliveryOutcome): void {
-    const { method, requestId } = context;
-    if (outcome.status === 'quarantined') {
-      this.domainEvents.publish('connection.quarantined', { connectionId: delivery.connectionId, uid: delivery.uid, mydexid: delivery.mydexid, method, reason: outcome.reason, requestId });
-    } else if (outcome.status === 'applied' && delivery.mydexid !== null) {
-      // Applied deliveries always carry a MydexID (unidentified ones are quarantined).
-      const { change } = outcome;
-      const member = { mydexid: delivery.mydexid, requestId };
-      if (change.name === 'connection.established') this.domainEvents.publish(change.name, { ...change.facts, ...member });
-      else this.domainEvents.publish(change.name, { ...change.facts, ...member });
-    }
+  /** Keeps a delivery that must not be applied, its `connection.quarantined` webhook row with it. */
+  private async quarantine(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, reason: QuarantineReason): Promise<DeliveryOutcome> {
+    const event = this.events.prepare('connection.quarantined', {
+      connectionId: delivery.connectionId,
+      uid: delivery.uid,
+      mydexid: delivery.mydexid,
+      method: context.method,
+      reason,
+      requestId: context.requestId,
+    });
+    await this.repository.writeEvent(delivery, context, now, 'quarantined', reason, event.statements);
+    event.committed();
+    return { status: 'quarantined', reason };
   }
 
   /** A body the parser refused (malformed JSON, not Unicode, too complex) from an admitted caller: kept sealed. */

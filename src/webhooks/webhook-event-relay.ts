@@ -6,10 +6,17 @@ import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
  * Domain events whose webhook row is written by their producer inside the change's own transaction
- * (ConnectionsService: an applied callback's connection; RegistrationsService: the registration row,
+ * (ConnectionsService: a callback delivery's rows; RegistrationsService: the registration row; most
  * through TransactionalEvents). The relay leaves them alone, so each is sent once.
  */
-export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = ['connection.established', 'connection.updated', 'registration.started', 'registration.completed'];
+export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = [
+  'connection.established',
+  'connection.updated',
+  'connection.notification',
+  'connection.quarantined',
+  'registration.started',
+  'registration.completed',
+];
 
 /**
  * Events the relay writes only in some cases: `registration.failed` when nothing was recorded (Mydex
