@@ -5,6 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DomainEventPublisher } from '../src/events/domain-event.publisher.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 import { RegistrationsService } from '../src/registration/registrations.service.js';
+import { MemberSession } from '../src/session/member-session.entity.js';
+import { SessionsService } from '../src/session/sessions.service.js';
+import { TransactionalEvents } from '../src/webhooks/transactional-events.js';
 import { PreparedQuery } from '../src/persistence/prepared-query.js';
 import { dateColumn, SqlEngine } from '../src/persistence/sql-engine.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
@@ -319,6 +322,38 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
       await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
     }
     expect(await registrations.findById('00000000-0000-4000-8000-00000000a70c')).toBeNull();
+    await sleep(300);
+    expect(hooks.received).toHaveLength(2);
+  });
+
+  it('a login and a logout write their webhook rows with the session: without the outbox the session is neither created nor ended', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url });
+    const sessions = bff.app.get(SessionsService);
+    const events = bff.app.get(TransactionalEvents);
+    const dataSource = bff.app.get(DataSource);
+    const member = { client: 'native' as const, issuer: 'https://mydex.example/', sub: 'sub-outboxed', mydexid: 'outboxed2', idToken: null };
+    const loggedIn = (created: MemberSession) =>
+      events.prepare('member.logged_in', { sessionId: created.id, client: created.client, issuer: created.issuer, sub: created.sub, mydexid: created.mydexid, intent: 'login' });
+    const { token, session } = await sessions.create(member, loggedIn);
+    const loggedOut = (sessionsEnded: number) =>
+      events.prepare('member.logged_out', { reason: 'logout', issuer: member.issuer, sub: member.sub, mydexid: member.mydexid, sessionId: session.id, sid: null, sessionsEnded });
+    await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
+    try {
+      await expect(sessions.end(session.id, loggedOut)).rejects.toThrow();
+      await expect(sessions.create({ ...member, sub: 'sub-never' }, loggedIn)).rejects.toThrow();
+    } finally {
+      await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
+    }
+    expect(await sessions.findActive(token, 'native')).not.toBeNull();
+    expect(await dataSource.getRepository(MemberSession).countBy({ sub: 'sub-never' })).toBe(0);
+    expect(await sessions.end(session.id, loggedOut)).not.toBeNull();
+    // Already ended: nothing ends, no webhook.
+    expect(await sessions.end(session.id, loggedOut)).toBeNull();
+    await waitFor('two webhooks', () => hooks.received.length === 2);
+    const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => body.type).sort()).toEqual(['member.logged_in', 'member.logged_out']);
+    expect(bodies.find((body) => body.type === 'member.logged_out')?.data).toMatchObject({ sessionId: session.id, sessionsEnded: 1 });
     await sleep(300);
     expect(hooks.received).toHaveLength(2);
   });

@@ -6,9 +6,10 @@ import { type DataSource, IsNull, type Repository } from 'typeorm';
 import { sessionConfig } from '../config/session.config.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
-import { dateColumn } from '../persistence/sql-engine.js';
+import { dateColumn, SqlEngine, type Statement } from '../persistence/sql-engine.js';
 import { SessionConnectionStatus } from './connection-status.js';
-import { selectColumns, type ReadRow } from '../persistence/sql-table.js';
+import { insertStatement, selectColumns, type ReadRow } from '../persistence/sql-table.js';
+import type { PreparedEvent } from '../webhooks/transactional-events.js';
 import { MemberSession, SESSION_COLUMNS, SESSIONS, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
 
@@ -50,6 +51,14 @@ type ActiveSessionRow = ReadRow<Pick<MemberSession, (typeof ACTIVE_SESSION_KEYS)
 };
 
 const ACTIVE_SESSION_COLUMNS = selectColumns(SESSIONS, ACTIVE_SESSION_KEYS);
+/** Ending sessions: revoked now, the ID token dropped (it was only kept for the logout hint). */
+const END_SESSIONS = `UPDATE ${SESSIONS.ref} SET ${S.revokedAt} = $1, ${S.idToken} = NULL WHERE ${S.revokedAt} IS NULL`;
+
+/**
+ * The `member.logged_out` a logout announces once it has ended `ended` (> 0) sessions: its webhook
+ * row is written in the same transaction as the sessions' end (TransactionalEvents).
+ */
+export type LoggedOut = (ended: number) => PreparedEvent;
 const ACTIVE_SESSION_WHERE = `${S.tokenHash} = $1 AND ${S.client} = $2 AND ${S.revokedAt} IS NULL`;
 
 /**
@@ -72,6 +81,7 @@ export class SessionsService {
    * use, once the Connection module has registered its check (SessionConnectionStatus).
    */
   private activeWithConnection: PreparedQuery<ActiveSessionRow> | undefined;
+  private readonly sql: SqlEngine;
   /** The sliding idle timeout's write, at most once a minute per session (TOUCH_EVERY_MS). */
   private readonly touch: PreparedQuery<{ id: string }>;
 
@@ -81,13 +91,17 @@ export class SessionsService {
     @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
     private readonly connectionStatus: SessionConnectionStatus,
   ) {
+    this.sql = SqlEngine.of(dataSource);
     this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`);
     // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
     this.touch = new PreparedQuery(dataSource, `UPDATE ${SESSIONS.ref} SET ${S.lastSeenAt} = $1 WHERE ${S.id} = $2 AND ${S.revokedAt} IS NULL RETURNING ${S.id}`);
   }
 
-  /** Creates a session; the returned token is the only copy of the secret. */
-  async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
+  /**
+   * Creates a session; the returned token is the only copy of the secret. `loggedIn`: the
+   * `member.logged_in` it announces, its webhook row written with the session.
+   */
+  async create(input: NewMemberSession, loggedIn?: (session: MemberSession) => PreparedEvent): Promise<{ token: string; session: MemberSession }> {
     this.purge.maybeRun();
     const token = newOpaqueToken();
     const now = new Date();
@@ -105,7 +119,9 @@ export class SessionsService {
       expiresAt: new Date(now.getTime() + this.config.ttlSeconds * 1000),
       revokedAt: null,
     });
-    await this.sessions.insert(session);
+    const event = loggedIn?.(session);
+    await this.sql.writeAtomically([insertStatement(SESSIONS, { ...session }), ...(event?.statements ?? [])]);
+    event?.committed();
     return { token, session };
   }
 
@@ -158,10 +174,9 @@ export class SessionsService {
    * Ends every live session of a member (logout-all), and answers the ID token of the session
    * `currentId` (the logout hint) when it was among them.
    */
-  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string): Promise<{ ended: number; idToken: string | null }> {
+  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string, loggedOut?: LoggedOut): Promise<{ ended: number; idToken: string | null }> {
     const current = await this.sessions.findOneBy({ id: currentId });
-    const result = await this.sessions.update({ issuer: member.issuer, sub: member.sub, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
-    const ended = result.affected ?? 0;
+    const ended = await this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [member.issuer, member.sub], loggedOut);
     return { ended, idToken: ended > 0 && current?.revokedAt === null ? current.idToken : null };
   }
 
@@ -171,28 +186,38 @@ export class SessionsService {
    * `sub` alone, every session of the member; with `sid` alone, every session of that Mydex session.
    * Answers how many were ended.
    */
-  async endByLogoutToken(target: LogoutTarget): Promise<number> {
-    if (target.sub === undefined && target.sid === undefined) return 0;
-    const query = this.sessions
-      .createQueryBuilder()
-      .update(MemberSession)
-      .set({ revokedAt: new Date(), idToken: null })
-      .where(`${S.issuer} = :issuer`, { issuer: target.issuer })
-      .andWhere(`${S.revokedAt} IS NULL`);
-    if (target.sub !== undefined) query.andWhere(`${S.sub} = :sub`, { sub: target.sub });
-    if (target.sid !== undefined) query.andWhere(target.sub !== undefined ? `(${S.sid} = :sid OR ${S.sid} IS NULL)` : `${S.sid} = :sid`, { sid: target.sid });
-    const result = await query.execute();
-    return result.affected ?? 0;
+  async endByLogoutToken(target: LogoutTarget, loggedOut?: LoggedOut): Promise<number> {
+    const { sub, sid } = target;
+    if (sub === undefined && sid === undefined) return 0;
+    if (sub !== undefined && sid !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3 AND (${S.sid} = $4 OR ${S.sid} IS NULL)`, [target.issuer, sub, sid], loggedOut);
+    if (sub !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [target.issuer, sub], loggedOut);
+    return this.endWhere(`${S.issuer} = $2 AND ${S.sid} = $3`, [target.issuer, sid], loggedOut);
   }
 
   /**
    * Ends a session everywhere (every instance reads the same row). Returns its ID token (for the
    * logout hint) when it was live, null when it had already ended.
    */
-  async end(id: string): Promise<{ idToken: string | null } | null> {
+  async end(id: string, loggedOut?: LoggedOut): Promise<{ idToken: string | null } | null> {
     const session = await this.sessions.findOneBy({ id });
     if (!session) return null;
-    const result = await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
-    return (result.affected ?? 0) > 0 ? { idToken: session.idToken } : null;
+    return (await this.endWhere(`${S.id} = $2`, [id], loggedOut)) > 0 ? { idToken: session.idToken } : null;
+  }
+
+  /**
+   * Ends the live sessions `where` selects (its placeholders from $2; $1 is the time) and answers how
+   * many; with `loggedOut`, its webhook row in the same transaction when any ended, and the domain
+   * event once committed.
+   */
+  private async endWhere(where: string, values: unknown[], loggedOut?: LoggedOut): Promise<number> {
+    let event: PreparedEvent | undefined;
+    const announce = (changed: readonly number[]): Statement[] => {
+      if (!loggedOut || changed[0] === 0) return [];
+      event = loggedOut(changed[0]);
+      return event.statements;
+    };
+    const [ended] = await this.sql.transaction([[`${END_SESSIONS} AND ${where}`, [new Date(), ...values]], announce]);
+    event?.committed();
+    return ended;
   }
 }

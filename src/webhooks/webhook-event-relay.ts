@@ -16,15 +16,20 @@ export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = [
   'connection.quarantined',
   'registration.started',
   'registration.completed',
+  'member.logged_out',
 ];
 
 /**
- * Events the relay writes only in some cases: `registration.failed` when nothing was recorded (Mydex
- * refused the submission: no change, so no transaction to join); a recorded registration's failure
- * is written by RegistrationsService with the row.
+ * Events the relay writes only in some cases, the others' rows being written with their change:
+ * `registration.failed` when nothing was recorded (Mydex refused the submission: no change, so no
+ * transaction to join; a recorded registration's failure is written by RegistrationsService with the
+ * row); `member.logged_in` of a web `intent=register` callback, whose session stands only once the
+ * registration strategy has recorded the registration in its own write (OidcDelegateService writes
+ * the other logins' rows with their session).
  */
 const RELAYED_WHEN: Partial<Record<DomainEventName, (event: Record<string, unknown>) => boolean>> = {
   'registration.failed': (event) => event.registrationId === null,
+  'member.logged_in': (event) => event.intent === 'register' && event.client === 'web',
 };
 
 /** The domain events the relay turns into webhooks once they are published (after their change is written). */
