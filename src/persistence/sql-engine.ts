@@ -149,8 +149,7 @@ export class SqlEngine {
   }
 
   /** A statement prepared once per SQLite connection, `$n` written as better-sqlite3's named `@pn`. */
-  private preparedSqlite(sql: string): BetterSqlite3.Statement {
-    const db = this.sqlite();
+  private preparedSqlite(sql: string, db = this.sqlite()): BetterSqlite3.Statement {
     if (db !== this.preparedOn) {
       this.sqliteStatements = new Map();
       this.preparedOn = db;
@@ -165,8 +164,9 @@ export class SqlEngine {
 
   /** The prepared statement, once no other caller's transaction is open (no tick is spent when idle). */
   private async idleSqlite(sql: string): Promise<BetterSqlite3.Statement> {
-    if (this.sqlite().inTransaction) await this.sqliteIdle();
-    return this.preparedSqlite(sql);
+    const db = this.sqlite();
+    if (db.inTransaction) await this.sqliteIdle();
+    return this.preparedSqlite(sql, db);
   }
 
   /**
