@@ -7,8 +7,8 @@
 import { DataSource } from 'typeorm';
 import { loadDataKeyRing } from '../src/common/crypto/data-key-ring.js';
 import { splitList, validateEnvironment } from '../src/config/environment.js';
-import { ConnectionStore } from '../src/connection/connection-store.js';
 import { Connection, ConnectionEvent } from '../src/connection/connection.entity.js';
+import { ConnectionRepository } from '../src/connection/connection.repository.js';
 import { runConnectionsCommand } from '../src/connection/connections-command.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 
@@ -24,10 +24,10 @@ async function main(): Promise<number> {
   await db.initialize();
   try {
     if (await db.showMigrations()) throw new Error('The database has pending migrations: run `npm run migrate` (or start the BFF) first.');
-    const store = new ConnectionStore(db, ring, { configuredVersion: env.MYDEX_CONNECTION_VERSION, connectionNid: env.MYDEX_CONNECTION_NID });
+    const settings = { configuredVersion: env.MYDEX_CONNECTION_VERSION, connectionNid: env.MYDEX_CONNECTION_NID };
     // scripts/start.js passes its mode flag through; the command's arguments follow it.
     const args = process.argv.slice(2).filter((arg) => arg !== '--connections');
-    return await runConnectionsCommand(args, store, (line) => process.stdout.write(`${line}\n`));
+    return await runConnectionsCommand(args, new ConnectionRepository(db, ring), settings, (line) => process.stdout.write(`${line}\n`));
   } finally {
     await db.destroy();
   }

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateEnvironment } from '../src/config/environment.js';
-import { ConnectionStore } from '../src/connection/connection-store.js';
+import { ConnectionRepository } from '../src/connection/connection.repository.js';
 import { runConnectionsCommand } from '../src/connection/connections-command.js';
 import { ConnectionsService } from '../src/connection/connections.service.js';
 import { SessionsService } from '../src/session/sessions.service.js';
@@ -22,13 +22,13 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
   let t: TestApp;
   let db: DataSource;
   let connections: ConnectionsService;
-  let store: ConnectionStore;
+  let repository: ConnectionRepository;
 
   beforeAll(async () => {
     t = await startTestApp({ DATA_ENCRYPTION_KEY: TEST_DATA_KEY, MYDEX_CONNECTION_VERSION: '3' }, engine);
     db = t.app.get(DataSource);
     connections = t.app.get(ConnectionsService);
-    store = new ConnectionStore(db, TEST_RING, { configuredVersion: 3, connectionNid: NID });
+    repository = new ConnectionRepository(db, TEST_RING);
   });
   afterAll(async () => t?.close());
   beforeEach(async () => {
@@ -133,7 +133,7 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
   describe('the operator command (npm run connections -- quarantine)', () => {
     const run = async (...args: string[]) => {
       const lines: string[] = [];
-      const code = await runConnectionsCommand(args, store, (line) => lines.push(line));
+      const code = await runConnectionsCommand(args, repository, { configuredVersion: 3, connectionNid: NID }, (line) => lines.push(line));
       return { code, text: lines.join('\n') };
     };
 

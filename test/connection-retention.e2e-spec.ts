@@ -2,7 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionEvent } from '../src/connection/connection.entity.js';
-import { ConnectionsService } from '../src/connection/connections.service.js';
+import { ConnectionRepository } from '../src/connection/connection.repository.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { CALLBACK_AUTH, callbackForm, TEST_DATA_KEY } from './support/connection-callback.js';
 import { ENGINES } from './support/database.js';
@@ -25,9 +25,9 @@ describe.each(ENGINES)('connection_events retention on %s', (engine) => {
       });
       for (let chunk = 0; chunk < 3; chunk++) await events.insert(Array.from({ length: 400 }, (_, i) => row(100, chunk * 400 + i)));
       await events.insert(Array.from({ length: 3 }, (_, i) => row(10, i)));
-      expect(await t.app.get(ConnectionsService).deleteEventsBefore(at(90))).toBe(1200);
+      expect(await t.app.get(ConnectionRepository).deleteEventsBefore(at(90))).toBe(1200);
       expect(await events.count()).toBe(3);
-      expect(await t.app.get(ConnectionsService).deleteEventsBefore(at(90))).toBe(0);
+      expect(await t.app.get(ConnectionRepository).deleteEventsBefore(at(90))).toBe(0);
     } finally {
       await t.close();
     }

@@ -2,9 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DomainEventPublisher } from '../src/events/domain-event.publisher.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
-import { runInTransaction, writeAtomically } from '../src/connection/engine-transaction.js';
-import { dateColumn, PreparedQuery } from '../src/persistence/prepared-query.js';
+import { RegistrationsService } from '../src/registration/registrations.service.js';
+import { MemberSession } from '../src/session/member-session.entity.js';
+import { SessionsService } from '../src/session/sessions.service.js';
+import { TransactionalEvents } from '../src/webhooks/transactional-events.js';
+import { PreparedQuery } from '../src/persistence/prepared-query.js';
+import { dateColumn, SqlEngine } from '../src/persistence/sql-engine.js';
 import { SecretInWebhookPayloadError } from '../src/webhooks/payload-guard.js';
 import { WebhookOutbox, type WebhookEvent } from '../src/webhooks/webhook-outbox.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -223,23 +228,23 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     expect(rows.every((row) => Number(row.attempts) === 1)).toBe(true);
   });
 
-  it('a producer that writes its transaction as statements (engine-transaction.ts) gets the same rows and deliveries', async () => {
+  it('a producer that writes its transaction as statements (SqlEngine) gets the same rows and deliveries', async () => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url });
     const outbox = bff.app.get(WebhookOutbox);
     const dataSource = bff.app.get(DataSource);
-    const postgres = engine === 'postgres';
-    const first = outbox.statementFor(ESTABLISHED, postgres)!;
-    const second = outbox.statementFor({ type: 'connection.updated', data: { connectionId: '123-45678', version: 2 } }, postgres)!;
+    const sql = SqlEngine.of(dataSource);
+    const first = outbox.statementFor(ESTABLISHED)!;
+    const second = outbox.statementFor({ type: 'connection.updated', data: { connectionId: '123-45678', version: 2 } })!;
     // On PostgreSQL one statement (the first as a CTE), on SQLite one synchronous transaction.
-    await writeAtomically(dataSource, [first.statement, second.statement]);
+    await sql.writeAtomically([first.statement, second.statement]);
     first.committed();
     await waitFor('two deliveries', () => hooks.received.length === 2);
     expect(new Set(hooks.received.map((request) => request.headers['webhook-id']))).toEqual(new Set([first.id, second.id]));
     expect(hooks.received.every((request) => verifiesWith(SECRET, request))).toBe(true);
     // Rolled back with its transaction, as enqueue's row is.
-    const third = outbox.statementFor(ESTABLISHED, postgres)!;
-    await expect(runInTransaction(dataSource, [third.statement, ['SELECT no_such_column FROM "webhook_outbox"', []]])).rejects.toThrow();
+    const third = outbox.statementFor(ESTABLISHED)!;
+    await expect(sql.transaction([third.statement, ['SELECT no_such_column FROM "webhook_outbox"', []]])).rejects.toThrow();
     expect((await rowsOf(bff)).map((row) => row.id).sort()).toEqual([first.id, second.id].sort());
   });
 
@@ -294,6 +299,71 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     }
     await sleep(300);
     expect(hooks.received).toHaveLength(4);
+  });
+
+  it('a registration and its webhook row commit together: an outbox insert that fails leaves no registration', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
+    const registrations = bff.app.get(RegistrationsService);
+    const dataSource = bff.app.get(DataSource);
+    const created = await registrations.create({ strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'outboxed1', expiresAt: new Date(Date.now() + 60_000) }, { requestId: 'req-started' });
+    await registrations.finish(created.id, 'completed', undefined, { requestId: 'req-completed' });
+    // A second finish changes nothing and writes no webhook.
+    await registrations.finish(created.id, 'completed');
+    await waitFor('two webhooks', () => hooks.received.length === 2);
+    const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => body.type).sort()).toEqual(['registration.completed', 'registration.started']);
+    expect(bodies.find((body) => body.type === 'registration.completed')?.data).toMatchObject({ registrationId: created.id, strategy: 'own_form', mydexid: 'outboxed1', requestId: 'req-completed' });
+    // The outbox table gone: the registration's webhook row cannot be written, so the registration is not either.
+    await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
+    try {
+      await expect(registrations.create({ id: '00000000-0000-4000-8000-00000000a70c', strategy: 'oidc', status: 'completed', sub: 'sub-atomic', mydexid: 'atomic1' })).rejects.toThrow();
+    } finally {
+      await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
+    }
+    expect(await registrations.findById('00000000-0000-4000-8000-00000000a70c')).toBeNull();
+    await sleep(300);
+    expect(hooks.received).toHaveLength(2);
+  });
+
+  it('a login and a logout write their webhook rows with the session: without the outbox the session is neither created nor ended', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url });
+    const sessions = bff.app.get(SessionsService);
+    const events = bff.app.get(TransactionalEvents);
+    const dataSource = bff.app.get(DataSource);
+    const member = { client: 'native' as const, issuer: 'https://mydex.example/', sub: 'sub-outboxed', mydexid: 'outboxed2', idToken: null };
+    const loggedIn = (created: MemberSession) =>
+      events.prepare('member.logged_in', { sessionId: created.id, client: created.client, issuer: created.issuer, sub: created.sub, mydexid: created.mydexid, intent: 'login' });
+    const { token, session } = await sessions.create(member, loggedIn);
+    const loggedOut = (sessionsEnded: number) =>
+      events.prepare('member.logged_out', { reason: 'logout', issuer: member.issuer, sub: member.sub, mydexid: member.mydexid, sessionId: session.id, sid: null, sessionsEnded });
+    await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
+    try {
+      await expect(sessions.end(session.id, loggedOut)).rejects.toThrow();
+      await expect(sessions.create({ ...member, sub: 'sub-never' }, loggedIn)).rejects.toThrow();
+    } finally {
+      await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
+    }
+    expect(await sessions.findActive(token, 'native')).not.toBeNull();
+    expect(await dataSource.getRepository(MemberSession).countBy({ sub: 'sub-never' })).toBe(0);
+    expect(await sessions.end(session.id, loggedOut)).not.toBeNull();
+    // Already ended: nothing ends, no webhook.
+    expect(await sessions.end(session.id, loggedOut)).toBeNull();
+    await waitFor('two webhooks', () => hooks.received.length === 2);
+    const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => body.type).sort()).toEqual(['member.logged_in', 'member.logged_out']);
+    expect(bodies.find((body) => body.type === 'member.logged_out')?.data).toMatchObject({ sessionId: session.id, sessionsEnded: 1 });
+    await sleep(300);
+    expect(hooks.received).toHaveLength(2);
+  });
+
+  it('a registration refused by Mydex (nothing recorded) still gets its registration.failed webhook through the relay', async () => {
+    const hooks = await receiver();
+    const bff = await app({ WEBHOOK_URL: hooks.url });
+    bff.app.get(DomainEventPublisher).publish('registration.failed', { registrationId: null, strategy: 'own_form', mydexid: 'refused1', status: 'refused', reason: 'mydexid_taken' });
+    await waitFor('the webhook', () => hooks.received.length === 1);
+    expect(JSON.parse(hooks.received[0].body)).toMatchObject({ type: 'registration.failed', data: { registrationId: null, status: 'refused' } });
   });
 
   it('deletes delivered and failed rows WEBHOOK_RETENTION_DAYS after delivery or failing, and keeps younger ones', async () => {

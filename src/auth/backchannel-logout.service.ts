@@ -2,11 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, LessThan, type Repository } from 'typeorm';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { DomainEventPublisher } from '../events/domain-event.publisher.js';
 import type { EventOrigin } from '../events/domain-events.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
 import { sha256Hex } from '../session/session-token.js';
 import { SessionsService } from '../session/sessions.service.js';
+import { TransactionalEvents } from '../webhooks/transactional-events.js';
 import { LogoutTokenJti } from './logout-token-jti.entity.js';
 import { LogoutTokenRejected, LogoutTokenVerifier } from './logout-token.verifier.js';
 
@@ -26,7 +26,7 @@ export class BackchannelLogoutService {
     private readonly verifier: LogoutTokenVerifier,
     private readonly sessions: SessionsService,
     @InjectRepository(LogoutTokenJti) private readonly jtis: Repository<LogoutTokenJti>,
-    private readonly events: DomainEventPublisher,
+    private readonly events: TransactionalEvents,
   ) {}
 
   /**
@@ -52,21 +52,21 @@ export class BackchannelLogoutService {
       this.logger.warn({ reason: 'jti replayed' }, 'back-channel logout token refused');
       throw refused('The logout token was already used.');
     }
-    const ended = await this.sessions.endByLogoutToken({ issuer: verified.issuer, sub: verified.sub, sid: verified.sid });
-    this.logger.log({ ended, bySid: verified.sid !== undefined, bySub: verified.sub !== undefined }, 'back-channel logout');
-    if (ended > 0) {
-      this.events.publish('member.logged_out', {
+    // member.logged_out, its webhook row written with the sessions' end, when any ended.
+    const ended = await this.sessions.endByLogoutToken({ issuer: verified.issuer, sub: verified.sub, sid: verified.sid }, (sessionsEnded) =>
+      this.events.prepare('member.logged_out', {
         reason: 'backchannel',
         issuer: verified.issuer,
         sub: verified.sub ?? null,
         mydexid: null,
         sessionId: null,
         sid: verified.sid ?? null,
-        sessionsEnded: ended,
+        sessionsEnded,
         occurredAt: now.toISOString(),
         requestId: origin.requestId,
-      });
-    }
+      }),
+    );
+    this.logger.log({ ended, bySid: verified.sid !== undefined, bySub: verified.sub !== undefined }, 'back-channel logout');
     return ended;
   }
 }

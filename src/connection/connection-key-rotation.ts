@@ -2,8 +2,8 @@ import type { DataSource } from 'typeorm';
 import { DataKeyError, type DataKeyRing } from '../common/crypto/data-key-ring.js';
 import { decodeSealed, isSealedText, SEALED_PREFIX, sealText } from '../common/crypto/sealed-text.js';
 import { registrationEmailContext } from '../registration/registration.entity.js';
-import { Connection, eventContext, fieldsContext, sealContext } from './connection.entity.js';
-import { runInTransaction, type Statement } from './engine-transaction.js';
+import { Connection, CONNECTION_COLUMNS, CONNECTION_EVENT_COLUMNS, CONNECTION_EVENTS, CONNECTIONS, eventContext, fieldsContext, sealContext } from './connection.entity.js';
+import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 
 export interface RotationOptions {
   /** Rows per transaction: small, so the BFF's own writes wait at most one short batch. */
@@ -34,6 +34,9 @@ export interface RotationReport {
 }
 
 const MAX_PASSES = 5;
+const C = CONNECTIONS.c;
+/** Re-seals one member key, only if the row still holds the key that was read (compare-and-swap). */
+const ROTATE_KEY = `UPDATE ${CONNECTIONS.ref} SET ${C.keyId} = $1, ${C.keyIv} = $2, ${C.keyTag} = $3, ${C.keyCiphertext} = $4 WHERE ${C.connectionId} = $5 AND ${C.keyId} = $6 AND ${C.keyCiphertext} = $7`;
 
 /**
  * Re-encrypts every stored member key under the ring's current key, in small batches, each in its own
@@ -60,9 +63,9 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
       for (;;) {
         const batch = await repository
           .createQueryBuilder('c')
-          .where('c.key_id IN (:...ids)', { ids: rotatable })
-          .andWhere('c.connection_id > :cursor', { cursor })
-          .orderBy('c.connection_id', 'ASC')
+          .where('c.keyId IN (:...ids)', { ids: rotatable })
+          .andWhere('c.connectionId > :cursor', { cursor })
+          .orderBy('c.connectionId', 'ASC')
           .limit(batchSize)
           .getMany();
         if (batch.length === 0) break;
@@ -77,17 +80,9 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
             damaged.add(row.connectionId);
             continue;
           }
-          statements.push(
-            dataSource
-              .createQueryBuilder()
-              .update(Connection)
-              .set({ keyId: sealed.keyId, keyIv: sealed.iv, keyTag: sealed.tag, keyCiphertext: sealed.ciphertext })
-              .where('connection_id = :id AND key_id = :keyId AND key_ciphertext = :ciphertext', { id: row.connectionId, keyId: row.keyId, ciphertext: row.keyCiphertext })
-              .updateEntity(false)
-              .getQueryAndParameters(),
-          );
+          statements.push([ROTATE_KEY, [sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext, row.connectionId, row.keyId, row.keyCiphertext]]);
         }
-        const affected = statements.length > 0 ? await runInTransaction(dataSource, statements) : [];
+        const affected = statements.length > 0 ? await SqlEngine.of(dataSource).transaction(statements) : [];
         const changed = affected.filter((n) => n > 0).length;
         report.rotated += changed;
         raced += affected.length - changed;
@@ -123,8 +118,20 @@ interface SealedColumn {
 }
 
 const SEALED_COLUMNS: SealedColumn[] = [
-  { table: 'connections', id: 'connection_id', column: 'permissions_raw', with: [], context: (row) => fieldsContext(String(row.connection_id)) },
-  { table: 'connection_events', id: 'id', column: 'payload', with: ['request_id'], context: (row) => eventContext(String(row.request_id)) },
+  {
+    table: CONNECTIONS.name,
+    id: CONNECTION_COLUMNS.connectionId,
+    column: CONNECTION_COLUMNS.permissionsRaw,
+    with: [],
+    context: (row) => fieldsContext(String(row[CONNECTION_COLUMNS.connectionId])),
+  },
+  {
+    table: CONNECTION_EVENTS.name,
+    id: CONNECTION_EVENT_COLUMNS.id,
+    column: CONNECTION_EVENT_COLUMNS.payload,
+    with: [CONNECTION_EVENT_COLUMNS.requestId],
+    context: (row) => eventContext(String(row[CONNECTION_EVENT_COLUMNS.requestId])),
+  },
   { table: 'registrations', id: 'id', column: 'email_sealed', with: [], context: (row) => registrationEmailContext(String(row.id)), legacy: 'email' },
 ];
 
@@ -135,17 +142,17 @@ const SEALED_COLUMNS: SealedColumn[] = [
  * sealing) are sealed; values under a key the ring lacks, or damaged, are left and counted.
  */
 async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spec: SealedColumn, batchSize: number, dryRun: boolean): Promise<{ rotated: number; remaining: number }> {
-  const postgres = dataSource.options.type === 'postgres';
-  const p = (n: number) => (postgres ? `$${n}` : '?');
+  const engine = SqlEngine.of(dataSource);
+  const p = (n: number) => `$${n}`;
   const current = `${SEALED_PREFIX}${ring.currentKeyId}.%`;
   const stale = `(("${spec.column}" IS NOT NULL AND "${spec.column}" NOT LIKE ${p(1)})${spec.legacy ? ` OR "${spec.legacy}" IS NOT NULL` : ''})`;
   const columns = [spec.id, spec.column, ...spec.with, ...(spec.legacy ? [spec.legacy] : [])].map((name) => `"${name}"`).join(', ');
-  const count = async () => Number(((await dataSource.query(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
+  const count = async () => Number(((await engine.all(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
   if (dryRun) return { rotated: 0, remaining: await count() };
   let rotated = 0;
-  let cursor: string | number = spec.id === 'id' && spec.table === 'connection_events' ? 0 : '';
+  let cursor: string | number = spec.table === CONNECTION_EVENTS.name ? 0 : '';
   for (;;) {
-    const batch = (await dataSource.query(
+    const batch = (await engine.all(
       `SELECT ${columns} FROM "${spec.table}" WHERE ${stale} AND "${spec.id}" > ${p(2)} ORDER BY "${spec.id}" LIMIT ${batchSize}`,
       [current, cursor],
     )) as Record<string, unknown>[];
@@ -174,7 +181,7 @@ async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spe
       const values = value === null ? [next, row[spec.id]] : [next, value, row[spec.id]];
       statements.push([`UPDATE "${spec.table}" SET "${spec.column}" = ${p(1)}${clearLegacy} WHERE ${same} AND "${spec.id}" = ${p(values.length)}`, values]);
     }
-    if (statements.length > 0) rotated += (await runInTransaction(dataSource, statements)).filter((n) => n > 0).length;
+    if (statements.length > 0) rotated += (await engine.transaction(statements)).filter((n) => n > 0).length;
     if (batch.length < batchSize) break;
   }
   return { rotated, remaining: await count() };
@@ -184,10 +191,10 @@ async function countByKeyId(dataSource: DataSource): Promise<Record<string, numb
   const rows = (await dataSource
     .getRepository(Connection)
     .createQueryBuilder('c')
-    .select('c.key_id', 'keyId')
+    .select('c.keyId', 'keyId')
     .addSelect('COUNT(*)', 'n')
-    .groupBy('c.key_id')
-    .orderBy('c.key_id')
+    .groupBy('c.keyId')
+    .orderBy('c.keyId')
     .getRawMany()) as { keyId: string; n: number | string }[];
   return Object.fromEntries(rows.map((row) => [row.keyId, Number(row.n)]));
 }

@@ -1,4 +1,29 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { sqlTable, type ColumnMap } from '../persistence/sql-table.js';
+
+/** The `connections` columns, per property (sql-table.ts): the entity and the hand SQL take their names from here. */
+export const CONNECTION_COLUMNS = {
+  connectionId: 'connection_id',
+  uid: 'uid',
+  mydexid: 'mydexid',
+  mydexidLower: 'mydexid_lower',
+  keyId: 'key_id',
+  keyIv: 'key_iv',
+  keyTag: 'key_tag',
+  keyCiphertext: 'key_ciphertext',
+  permissionsRaw: 'permissions_raw',
+  permissions: 'permissions',
+  version: 'version',
+  linkingToken: 'linking_token',
+  lastMethod: 'last_method',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  fingerprints: 'fingerprints',
+  supersededAt: 'superseded_at',
+} as const satisfies ColumnMap<Connection>;
+
+/** The `connections` table for hand SQL. */
+export const CONNECTIONS = sqlTable<Connection>('connections', CONNECTION_COLUMNS);
 
 /**
  * One member's connection to our Dedicated Connection, as Mydex's callback delivered it. The member
@@ -9,55 +34,55 @@ import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
  * `mydexid_lower` and `uid` bind a MydexID to one uid. A row is superseded when the member's
  * connection moved to another connection_id (or, on upgrade, when it was a duplicate).
  */
-@Entity({ name: 'connections' })
+@Entity({ name: CONNECTIONS.name })
 export class Connection {
   /** `{uid}-{connection nid}`, as Mydex sends it. */
-  @PrimaryColumn({ name: 'connection_id', type: 'varchar', length: 80 })
+  @PrimaryColumn({ name: CONNECTION_COLUMNS.connectionId, type: 'varchar', length: 80 })
   connectionId!: string;
 
-  @Column({ type: 'integer' })
+  @Column({ name: CONNECTION_COLUMNS.uid, type: 'integer' })
   uid!: number;
 
-  @Column({ type: 'varchar', length: 60 })
+  @Column({ name: CONNECTION_COLUMNS.mydexid, type: 'varchar', length: 60 })
   mydexid!: string;
 
-  @Column({ name: 'mydexid_lower', type: 'varchar', length: 60 })
+  @Column({ name: CONNECTION_COLUMNS.mydexidLower, type: 'varchar', length: 60 })
   mydexidLower!: string;
 
-  @Column({ name: 'key_id', type: 'varchar', length: 32 })
+  @Column({ name: CONNECTION_COLUMNS.keyId, type: 'varchar', length: 32 })
   keyId!: string;
 
-  @Column({ name: 'key_iv', type: 'varchar', length: 32 })
+  @Column({ name: CONNECTION_COLUMNS.keyIv, type: 'varchar', length: 32 })
   keyIv!: string;
 
-  @Column({ name: 'key_tag', type: 'varchar', length: 32 })
+  @Column({ name: CONNECTION_COLUMNS.keyTag, type: 'varchar', length: 32 })
   keyTag!: string;
 
-  @Column({ name: 'key_ciphertext', type: 'text' })
+  @Column({ name: CONNECTION_COLUMNS.keyCiphertext, type: 'text' })
   keyCiphertext!: string;
 
   /** `fields` exactly as received, as JSON sealed with the data key ring (sealed-text.ts; context fieldsContext). */
-  @Column({ name: 'permissions_raw', type: 'text' })
+  @Column({ name: CONNECTION_COLUMNS.permissionsRaw, type: 'text' })
   permissionsRaw!: string;
 
   /** JSON: NormalisedPermissions. */
-  @Column({ type: 'text' })
+  @Column({ name: CONNECTION_COLUMNS.permissions, type: 'text' })
   permissions!: string;
 
-  @Column({ type: 'integer' })
+  @Column({ name: CONNECTION_COLUMNS.version, type: 'integer' })
   version!: number;
 
-  @Column({ name: 'linking_token', type: 'varchar', length: 255, nullable: true })
+  @Column({ name: CONNECTION_COLUMNS.linkingToken, type: 'varchar', length: 255, nullable: true })
   linkingToken!: string | null;
 
   /** POST (first time connection) or PUT (re-approval of an updated agreement). */
-  @Column({ name: 'last_method', type: 'varchar', length: 8 })
+  @Column({ name: CONNECTION_COLUMNS.lastMethod, type: 'varchar', length: 8 })
   lastMethod!: string;
 
-  @Column({ name: 'created_at', type: Date })
+  @Column({ name: CONNECTION_COLUMNS.createdAt, type: Date })
   createdAt!: Date;
 
-  @Column({ name: 'updated_at', type: Date })
+  @Column({ name: CONNECTION_COLUMNS.updatedAt, type: Date })
   updatedAt!: Date;
 
   /**
@@ -65,11 +90,11 @@ export class Connection {
    * comma-separated, at most FINGERPRINT_HISTORY: the last one is the current state (a repeat of it
    * is a retry), an earlier one is a superseded delivery (a repeat of it is a replay).
    */
-  @Column({ type: 'text', nullable: true })
+  @Column({ name: CONNECTION_COLUMNS.fingerprints, type: 'text', nullable: true })
   fingerprints!: string | null;
 
   /** Set when this row is no longer the member's connection (null: live). */
-  @Column({ name: 'superseded_at', type: Date, nullable: true })
+  @Column({ name: CONNECTION_COLUMNS.supersededAt, type: Date, nullable: true })
   supersededAt!: Date | null;
 }
 
@@ -98,54 +123,74 @@ export type ConnectionEventKind = 'connection' | 'notification';
  */
 export type ConnectionEventStatus = 'applied' | 'duplicate' | 'quarantined' | 'refused' | 'received' | 'dropped';
 
+/** The `connection_events` columns, per property (sql-table.ts): the entity and the hand SQL take their names from here. */
+export const CONNECTION_EVENT_COLUMNS = {
+  id: 'id',
+  kind: 'kind',
+  method: 'method',
+  connectionId: 'connection_id',
+  uid: 'uid',
+  contentType: 'content_type',
+  requestId: 'request_id',
+  payload: 'payload',
+  receivedAt: 'received_at',
+  status: 'status',
+  reason: 'reason',
+  anomalies: 'anomalies',
+  resolvedAt: 'resolved_at',
+} as const satisfies ColumnMap<ConnectionEvent>;
+
+/** The `connection_events` table for hand SQL. */
+export const CONNECTION_EVENTS = sqlTable<ConnectionEvent>('connection_events', CONNECTION_EVENT_COLUMNS);
+
 /**
  * One authenticated delivery to the callback URL (FTC, update, or PDX notification), its body sealed.
  * The member key is in the sealed payload only while the delivery is quarantined (so the operator
  * can still apply it); applied deliveries are stored without it.
  */
-@Entity({ name: 'connection_events' })
+@Entity({ name: CONNECTION_EVENTS.name })
 export class ConnectionEvent {
-  @PrimaryGeneratedColumn('increment')
+  @PrimaryGeneratedColumn('increment', { name: CONNECTION_EVENT_COLUMNS.id })
   id!: number;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.kind, type: 'varchar', length: 16 })
   kind!: ConnectionEventKind;
 
-  @Column({ type: 'varchar', length: 8 })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.method, type: 'varchar', length: 8 })
   method!: string;
 
-  @Column({ name: 'connection_id', type: 'varchar', length: 80, nullable: true })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.connectionId, type: 'varchar', length: 80, nullable: true })
   connectionId!: string | null;
 
-  @Column({ type: 'integer', nullable: true })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.uid, type: 'integer', nullable: true })
   uid!: number | null;
 
   /** `form` or `json`. */
-  @Column({ name: 'content_type', type: 'varchar', length: 8 })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.contentType, type: 'varchar', length: 8 })
   contentType!: string;
 
-  @Column({ name: 'request_id', type: 'varchar', length: 128 })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.requestId, type: 'varchar', length: 128 })
   requestId!: string;
 
   /** The delivery as JSON, sealed (sealed-text.ts; context eventContext(request_id)). */
-  @Column({ type: 'text' })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.payload, type: 'text' })
   payload!: string;
 
-  @Column({ name: 'received_at', type: Date })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.receivedAt, type: Date })
   receivedAt!: Date;
 
-  @Column({ type: 'varchar', length: 16, default: 'applied' })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.status, type: 'varchar', length: 16, default: 'applied' })
   status!: ConnectionEventStatus;
 
   /** Why it was quarantined or refused (a code, never data). */
-  @Column({ type: 'varchar', length: 32, nullable: true })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.reason, type: 'varchar', length: 32, nullable: true })
   reason!: string | null;
 
   /** Comma list of the format surprises the delivery carried (codes only, never values). */
-  @Column({ type: 'varchar', length: 512, nullable: true })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.anomalies, type: 'varchar', length: 512, nullable: true })
   anomalies!: string | null;
 
   /** When the operator applied or dropped a quarantined delivery. */
-  @Column({ name: 'resolved_at', type: Date, nullable: true })
+  @Column({ name: CONNECTION_EVENT_COLUMNS.resolvedAt, type: Date, nullable: true })
   resolvedAt!: Date | null;
 }

@@ -16,18 +16,15 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createHash } from 'node:crypto';
 import { MemberSessionRoute, Public } from '../common/auth/route-access.decorator.js';
-import { ProblemException } from '../common/problem/problem.exception.js';
 import { ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { appConfig } from '../config/app.config.js';
 import { connectionConfig } from '../config/connection.config.js';
-import { MydexClient } from '../mydex/mydex.client.js';
 import type { AuthenticatedMember } from '../session/authenticated-member.js';
 import { CurrentMember } from '../session/current-member.decorator.js';
 import { RegistrationBindingAccepted } from '../session/registration-binding.js';
 import { ConnectionStartedDto, ConnectionStatusDto, DatasetPermissionDto, StartConnectionDto } from './connections.dto.js';
-import { ConnectionsService, type ConnectionView } from './connections.service.js';
+import { ConnectionsService } from './connections.service.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { ApiMydexUpstreamResponses } from '../mydex/mydex-upstream-responses.decorator.js';
 import { RateLimit, SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -40,7 +37,6 @@ import { CONNECTION_RETURN, CONNECTIONS_PREFIX } from '../common/http/routes.js'
 export class ConnectionsController {
   constructor(
     private readonly connections: ConnectionsService,
-    private readonly mydex: MydexClient,
     private readonly returnTo: ReturnToPolicy,
     @Inject(connectionConfig.KEY) private readonly connection: ConfigType<typeof connectionConfig>,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
@@ -74,26 +70,7 @@ export class ConnectionsController {
     // Checked now, so a bad one is refused before Mydex is called.
     const target = this.returnTo.clientTarget(body?.returnTo, member.client);
     const returnTo = `${this.app.publicBaseUrl}${CONNECTION_RETURN.path}?${new URLSearchParams({ returnTo: target })}`;
-    if (!member.mydexid) {
-      // The MydexID may be unknown when FTC starts (Mydex's FTC page [S]): a first connection without
-      // one, and our linking token so the callback can be found again. An update is never started
-      // without a MydexID (IDaaS requires it for version > 1 [S]); without one we cannot know of an
-      // existing connection except by the linking token, and that one is refused as connected.
-      const linkingToken = linkingTokenOf(member);
-      const linked = await this.connections.findByLinkingToken(linkingToken);
-      if (linked) throw new ProblemException('already_connected', `Already connected at agreement version ${linked.version}.`);
-      const { url } = await this.mydex.startConnection({ returnTo, linkingToken });
-      return { url, kind: 'first' };
-    }
-    const existing = await this.connections.findByMydexid(member.mydexid);
-    const configured = this.connection.version;
-    if (existing && existing.version >= configured) {
-      throw new ProblemException('already_connected', `Already connected at agreement version ${existing.version}.`);
-    }
-    const { url } = await this.mydex.startConnection(
-      existing ? { mydexid: member.mydexid, returnTo, version: configured } : { mydexid: member.mydexid, returnTo },
-    );
-    return { url, kind: existing ? 'update' : 'first' };
+    return this.connections.start(member, returnTo);
   }
 
   /** The signed-in member's connection: whether connected, the permissions granted and the version. Never the key. */
@@ -109,7 +86,7 @@ export class ConnectionsController {
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
-    const found = await this.connectionOf(member);
+    const found = await this.connections.connectionOf(member);
     if (!found) {
       return { connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null, notifications: [] };
     }
@@ -140,19 +117,4 @@ export class ConnectionsController {
     const target = withQuery(this.returnTo.targetOrDefault(typeof returnTo === 'string' ? returnTo : undefined, ['web', 'app']), { connection: 'returned' });
     void reply.status(303).header('location', target).header('cache-control', 'no-store').send();
   }
-
-  /** By MydexID; a session without one finds the connection its First Time Connection's linking token named. */
-  private connectionOf(member: AuthenticatedMember): Promise<ConnectionView | null> {
-    if (member.mydexid) return this.connections.findByMydexid(member.mydexid);
-    return member.via === 'session' ? this.connections.findByLinkingToken(linkingTokenOf(member)) : Promise.resolve(null);
-  }
-}
-
-/**
- * Our id for a member whose MydexID we do not know, sent as `linking_token` when the First Time
- * Connection starts without one: opaque (a hash of the OIDC issuer and subject, 43 characters), stable
- * across the member's sessions, and not a secret (it only finds the member's own connection again).
- */
-function linkingTokenOf(member: AuthenticatedMember): string {
-  return createHash('sha256').update(`bff-member\n${member.issuer}\n${member.sub}`).digest('base64url');
 }

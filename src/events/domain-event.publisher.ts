@@ -29,9 +29,7 @@ export class DomainEventPublisher {
   constructor(private readonly emitter: EventEmitter2) {}
 
   publish<N extends DomainEventName>(name: N, payload: DomainEventInput<N>): void {
-    const copy: Record<string, unknown> = { ...payload, occurredAt: payload.occurredAt ?? new Date().toISOString() };
-    if (copy.requestId === undefined) delete copy.requestId;
-    const event = Object.freeze(copy) as unknown as DomainEventPayloads[N];
+    const event = publishedEvent(payload);
     // As EventEmitter2's emit calls them: onAny listeners with the name first, then the event's own
     // (a copy of the list: a `once` listener removes itself when called).
     const any = this.emitter.listenersAny() as Listener[];
@@ -55,6 +53,16 @@ export class DomainEventPublisher {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     this.logger.warn({ event: name, requestId: event.requestId, reason }, 'a domain event subscriber failed; the request went on');
   }
+}
+
+/**
+ * The event as it is published (and as a webhook's `data` carries it): `occurredAt` now unless given,
+ * no `requestId` key without one, frozen.
+ */
+export function publishedEvent<N extends DomainEventName>(payload: DomainEventInput<N>): DomainEventPayloads[N] {
+  const copy: Record<string, unknown> = { ...payload, occurredAt: payload.occurredAt ?? new Date().toISOString() };
+  if (copy.requestId === undefined) delete copy.requestId;
+  return Object.freeze(copy) as unknown as DomainEventPayloads[N];
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

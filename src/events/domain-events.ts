@@ -1,4 +1,4 @@
-import type { QuarantineReason } from '../connection/connection-store.js';
+import type { QuarantineReason } from '../connection/connection-rules.js';
 import type { RegistrationClient, RegistrationStrategy } from '../registration/registration.entity.js';
 import type { SessionClient } from '../session/member-session.entity.js';
 

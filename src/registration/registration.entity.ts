@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { sqlTable, type ColumnMap } from '../persistence/sql-table.js';
 import type { RegistrationStrategyName } from './registration-strategy.js';
 
 /** The `strategy` column: one of REGISTRATION_STRATEGIES (registration-strategy.ts). */
@@ -6,22 +7,43 @@ export type RegistrationStrategy = RegistrationStrategyName;
 export type RegistrationStatus = 'awaiting_private_key' | 'completed' | 'failed' | 'expired';
 export type RegistrationClient = 'web' | 'native';
 
+/** The `registrations` columns, per property (sql-table.ts): the entity and the hand SQL take their names from here. */
+export const REGISTRATION_COLUMNS = {
+  id: 'id',
+  strategy: 'strategy',
+  status: 'status',
+  mydexid: 'mydexid',
+  emailSealed: 'email_sealed',
+  sub: 'sub',
+  returnTo: 'return_to',
+  failureCode: 'failure_code',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  completedAt: 'completed_at',
+  expiresAt: 'expires_at',
+  bindingHash: 'binding_hash',
+  bindingClient: 'binding_client',
+} as const satisfies ColumnMap<Registration>;
+
+/** The `registrations` table for hand SQL. */
+export const REGISTRATIONS = sqlTable<Registration>('registrations', REGISTRATION_COLUMNS);
+
 /**
  * One registration from either strategy. There is deliberately no password column: the password
  * exists only in memory for the one upstream call.
  */
-@Entity({ name: 'registrations' })
+@Entity({ name: REGISTRATIONS.name })
 export class Registration {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @PrimaryColumn({ name: REGISTRATION_COLUMNS.id, type: 'varchar', length: 36 })
   id!: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ name: REGISTRATION_COLUMNS.strategy, type: 'varchar', length: 16 })
   strategy!: RegistrationStrategy;
 
-  @Column({ type: 'varchar', length: 32 })
+  @Column({ name: REGISTRATION_COLUMNS.status, type: 'varchar', length: 32 })
   status!: RegistrationStatus;
 
-  @Column({ type: 'varchar', length: 60, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.mydexid, type: 'varchar', length: 60, nullable: true })
   mydexid!: string | null;
 
   /**
@@ -29,29 +51,29 @@ export class Registration {
    * looks a registration up by email, so no hash of it is kept. Rows from before sealing have it in the
    * unmapped plaintext `email` column until `npm run rotate-data-key` seals them.
    */
-  @Column({ name: 'email_sealed', type: 'text', nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.emailSealed, type: 'text', nullable: true })
   emailSealed!: string | null;
 
   /** The member's OIDC subject (oidc strategy). */
-  @Column({ type: 'varchar', length: 128, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.sub, type: 'varchar', length: 128, nullable: true })
   sub!: string | null;
 
-  @Column({ name: 'return_to', type: 'text', nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.returnTo, type: 'text', nullable: true })
   returnTo!: string | null;
 
-  @Column({ name: 'failure_code', type: 'varchar', length: 64, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.failureCode, type: 'varchar', length: 64, nullable: true })
   failureCode!: string | null;
 
-  @Column({ name: 'created_at', type: Date })
+  @Column({ name: REGISTRATION_COLUMNS.createdAt, type: Date })
   createdAt!: Date;
 
-  @Column({ name: 'updated_at', type: Date })
+  @Column({ name: REGISTRATION_COLUMNS.updatedAt, type: Date })
   updatedAt!: Date;
 
-  @Column({ name: 'completed_at', type: Date, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.completedAt, type: Date, nullable: true })
   completedAt!: Date | null;
 
-  @Column({ name: 'expires_at', type: Date, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.expiresAt, type: Date, nullable: true })
   expiresAt!: Date | null;
 
   /**
@@ -59,11 +81,11 @@ export class Registration {
    * web cookie's value or the native app's `registrationSecret`); the secret itself is never stored.
    * Null for OIDC registrations and rows from before the binding.
    */
-  @Column({ name: 'binding_hash', type: 'varchar', length: 64, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.bindingHash, type: 'varchar', length: 64, nullable: true })
   bindingHash!: string | null;
 
   /** Which kind of client holds the binding: a cookie (`web`) or the `X-Registration-Secret` header (`native`). */
-  @Column({ name: 'binding_client', type: 'varchar', length: 16, nullable: true })
+  @Column({ name: REGISTRATION_COLUMNS.bindingClient, type: 'varchar', length: 16, nullable: true })
   bindingClient!: RegistrationClient | null;
 }
 

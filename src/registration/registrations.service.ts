@@ -1,16 +1,18 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import type { Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import { registrationConfig } from '../config/registration.config.js';
-import { DomainEventPublisher } from '../events/domain-event.publisher.js';
 import type { EventOrigin } from '../events/domain-events.js';
+import { SqlEngine } from '../persistence/sql-engine.js';
+import { insertStatement } from '../persistence/sql-table.js';
+import { TransactionalEvents, type PreparedEvent } from '../webhooks/transactional-events.js';
 import { RegistrationBindings, type BindingClient, type BoundRegistration } from '../session/registration-binding.js';
 import { isOpaqueToken, sameHex, sha256Hex } from '../session/session-token.js';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { sealText } from '../common/crypto/sealed-text.js';
-import { Registration, registrationEmailContext, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
+import { Registration, REGISTRATIONS, registrationEmailContext, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
 
 export interface NewRegistration {
   /** A pre-allocated id (the own-form strategy needs it in Mydex's return_to before the row exists). */
@@ -26,19 +28,29 @@ export interface NewRegistration {
   binding?: { hash: string; client: RegistrationClient } | null;
 }
 
+const R = REGISTRATIONS.c;
+/** A registration's final status, written once: only from awaiting_private_key. */
+const FINISH = `UPDATE ${REGISTRATIONS.ref} SET ${R.status} = $1, ${R.updatedAt} = $2, ${R.completedAt} = $3, ${R.failureCode} = $4 WHERE ${R.id} = $5 AND ${R.status} = 'awaiting_private_key'`;
+
 /**
- * The one place both registration strategies end: they record a Registration here, and the
- * registration events (src/events/) are published here once the row is written.
+ * The one place both registration strategies end: they record a Registration here. Each write carries
+ * its registration event's webhook row in the same transaction (TransactionalEvents), and the domain
+ * event (src/events/) is published once the row is written.
  */
 @Injectable()
 export class RegistrationsService implements OnModuleInit {
+  private readonly sql: SqlEngine;
+
   constructor(
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
-    private readonly events: DomainEventPublisher,
+    @InjectDataSource() dataSource: DataSource,
+    private readonly events: TransactionalEvents,
     private readonly encryption: DataEncryption,
     private readonly bindings: RegistrationBindings,
     @Inject(registrationConfig.KEY) private readonly config: ConfigType<typeof registrationConfig>,
-  ) {}
+  ) {
+    this.sql = SqlEngine.of(dataSource);
+  }
 
   onModuleInit(): void {
     // The session guard asks this when a connection route is called with a binding instead of a session.
@@ -90,10 +102,11 @@ export class RegistrationsService implements OnModuleInit {
       bindingHash: input.binding?.hash ?? null,
       bindingClient: input.binding?.client ?? null,
     });
-    // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
-    // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.
-    await this.registrations.insert(registration);
-    this.publish(registration, origin);
+    // Not a TypeORM transaction: on SQLite TypeORM shares one connection, so concurrent requests'
+    // transactions would nest into each other. SqlEngine writes the row and its webhook row atomically.
+    const event = this.eventOf(registration, origin);
+    await this.sql.writeAtomically([insertStatement(REGISTRATIONS, { ...registration }), ...event.statements]);
+    event.committed();
     return registration;
   }
 
@@ -103,31 +116,34 @@ export class RegistrationsService implements OnModuleInit {
 
   /** Moves a registration to a final status once; returns the row as it now stands. */
   async finish(id: string, status: Exclude<RegistrationStatus, 'awaiting_private_key'>, failureCode?: string, origin: EventOrigin = {}): Promise<Registration | null> {
+    const before = await this.findById(id);
+    if (!before) return null;
     const now = new Date();
-    const { affected } = await this.registrations.update(
-      { id, status: 'awaiting_private_key' },
-      { status, updatedAt: now, completedAt: status === 'completed' ? now : null, failureCode: failureCode ?? null },
-    );
-    const row = await this.findById(id);
-    // Only the request that moved it publishes (a concurrent return finds it already finished).
-    if (affected && row) this.publish(row, origin);
-    return row;
+    const finished: Registration = { ...before, status, updatedAt: now, completedAt: status === 'completed' ? now : null, failureCode: failureCode ?? null };
+    const event = this.eventOf(finished, origin);
+    // Only the request that moved it writes the webhook and publishes (a concurrent return finds it already finished).
+    const [affected] = await this.sql.transaction([
+      [FINISH, [status, now, finished.completedAt, finished.failureCode, id]],
+      (changed) => (changed[0] > 0 ? event.statements : []),
+    ]);
+    if (affected > 0) event.committed();
+    return this.findById(id);
   }
 
-  /** The event for a registration's status as just written. */
-  private publish(row: Registration, { requestId }: EventOrigin): void {
+  /** The event for a registration's status as it is being written. */
+  private eventOf(row: Registration, { requestId }: EventOrigin): PreparedEvent {
     const facts = { registrationId: row.id, strategy: row.strategy, mydexid: row.mydexid, requestId };
     if (row.status === 'awaiting_private_key') {
-      this.events.publish('registration.started', {
+      return this.events.prepare('registration.started', {
         ...facts,
         client: row.bindingClient,
         expiresAt: row.expiresAt?.toISOString() ?? null,
         occurredAt: row.createdAt.toISOString(),
       });
-    } else if (row.status === 'completed') {
-      this.events.publish('registration.completed', { ...facts, sub: row.sub, occurredAt: (row.completedAt ?? row.updatedAt).toISOString() });
-    } else {
-      this.events.publish('registration.failed', { ...facts, status: row.status, reason: row.failureCode ?? row.status, occurredAt: row.updatedAt.toISOString() });
     }
+    if (row.status === 'completed') {
+      return this.events.prepare('registration.completed', { ...facts, sub: row.sub, occurredAt: (row.completedAt ?? row.updatedAt).toISOString() });
+    }
+    return this.events.prepare('registration.failed', { ...facts, status: row.status, reason: row.failureCode ?? row.status, occurredAt: row.updatedAt.toISOString() });
   }
 }

@@ -5,9 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { type DataSource, IsNull, type Repository } from 'typeorm';
 import { sessionConfig } from '../config/session.config.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { dateColumn, deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { dateColumn, SqlEngine, type Statement } from '../persistence/sql-engine.js';
 import { SessionConnectionStatus } from './connection-status.js';
-import { MemberSession, type SessionClient } from './member-session.entity.js';
+import { insertStatement, selectColumns, type ReadRow } from '../persistence/sql-table.js';
+import type { PreparedEvent } from '../webhooks/transactional-events.js';
+import { MemberSession, SESSION_COLUMNS, SESSIONS, type SessionClient } from './member-session.entity.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from './session-token.js';
 
 export interface NewMemberSession {
@@ -39,20 +42,24 @@ export const TOUCH_EVERY_MS = 60 * 1000;
 /** What a member request needs of its session (not the ID token, which only logout reads). */
 export type ActiveSession = Omit<MemberSession, 'idToken' | 'tokenHash' | 'createdAt' | 'revokedAt' | 'sid' | 'lastSeenAt'>;
 
-interface ActiveSessionRow {
-  id: string;
-  client: SessionClient;
-  issuer: string;
-  sub: string;
-  mydexid: string | null;
-  expires_at: Date | string;
-  last_seen_at: Date | string | null;
+const S = SESSIONS.c;
+const ACTIVE_SESSION_KEYS = ['id', 'client', 'issuer', 'sub', 'mydexid', 'expiresAt', 'lastSeenAt'] as const;
+
+type ActiveSessionRow = ReadRow<Pick<MemberSession, (typeof ACTIVE_SESSION_KEYS)[number]>> & {
   /** Only with the connection check: a boolean from PostgreSQL, 0 or 1 from SQLite. */
   connected?: boolean | number;
-}
+};
 
-const ACTIVE_SESSION_COLUMNS = '"id", "client", "issuer", "sub", "mydexid", "expires_at", "last_seen_at"';
-const ACTIVE_SESSION_WHERE = '"token_hash" = $1 AND "client" = $2 AND "revoked_at" IS NULL';
+const ACTIVE_SESSION_COLUMNS = selectColumns(SESSIONS, ACTIVE_SESSION_KEYS);
+/** Ending sessions: revoked now, the ID token dropped (it was only kept for the logout hint). */
+const END_SESSIONS = `UPDATE ${SESSIONS.ref} SET ${S.revokedAt} = $1, ${S.idToken} = NULL WHERE ${S.revokedAt} IS NULL`;
+
+/**
+ * The `member.logged_out` a logout announces once it has ended `ended` (> 0) sessions: its webhook
+ * row is written in the same transaction as the sessions' end (TransactionalEvents).
+ */
+export type LoggedOut = (ended: number) => PreparedEvent;
+const ACTIVE_SESSION_WHERE = `${S.tokenHash} = $1 AND ${S.client} = $2 AND ${S.revokedAt} IS NULL`;
 
 /**
  * Member sessions in the shared database, so every instance accepts a session any instance created
@@ -65,7 +72,7 @@ export class SessionsService {
    * index): a backlog of a million expired sessions is deleted without holding up member requests.
    */
   private readonly purge = new PeriodicPurge('expired sessions', PURGE_EVERY_MS, (now) =>
-    deleteInBatches(this.dataSource, 'sessions', 'id', '"expires_at" < $1', [new Date(now - 24 * 3600 * 1000)]),
+    deleteInBatches(this.dataSource, SESSIONS.name, SESSION_COLUMNS.id, `${S.expiresAt} < $1`, [new Date(now - 24 * 3600 * 1000)]),
   );
   /** Every member request runs this, so it is a prepared statement rather than a TypeORM find. */
   private readonly activeByToken: PreparedQuery<ActiveSessionRow>;
@@ -74,6 +81,7 @@ export class SessionsService {
    * use, once the Connection module has registered its check (SessionConnectionStatus).
    */
   private activeWithConnection: PreparedQuery<ActiveSessionRow> | undefined;
+  private readonly sql: SqlEngine;
   /** The sliding idle timeout's write, at most once a minute per session (TOUCH_EVERY_MS). */
   private readonly touch: PreparedQuery<{ id: string }>;
 
@@ -83,13 +91,17 @@ export class SessionsService {
     @Inject(sessionConfig.KEY) private readonly config: ConfigType<typeof sessionConfig>,
     private readonly connectionStatus: SessionConnectionStatus,
   ) {
-    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`);
+    this.sql = SqlEngine.of(dataSource);
+    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`);
     // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
-    this.touch = new PreparedQuery(dataSource, 'UPDATE "sessions" SET "last_seen_at" = $1 WHERE "id" = $2 AND "revoked_at" IS NULL RETURNING "id"');
+    this.touch = new PreparedQuery(dataSource, `UPDATE ${SESSIONS.ref} SET ${S.lastSeenAt} = $1 WHERE ${S.id} = $2 AND ${S.revokedAt} IS NULL RETURNING ${S.id}`);
   }
 
-  /** Creates a session; the returned token is the only copy of the secret. */
-  async create(input: NewMemberSession): Promise<{ token: string; session: MemberSession }> {
+  /**
+   * Creates a session; the returned token is the only copy of the secret. `loggedIn`: the
+   * `member.logged_in` it announces, its webhook row written with the session.
+   */
+  async create(input: NewMemberSession, loggedIn?: (session: MemberSession) => PreparedEvent): Promise<{ token: string; session: MemberSession }> {
     this.purge.maybeRun();
     const token = newOpaqueToken();
     const now = new Date();
@@ -107,7 +119,9 @@ export class SessionsService {
       expiresAt: new Date(now.getTime() + this.config.ttlSeconds * 1000),
       revokedAt: null,
     });
-    await this.sessions.insert(session);
+    const event = loggedIn?.(session);
+    await this.sql.writeAtomically([insertStatement(SESSIONS, { ...session }), ...(event?.statements ?? [])]);
+    event?.committed();
     return { token, session };
   }
 
@@ -122,12 +136,12 @@ export class SessionsService {
     const row = await (withConnection ?? this.activeByToken).first([sha256Hex(token), client]);
     if (!row) return null;
     const now = Date.now();
-    const expiresAt = dateColumn(row.expires_at);
+    const expiresAt = dateColumn(row.expiresAt);
     // Also refuses an expiry that does not parse (NaN compares false both ways).
     if (!(expiresAt.getTime() > now)) return null;
     // A row written before last_seen_at existed counts as seen now.
-    const lastSeen = row.last_seen_at === null ? Number.NaN : dateColumn(row.last_seen_at).getTime();
-    if (row.last_seen_at !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
+    const lastSeen = row.lastSeenAt === null ? Number.NaN : dateColumn(row.lastSeenAt).getTime();
+    if (row.lastSeenAt !== null && !(now - lastSeen <= this.config.idleSeconds * 1000)) return null;
     if (!(now - lastSeen < TOUCH_EVERY_MS)) await this.touch.all([new Date(now), row.id]);
     const session = { id: row.id, client: row.client, issuer: row.issuer, sub: row.sub, mydexid: row.mydexid, expiresAt };
     return withConnection ? { ...session, connected: row.connected === true || row.connected === 1 } : session;
@@ -136,11 +150,11 @@ export class SessionsService {
   /** The lookup with the connection check joined in, or null while no check is registered. */
   private withConnectionQuery(): PreparedQuery<ActiveSessionRow> | null {
     if (this.activeWithConnection === undefined) {
-      const connected = this.connectionStatus.sql('"sessions"."mydexid"');
+      const connected = this.connectionStatus.sql(`${SESSIONS.ref}.${S.mydexid}`);
       if (connected === undefined) return null;
       this.activeWithConnection = new PreparedQuery(
         this.dataSource,
-        `SELECT ${ACTIVE_SESSION_COLUMNS}, ${connected} AS "connected" FROM "sessions" WHERE ${ACTIVE_SESSION_WHERE}`,
+        `SELECT ${ACTIVE_SESSION_COLUMNS}, ${connected} AS "connected" FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`,
       );
     }
     return this.activeWithConnection;
@@ -160,10 +174,9 @@ export class SessionsService {
    * Ends every live session of a member (logout-all), and answers the ID token of the session
    * `currentId` (the logout hint) when it was among them.
    */
-  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string): Promise<{ ended: number; idToken: string | null }> {
+  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string, loggedOut?: LoggedOut): Promise<{ ended: number; idToken: string | null }> {
     const current = await this.sessions.findOneBy({ id: currentId });
-    const result = await this.sessions.update({ issuer: member.issuer, sub: member.sub, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
-    const ended = result.affected ?? 0;
+    const ended = await this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [member.issuer, member.sub], loggedOut);
     return { ended, idToken: ended > 0 && current?.revokedAt === null ? current.idToken : null };
   }
 
@@ -173,28 +186,38 @@ export class SessionsService {
    * `sub` alone, every session of the member; with `sid` alone, every session of that Mydex session.
    * Answers how many were ended.
    */
-  async endByLogoutToken(target: LogoutTarget): Promise<number> {
-    if (target.sub === undefined && target.sid === undefined) return 0;
-    const query = this.sessions
-      .createQueryBuilder()
-      .update(MemberSession)
-      .set({ revokedAt: new Date(), idToken: null })
-      .where('issuer = :issuer', { issuer: target.issuer })
-      .andWhere('revoked_at IS NULL');
-    if (target.sub !== undefined) query.andWhere('sub = :sub', { sub: target.sub });
-    if (target.sid !== undefined) query.andWhere(target.sub !== undefined ? '(sid = :sid OR sid IS NULL)' : 'sid = :sid', { sid: target.sid });
-    const result = await query.execute();
-    return result.affected ?? 0;
+  async endByLogoutToken(target: LogoutTarget, loggedOut?: LoggedOut): Promise<number> {
+    const { sub, sid } = target;
+    if (sub === undefined && sid === undefined) return 0;
+    if (sub !== undefined && sid !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3 AND (${S.sid} = $4 OR ${S.sid} IS NULL)`, [target.issuer, sub, sid], loggedOut);
+    if (sub !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [target.issuer, sub], loggedOut);
+    return this.endWhere(`${S.issuer} = $2 AND ${S.sid} = $3`, [target.issuer, sid], loggedOut);
   }
 
   /**
    * Ends a session everywhere (every instance reads the same row). Returns its ID token (for the
    * logout hint) when it was live, null when it had already ended.
    */
-  async end(id: string): Promise<{ idToken: string | null } | null> {
+  async end(id: string, loggedOut?: LoggedOut): Promise<{ idToken: string | null } | null> {
     const session = await this.sessions.findOneBy({ id });
     if (!session) return null;
-    const result = await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
-    return (result.affected ?? 0) > 0 ? { idToken: session.idToken } : null;
+    return (await this.endWhere(`${S.id} = $2`, [id], loggedOut)) > 0 ? { idToken: session.idToken } : null;
+  }
+
+  /**
+   * Ends the live sessions `where` selects (its placeholders from $2; $1 is the time) and answers how
+   * many; with `loggedOut`, its webhook row in the same transaction when any ended, and the domain
+   * event once committed.
+   */
+  private async endWhere(where: string, values: unknown[], loggedOut?: LoggedOut): Promise<number> {
+    let event: PreparedEvent | undefined;
+    const announce = (changed: readonly number[]): Statement[] => {
+      if (!loggedOut || changed[0] === 0) return [];
+      event = loggedOut(changed[0]);
+      return event.statements;
+    };
+    const [ended] = await this.sql.transaction([[`${END_SESSIONS} AND ${where}`, [new Date(), ...values]], announce]);
+    event?.committed();
+    return ended;
   }
 }

@@ -6,10 +6,31 @@ import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
  * Domain events whose webhook row is written by their producer inside the change's own transaction
- * (ConnectionStore: an applied callback's connection and its webhook commit together). The relay
- * leaves them alone, so each is sent once.
+ * (ConnectionsService: a callback delivery's rows; RegistrationsService: the registration row; most
+ * through TransactionalEvents). The relay leaves them alone, so each is sent once.
  */
-export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = ['connection.established', 'connection.updated'];
+export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly DomainEventName[] = [
+  'connection.established',
+  'connection.updated',
+  'connection.notification',
+  'connection.quarantined',
+  'registration.started',
+  'registration.completed',
+  'member.logged_out',
+];
+
+/**
+ * Events the relay writes only in some cases, the others' rows being written with their change:
+ * `registration.failed` when nothing was recorded (Mydex refused the submission: no change, so no
+ * transaction to join; a recorded registration's failure is written by RegistrationsService with the
+ * row); `member.logged_in` of a web `intent=register` callback, whose session stands only once the
+ * registration strategy has recorded the registration in its own write (OidcDelegateService writes
+ * the other logins' rows with their session).
+ */
+const RELAYED_WHEN: Partial<Record<DomainEventName, (event: Record<string, unknown>) => boolean>> = {
+  'registration.failed': (event) => event.registrationId === null,
+  'member.logged_in': (event) => event.intent === 'register' && event.client === 'web',
+};
 
 /** The domain events the relay turns into webhooks once they are published (after their change is written). */
 export const RELAYED_WEBHOOK_EVENTS: readonly DomainEventName[] = DOMAIN_EVENT_NAMES.filter((name) => !TRANSACTIONAL_WEBHOOK_EVENTS.includes(name));
@@ -34,9 +55,10 @@ export class WebhookEventRelay implements OnModuleInit {
   onModuleInit(): void {
     // Only the types that would be written: with webhooks off (or filtered out) publishing costs nothing here.
     for (const name of RELAYED_WEBHOOK_EVENTS.filter((type) => this.outbox.accepts(type))) {
+      const when = RELAYED_WHEN[name] ?? (() => true);
       this.emitter.on(name, (event: Record<string, unknown>) =>
         // Caught here, whoever emits the event: an outbox write that fails never becomes an unhandled rejection.
-        this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }).catch((error: unknown) => {
+        when(event) && this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }).catch((error: unknown) => {
           this.logger.warn(`webhook ${name} not written: ${error instanceof Error ? error.message : String(error)}`);
         }),
       );

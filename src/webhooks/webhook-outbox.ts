@@ -3,9 +3,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
-import { sqliteValue } from '../persistence/prepared-query.js';
+import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
+import { insertStatement } from '../persistence/sql-table.js';
 import { eventSelectedBy } from '../events/domain-events.js';
 import { SecretInWebhookPayloadError, secretLikeKeys } from './payload-guard.js';
+import { WEBHOOK_OUTBOX } from './webhook-outbox.table.js';
 import { WebhookWorker } from './webhook-worker.js';
 
 /** An event for integrators: `connection.established`, with ids and states only (payload-guard.ts). */
@@ -54,11 +56,10 @@ export class WebhookOutbox implements EntitySubscriberInterface {
    * member's change still commits.
    */
   async enqueue(manager: EntityManager, event: WebhookEvent): Promise<string | null> {
-    const postgres = manager.dataSource.options.type === 'postgres';
-    const row = this.row(event, postgres);
+    const row = this.row(event);
     if (!row) return null;
-    const [sql, values] = row.statement;
-    await manager.query(sql, postgres ? values : values.map(sqliteValue));
+    const [sql, values] = SqlEngine.of(manager.connection).forEntityManager(row.statement);
+    await manager.query(sql, values);
     const runner = manager.queryRunner;
     if (runner?.isTransactionActive) this.awaitingCommit.add(runner);
     else this.worker.wake();
@@ -67,16 +68,15 @@ export class WebhookOutbox implements EntitySubscriberInterface {
 
   /**
    * The same row as a statement, for code that writes its transaction as a list of statements
-   * (src/connection/engine-transaction.ts: `$n` placeholders on PostgreSQL, `?` on SQLite, Date
-   * values): add it to the list, then call `committed()` once the transaction has committed. Null when
-   * nothing is to be written (as enqueue).
+   * (SqlEngine's `transaction` or `writeAtomically`): add it to the list, then call `committed()` once
+   * the transaction has committed. Null when nothing is to be written (as enqueue).
    */
-  statementFor(event: WebhookEvent, postgres: boolean): { id: string; statement: [sql: string, values: unknown[]]; committed: () => void } | null {
-    const row = this.row(event, postgres);
+  statementFor(event: WebhookEvent): { id: string; statement: Statement; committed: () => void } | null {
+    const row = this.row(event);
     return row && { ...row, committed: () => this.worker.wake() };
   }
 
-  private row(event: WebhookEvent, postgres: boolean): { id: string; statement: [sql: string, values: unknown[]] } | null {
+  private row(event: WebhookEvent): { id: string; statement: Statement } | null {
     if (!this.accepts(event.type)) return null;
     const refusal = this.refusal(event);
     if (refusal) {
@@ -87,9 +87,7 @@ export class WebhookOutbox implements EntitySubscriberInterface {
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const now = new Date();
     const body = JSON.stringify({ type: event.type, timestamp: now.toISOString(), data: event.data });
-    const p = (n: number) => (postgres ? `$${n}` : '?');
-    const sql = `INSERT INTO "webhook_outbox" ("id", "event_type", "payload", "created_at", "next_attempt_at", "attempts") VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, 0)`;
-    return { id, statement: [sql, [id, event.type, body, now, now]] };
+    return { id, statement: insertStatement(WEBHOOK_OUTBOX, { id, eventType: event.type, payload: body, createdAt: now, nextAttemptAt: now, attempts: 0 }) };
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {

@@ -3,17 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
 import { PeriodicPurge } from '../persistence/periodic-purge.js';
-import { dateColumn, deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { deleteInBatches, PreparedQuery } from '../persistence/prepared-query.js';
+import { dateColumn } from '../persistence/sql-engine.js';
+import { selectColumns, type ReadRow } from '../persistence/sql-table.js';
 import { webhookHeaders } from './signature.js';
+import { WEBHOOK_OUTBOX, WEBHOOK_OUTBOX_COLUMNS, type WebhookOutboxRow } from './webhook-outbox.table.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 
-interface ClaimedRow {
-  id: string;
-  event_type: string;
-  payload: string;
-  created_at: unknown;
-  attempts: number;
-}
+const W = WEBHOOK_OUTBOX.c;
+const CLAIMED_KEYS = ['id', 'eventType', 'payload', 'createdAt', 'attempts'] as const;
+type ClaimedRow = ReadRow<Pick<WebhookOutboxRow, (typeof CLAIMED_KEYS)[number]>>;
 
 /** Rows claimed per statement; a full batch is followed at once by the next. */
 export const CLAIM_BATCH = 10;
@@ -49,7 +48,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly markDelivered: PreparedQuery<never>;
   private readonly markRetry: PreparedQuery<never>;
   private readonly markFailed: PreparedQuery<never>;
-  private readonly pendingByType: PreparedQuery<{ event_type: string; n: number | string }>;
+  private readonly pendingByType: PreparedQuery<{ eventType: string; n: number | string }>;
   private readonly purge: PeriodicPurge;
   private started = false;
   private stopped = false;
@@ -67,35 +66,37 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly metrics: WebhookMetrics,
   ) {
     const postgres = dataSource.options.type === 'postgres';
-    const claimable = '"delivered_at" IS NULL AND "failed_at" IS NULL AND ("claimed_until" IS NULL OR "claimed_until" <= $2)';
+    const table = WEBHOOK_OUTBOX.ref;
+    const claimable = `${W.deliveredAt} IS NULL AND ${W.failedAt} IS NULL AND (${W.claimedUntil} IS NULL OR ${W.claimedUntil} <= $2)`;
     this.claim = new PreparedQuery(
       dataSource,
-      `UPDATE "webhook_outbox" SET "claimed_until" = $1, "attempts" = "attempts" + 1 ` +
-        `WHERE "id" IN (SELECT "id" FROM "webhook_outbox" WHERE ${claimable} AND "next_attempt_at" <= $2 ORDER BY "next_attempt_at" LIMIT $3${postgres ? ' FOR UPDATE SKIP LOCKED' : ''}) ` +
-        `AND ${claimable} RETURNING "id", "event_type", "payload", "created_at", "attempts"`,
+      `UPDATE ${table} SET ${W.claimedUntil} = $1, ${W.attempts} = ${W.attempts} + 1 ` +
+        `WHERE ${W.id} IN (SELECT ${W.id} FROM ${table} WHERE ${claimable} AND ${W.nextAttemptAt} <= $2 ORDER BY ${W.nextAttemptAt} LIMIT $3${postgres ? ' FOR UPDATE SKIP LOCKED' : ''}) ` +
+        `AND ${claimable} RETURNING ${selectColumns(WEBHOOK_OUTBOX, CLAIMED_KEYS)}`,
     );
     // Only while this instance's lease holds (another instance may have reclaimed an expired one).
-    this.markDelivered = new PreparedQuery(dataSource, 'UPDATE "webhook_outbox" SET "delivered_at" = $1, "claimed_until" = NULL WHERE "id" = $2 AND "delivered_at" IS NULL');
+    this.markDelivered = new PreparedQuery(dataSource, `UPDATE ${table} SET ${W.deliveredAt} = $1, ${W.claimedUntil} = NULL WHERE ${W.id} = $2 AND ${W.deliveredAt} IS NULL`);
     this.markRetry = new PreparedQuery(
       dataSource,
-      'UPDATE "webhook_outbox" SET "next_attempt_at" = $1, "last_error" = $2, "claimed_until" = NULL WHERE "id" = $3 AND "claimed_until" = $4 AND "delivered_at" IS NULL',
+      `UPDATE ${table} SET ${W.nextAttemptAt} = $1, ${W.lastError} = $2, ${W.claimedUntil} = NULL WHERE ${W.id} = $3 AND ${W.claimedUntil} = $4 AND ${W.deliveredAt} IS NULL`,
     );
     this.markFailed = new PreparedQuery(
       dataSource,
-      'UPDATE "webhook_outbox" SET "failed_at" = $1, "last_error" = $2, "claimed_until" = NULL WHERE "id" = $3 AND "claimed_until" = $4 AND "delivered_at" IS NULL',
+      `UPDATE ${table} SET ${W.failedAt} = $1, ${W.lastError} = $2, ${W.claimedUntil} = NULL WHERE ${W.id} = $3 AND ${W.claimedUntil} = $4 AND ${W.deliveredAt} IS NULL`,
     );
     this.pendingByType = new PreparedQuery(
       dataSource,
-      'SELECT "event_type", COUNT(*) AS "n" FROM "webhook_outbox" WHERE "delivered_at" IS NULL AND "failed_at" IS NULL GROUP BY "event_type"',
+      `SELECT ${selectColumns(WEBHOOK_OUTBOX, ['eventType'])}, COUNT(*) AS "n" FROM ${table} WHERE ${W.deliveredAt} IS NULL AND ${W.failedAt} IS NULL GROUP BY ${W.eventType}`,
     );
     // Delivered rows, and failed ones as long after they failed (the operator has had the warning, the
     // metric and that long to look): the outbox does not grow without end while a receiver is gone.
     this.purge = new PeriodicPurge('delivered and failed webhooks', PURGE_EVERY_MS, async (now) => {
       const cutoff = [new Date(now - this.settings.retentionDays * DAY_MS)];
-      return (await deleteInBatches(this.dataSource, 'webhook_outbox', 'id', '"delivered_at" < $1', cutoff)) + (await deleteInBatches(this.dataSource, 'webhook_outbox', 'id', '"failed_at" < $1', cutoff));
+      const purge = (column: string) => deleteInBatches(this.dataSource, WEBHOOK_OUTBOX.name, WEBHOOK_OUTBOX_COLUMNS.id, `${column} < $1`, cutoff);
+      return (await purge(W.deliveredAt)) + (await purge(W.failedAt));
     });
     if (settings.enabled) {
-      metrics.usePendingCount(async () => new Map((await this.pendingByType.all([])).map((row) => [row.event_type, Number(row.n)])));
+      metrics.usePendingCount(async () => new Map((await this.pendingByType.all([])).map((row) => [row.eventType, Number(row.n)])));
     }
   }
 
@@ -175,7 +176,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       rows.map((row) =>
         // A write that fails (the database went away) leaves the row claimed: it is retried when the lease expires.
         this.deliver(row, lease).catch((error: unknown) => {
-          this.logger.warn(`webhook ${row.id} (${row.event_type}): recording the attempt failed: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.warn(`webhook ${row.id} (${row.eventType}): recording the attempt failed: ${error instanceof Error ? error.message : String(error)}`);
         }),
       ),
     );
@@ -185,7 +186,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async deliver(row: ClaimedRow, lease: Date): Promise<void> {
     const attempts = Number(row.attempts);
-    const type = row.event_type;
+    const type = row.eventType;
     this.metrics.sawType(type);
     const result = await this.attempt(row);
     if (!result.ok && result.outcome === 'shutdown') return;
@@ -199,7 +200,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const schedule = this.settings.retryScheduleMs;
     const delay = Math.round(schedule[Math.min(attempts, schedule.length) - 1] * (1 - JITTER + 2 * JITTER * Math.random()));
     const next = now + delay;
-    if (next > dateColumn(row.created_at).getTime() + this.settings.retryForMs) {
+    if (next > dateColumn(row.createdAt).getTime() + this.settings.retryForMs) {
       const changed = await this.markFailed.run([new Date(now), result.error, row.id, lease]);
       if (changed > 0) {
         this.metrics.failed.inc({ type });

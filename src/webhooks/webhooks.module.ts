@@ -4,6 +4,7 @@ import { webhookConfig } from '../config/webhook.config.js';
 import { WebhookEventRelay } from './webhook-event-relay.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 import { WebhookOutbox } from './webhook-outbox.js';
+import { TransactionalEvents } from './transactional-events.js';
 import { WebhookWorker } from './webhook-worker.js';
 
 /**
@@ -15,7 +16,7 @@ import { WebhookWorker } from './webhook-worker.js';
 @Global()
 @Module({
   imports: [ConfigModule.forFeature(webhookConfig)],
-  providers: [WebhookOutbox, WebhookWorker, WebhookMetrics, WebhookEventRelay],
-  exports: [WebhookOutbox],
+  providers: [WebhookOutbox, WebhookWorker, WebhookMetrics, WebhookEventRelay, TransactionalEvents],
+  exports: [WebhookOutbox, TransactionalEvents],
 })
 export class WebhooksModule {}

@@ -8,14 +8,15 @@ import type { ErrorCode } from '../../common/problem/error-codes.js';
 import { ProblemException } from '../../common/problem/problem.exception.js';
 import { validationFailed } from '../../common/problem/validation-exception.factory.js';
 import { DomainEventPublisher } from '../../events/domain-event.publisher.js';
-import { originOf, type EventOrigin } from '../../events/domain-events.js';
+import { originOf, type DomainEventInput, type EventOrigin } from '../../events/domain-events.js';
 import { mydexConfig } from '../../config/mydex.config.js';
 import { oidcConfig } from '../../config/oidc.config.js';
 import type { AuthenticatedMember } from '../../session/authenticated-member.js';
 import type { MemberSession } from '../../session/member-session.entity.js';
 import { SessionCookies } from '../../session/session-cookies.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../session/session-token.js';
-import { SessionsService } from '../../session/sessions.service.js';
+import { SessionsService, type LoggedOut } from '../../session/sessions.service.js';
+import { TransactionalEvents } from '../../webhooks/transactional-events.js';
 import { OidcRegistrationStrategy } from '../../registration/strategies/oidc/oidc-registration.strategy.js';
 import { IdTokenRejected, IdTokenVerifier } from './id-token.verifier.js';
 import { MydexOidcProvider, type ProviderMetadata } from '../../mydex/mydex-oidc-provider.js';
@@ -68,6 +69,7 @@ export class OidcDelegateService {
     @Inject(mydexConfig.KEY) private readonly mydex: ConfigType<typeof mydexConfig>,
     @Inject(oidcConfig.KEY) private readonly oidc: ConfigType<typeof oidcConfig>,
     private readonly events: DomainEventPublisher,
+    private readonly transactional: TransactionalEvents,
   ) {}
 
   /** Stores a transaction and answers the authorization URL; web browsers get the binding cookie. */
@@ -156,8 +158,9 @@ export class OidcDelegateService {
     const redeemed = await this.transactions.redeemExchange(code, exchangeSecret);
     if (!redeemed) throw new ProblemException('exchange_code_invalid', 'The code is unknown, used, expired, or does not match the exchange secret; start again.');
     const { intent, ...member } = redeemed;
-    const { token, session } = await this.sessions.create({ client: 'native', ...member, sid: sidOf(member.idToken) });
-    this.publishLogin(session, intent, origin);
+    const { token, session } = await this.sessions.create({ client: 'native', ...member, sid: sidOf(member.idToken) }, (created) =>
+      this.transactional.prepare('member.logged_in', loginFacts(created, intent, origin)),
+    );
     return { sessionToken: token, expiresAt: session.expiresAt.toISOString(), member: { sub: session.sub, mydexid: session.mydexid } };
   }
 
@@ -180,11 +183,9 @@ export class OidcDelegateService {
     } catch (error) {
       refusal = error;
     }
-    const ended = options.everywhere ? await this.sessions.endAllOfMember(member, member.sessionId) : await this.sessions.end(member.sessionId);
-    // logout-all answers how many ended; logout answers the one session, or null when it had already ended.
-    const sessionsEnded = ended === null ? 0 : 'ended' in ended && typeof ended.ended === 'number' ? ended.ended : 1;
-    if (sessionsEnded > 0) {
-      this.events.publish('member.logged_out', {
+    // member.logged_out, its webhook row written with the sessions' end, when any ended.
+    const loggedOut: LoggedOut = (sessionsEnded) =>
+      this.transactional.prepare('member.logged_out', {
         reason: options.everywhere ? 'logout_all' : 'logout',
         issuer: member.issuer,
         sub: member.sub,
@@ -194,7 +195,7 @@ export class OidcDelegateService {
         sessionsEnded,
         ...originOf(reply.request),
       });
-    }
+    const ended = options.everywhere ? await this.sessions.endAllOfMember(member, member.sessionId, loggedOut) : await this.sessions.end(member.sessionId, loggedOut);
     if (member.client === 'web') this.cookies.clearSession(reply);
     if (refusal !== undefined) throw refusal;
     let endSessionUrl: string | null = null;
@@ -216,6 +217,7 @@ export class OidcDelegateService {
   private async complete(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, request: FastifyRequest, reply: FastifyReply): Promise<string> {
     let target: string;
     let session: MemberSession | undefined;
+    const origin = originOf(request);
     if (transaction.client === 'native') {
       const code = await this.transactions.attachExchange(transaction.id, member);
       target = withQuery(this.checkedTarget(transaction), { code });
@@ -223,12 +225,14 @@ export class OidcDelegateService {
       // A browser logging in again ends the session its cookie still holds (whoever's it was): one
       // browser, one live session, and a cookie copied before the new login is worth nothing.
       await this.sessions.endByToken(this.cookies.readSession(request), 'web');
-      const created = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) });
+      // A login's webhook row commits with its session. A registration's session stands only once its
+      // registration is recorded (below, in the strategy's own write): its login is published after.
+      const loggedIn = transaction.intent === 'login' ? (created: MemberSession) => this.transactional.prepare('member.logged_in', loginFacts(created, 'login', origin)) : undefined;
+      const created = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) }, loggedIn);
       session = created.session;
       this.cookies.setSession(reply, created.token, session.expiresAt);
       target = this.checkedTarget(transaction);
     }
-    const origin = originOf(request);
     if (transaction.intent === 'register') {
       try {
         await this.recordRegistration(transaction, member, session?.id, origin);
@@ -239,28 +243,14 @@ export class OidcDelegateService {
         throw error;
       }
     }
-    // A native app's session begins at the exchange (exchange()).
-    if (session) this.publishLogin(session, transaction.intent, origin);
+    // A native app's session begins at the exchange (exchange()); a web login's event was published with its session.
+    if (session && transaction.intent === 'register') this.events.publish('member.logged_in', loginFacts(session, 'register', origin));
     return target;
   }
 
   /** `intent=register`: the OIDC registration strategy records it, for a member new to the BFF. */
   private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined, origin: EventOrigin): Promise<void> {
     await this.registration.complete({ member, sessionId, returnTo: transaction.returnTo }, origin);
-  }
-
-  /** `member.logged_in`, once the session is written (and, for `intent=register`, its registration). */
-  private publishLogin(session: MemberSession, intent: OidcTransaction['intent'], origin: EventOrigin): void {
-    this.events.publish('member.logged_in', {
-      sessionId: session.id,
-      client: session.client,
-      issuer: session.issuer,
-      sub: session.sub,
-      mydexid: session.mydexid,
-      intent,
-      occurredAt: session.createdAt.toISOString(),
-      requestId: origin.requestId,
-    });
   }
 
   private strategyFor(metadata: ProviderMetadata, request: OidcRequest): MydexOidcStrategy {
@@ -404,4 +394,18 @@ function reasonOf(outcome: { kind: string; challenge?: unknown; error?: unknown 
   }
   if (outcome.kind === 'error') return outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : 'error';
   return outcome.kind;
+}
+
+/** `member.logged_in` of a session just written (and, for `intent=register`, its registration). */
+function loginFacts(session: MemberSession, intent: OidcTransaction['intent'], origin: EventOrigin): DomainEventInput<'member.logged_in'> {
+  return {
+    sessionId: session.id,
+    client: session.client,
+    issuer: session.issuer,
+    sub: session.sub,
+    mydexid: session.mydexid,
+    intent,
+    occurredAt: session.createdAt.toISOString(),
+    requestId: origin.requestId,
+  };
 }

@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
 import { PeriodicPurge } from '../../persistence/periodic-purge.js';
-import { deleteInBatches, PreparedQuery } from '../../persistence/prepared-query.js';
+import { deleteInBatches } from '../../persistence/prepared-query.js';
+import { SqlEngine } from '../../persistence/sql-engine.js';
+import { insertStatement } from '../../persistence/sql-table.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../session/session-token.js';
 import type { OidcRequest } from './oidc-request.js';
-import { OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
+import { OIDC_TRANSACTION_COLUMNS, OIDC_TRANSACTIONS, OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
 import { asError, settle } from './passport-bridge.js';
 
 /** A transaction lives 10 minutes from the authorization request. */
@@ -13,6 +15,7 @@ export const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 /** The native app has this long to exchange its one-time code. */
 export const EXCHANGE_CODE_TTL_MS = 5 * 60 * 1000;
 const PURGE_EVERY_MS = 5 * 60 * 1000;
+const T = OIDC_TRANSACTIONS.c;
 
 /** What the relying party stores with a new authorization request (passport's `appState`). */
 export interface PendingTransaction {
@@ -56,21 +59,16 @@ export class OidcTransactionStore {
    * (by the expires_at index), so a large backlog never holds the database or the process for long.
    */
   private readonly purge = new PeriodicPurge('expired OIDC transactions', PURGE_EVERY_MS, (now) =>
-    deleteInBatches(this.transactions.manager.dataSource, 'oidc_transactions', 'id', '"expires_at" < $1', [new Date(now - 60 * 60 * 1000)]),
+    deleteInBatches(this.transactions.manager.dataSource, OIDC_TRANSACTIONS.name, OIDC_TRANSACTION_COLUMNS.id, `${T.expiresAt} < $1`, [new Date(now - 60 * 60 * 1000)]),
   );
   /**
    * Every authorization request writes one row, so it is a prepared statement on the driver rather
-   * than a TypeORM insert (which builds the query and takes a query runner each time). The columns
-   * not named start NULL.
+   * than a TypeORM insert (which builds the query and takes a query runner each time).
    */
-  private readonly insertRow: PreparedQuery<never>;
+  private readonly sql: SqlEngine;
 
   constructor(@InjectRepository(OidcTransaction) private readonly transactions: Repository<OidcTransaction>) {
-    this.insertRow = new PreparedQuery(
-      transactions.manager.dataSource,
-      'INSERT INTO "oidc_transactions" ("id", "state_hash", "nonce_hash", "code_verifier", "intent", "client", "return_to", "app_redirect_uri", ' +
-        '"browser_binding_hash", "exchange_secret_hash", "created_at", "expires_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-    );
+    this.sql = SqlEngine.of(transactions.manager.dataSource);
   }
 
   /** passport-openidconnect: persist the request and yield the `state` to send. */
@@ -99,20 +97,22 @@ export class OidcTransactionStore {
     this.purge.maybeRun();
     const state = newOpaqueToken();
     const now = new Date();
-    await this.insertRow.run([
-      pending.id,
-      sha256Hex(state),
-      sha256Hex(pending.nonce),
-      pending.codeVerifier,
-      pending.intent,
-      pending.client,
-      pending.returnTo,
-      pending.appRedirectUri,
-      pending.browserBindingHash,
-      pending.exchangeSecretHash,
-      now,
-      new Date(now.getTime() + TRANSACTION_TTL_MS),
-    ]);
+    // The columns not named start NULL.
+    const [sql, values] = insertStatement(OIDC_TRANSACTIONS, {
+      id: pending.id,
+      stateHash: sha256Hex(state),
+      nonceHash: sha256Hex(pending.nonce),
+      codeVerifier: pending.codeVerifier,
+      intent: pending.intent,
+      client: pending.client,
+      returnTo: pending.returnTo,
+      appRedirectUri: pending.appRedirectUri,
+      browserBindingHash: pending.browserBindingHash,
+      exchangeSecretHash: pending.exchangeSecretHash,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + TRANSACTION_TTL_MS),
+    });
+    await this.sql.run(sql, values);
     return state;
   }
 
@@ -129,10 +129,10 @@ export class OidcTransactionStore {
       .createQueryBuilder()
       .update(OidcTransaction)
       .set({ consumedAt: now })
-      .where('state_hash = :stateHash', { stateHash })
-      .andWhere('consumed_at IS NULL')
-      .andWhere('expires_at > :now', { now })
-      .andWhere("(client <> 'web' OR browser_binding_hash = :bindingHash)", { bindingHash })
+      .where(`${T.stateHash} = :stateHash`, { stateHash })
+      .andWhere(`${T.consumedAt} IS NULL`)
+      .andWhere(`${T.expiresAt} > :now`, { now })
+      .andWhere(`(${T.client} <> 'web' OR ${T.browserBindingHash} = :bindingHash)`, { bindingHash })
       .execute();
     const transaction = await this.transactions.findOneBy({ stateHash });
     if (!transaction) return { ok: false, code: 'state_invalid', transaction: undefined };
@@ -175,9 +175,9 @@ export class OidcTransactionStore {
       .createQueryBuilder()
       .update(OidcTransaction)
       .set({ exchangedAt: now })
-      .where('exchange_code_hash = :codeHash', { codeHash })
-      .andWhere('exchanged_at IS NULL')
-      .andWhere('exchange_expires_at > :now', { now })
+      .where(`${T.exchangeCodeHash} = :codeHash`, { codeHash })
+      .andWhere(`${T.exchangedAt} IS NULL`)
+      .andWhere(`${T.exchangeExpiresAt} > :now`, { now })
       .execute();
     if ((result.affected ?? 0) !== 1) return undefined;
     const row = await this.transactions.findOneBy({ exchangeCodeHash: codeHash });
