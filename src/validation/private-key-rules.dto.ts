@@ -20,14 +20,14 @@ export class PrivateKeyRulesDto {
   /** Trimmed before the rules [I]: the page says Mydex trims the registration fields, not the private key. */
   @Trim()
   @InRuleOrder(
-    Rule('privateKey', 'privateKey', 'required', isPresent),
-    Rule('privateKey', 'privateKey', 'private_key_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
-    Rule('privateKey', 'privateKey', 'private_key_same_as_password', (value, object) => differs(value, object.password)),
-    Rule('privateKey', 'privateKey', 'private_key_length', isPrivateKeyLengthOk),
+    Rule('required', isPresent),
+    Rule('private_key_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
+    Rule('private_key_same_as_password', (value, object) => differs(value, object.password)),
+    Rule('private_key_length', isPrivateKeyLengthOk),
   )
   privateKey!: string;
 
   /** Only the boolean true accepts the terms. */
-  @Rule('privateKey', 'termsAccepted', 'terms_not_accepted', isTermsAccepted)
+  @Rule('terms_not_accepted', isTermsAccepted)
   termsAccepted!: boolean;
 }

@@ -31,8 +31,8 @@ export class RegistrationDetailsDto {
   @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
   @Trim()
   @InRuleOrder(
-    Rule('registration', 'email', 'required', isPresent),
-    Rule('registration', 'email', 'email_invalid', isEmailWellFormed),
+    Rule('required', isPresent),
+    Rule('email_invalid', isEmailWellFormed),
   )
   email!: string;
 
@@ -40,9 +40,9 @@ export class RegistrationDetailsDto {
   @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN, format: 'password', writeOnly: true })
   @Trim()
   @InRuleOrder(
-    Rule('registration', 'password', 'required', isPresent),
-    Rule('registration', 'password', 'password_same_as_mydexid', (value, object) => differsIgnoringCase(value, object.mydexid)),
-    Rule('registration', 'password', 'password_too_short', isPasswordLongEnough),
+    Rule('required', isPresent),
+    Rule('password_same_as_mydexid', (value, object) => differsIgnoringCase(value, object.mydexid)),
+    Rule('password_too_short', isPasswordLongEnough),
   )
   password!: string;
 }

@@ -1,4 +1,5 @@
 import { ValidationPipe } from '@nestjs/common';
+import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
@@ -14,8 +15,9 @@ import {
   registrationBody,
 } from '../../test/support/registration-reference.js';
 import { checkRegistrationBody, requireValidRegistration } from './registration-body.js';
-import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES } from './registration-rules.js';
-import { EMAIL_PATTERN, isEmailAddress } from './rule-catalogue.js';
+import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES, VALIDATOR_OPTIONS, violations } from './registration-rules.js';
+import { EMAIL_PATTERN, formOf, isEmailAddress, isPasswordLongEnough, PASSWORD_MIN, ruleFor } from './rule-catalogue.js';
+import { Rule } from './rule-constraints.js';
 
 const valid = { mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse' };
 const codes = (input: unknown) => checkRegistration(input).errors.map((e) => `${e.field}:${e.code}`);
@@ -275,6 +277,22 @@ describe('rule catalogue', () => {
       'privateKey.privateKey.private_key_length',
       'privateKey.termsAccepted.terms_not_accepted',
     ]);
+  });
+
+  it('belongs each field to one form, so a DTO property names the form of its rules', () => {
+    const forms = new Map<string, Set<string>>();
+    for (const rule of RULES) forms.set(rule.field, (forms.get(rule.field) ?? new Set()).add(rule.form));
+    for (const [field, of] of forms) expect([field, [...of]]).toEqual([field, [formOf(field)]]);
+  });
+
+  it('Rule(code, test) takes its field from the property and refuses a code the catalogue lacks for it', () => {
+    class Probe {
+      @Rule('password_too_short', isPasswordLongEnough)
+      password!: string;
+    }
+    const errors = violations('registration', validateSync(Object.assign(new Probe(), { password: 'short' }), VALIDATOR_OPTIONS));
+    expect(errors).toEqual([{ field: 'password', code: 'password_too_short', message: ruleFor('registration', 'password', 'password_too_short').message, params: { min: PASSWORD_MIN } }]);
+    expect(() => Rule('password_too_short', isPasswordLongEnough)(Probe.prototype, 'email')).toThrow('No rule password_too_short for registration.email');
   });
 
   it('gives the message of the catalogue entry with each violation', () => {
