@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { JsonObjectBody } from '../common/problem/problem-validation.pipe.js';
 import {
   differsIgnoringCase,
   EMAIL_MAX,
@@ -15,8 +16,10 @@ import { InRuleOrder, MydexIdRules, Rule, Trim } from './rule-constraints.js';
 
 /**
  * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only
- * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations.
+ * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations, which both
+ * answer a body that is not a JSON object with 400 `body_not_object`.
  */
+@JsonObjectBody('Send the registration details as a JSON object.')
 export class RegistrationDetailsDto {
   /** The MydexID the member wants: ASCII letters and digits, not only digits, 3 to 60 characters. */
   @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })

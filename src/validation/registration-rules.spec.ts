@@ -1,9 +1,8 @@
-import { ValidationPipe } from '@nestjs/common';
 import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { validationProblem } from '../common/problem/validation-exception.factory.js';
+import { ProblemValidationPipe } from '../common/problem/problem-validation.pipe.js';
 import {
   EMAILS_ACCEPTED,
   EMAILS_REFUSED,
@@ -14,7 +13,7 @@ import {
   referenceEmailAddress,
   registrationBody,
 } from '../../test/support/registration-reference.js';
-import { checkRegistrationBody, requireValidRegistration } from './registration-body.js';
+import { checkRegistrationBody } from './registration-body.js';
 import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES, VALIDATOR_OPTIONS, violations } from './registration-rules.js';
 import { EMAIL_PATTERN, formOf, isEmailAddress, isPasswordLongEnough, PASSWORD_MIN, ruleFor } from './rule-catalogue.js';
 import { Rule } from './rule-constraints.js';
@@ -327,28 +326,36 @@ describe('rule catalogue', () => {
   });
 });
 
-describe('registration body helpers for the own-form strategy', () => {
-  it('refuses a body that is not a JSON object with body_not_object', () => {
-    for (const body of [null, [], 'x', 3, undefined]) {
-      expect(() => checkRegistrationBody(body)).toThrow(expect.objectContaining({ code: 'body_not_object', status: 400 }));
-    }
+describe('registration bodies: checkRegistrationBody (POST /v1/validation/registration) and the ValidationPipe (POST /v1/registrations)', () => {
+  const pipe = new ProblemValidationPipe();
+  const asBody = (body: unknown) => pipe.transform(body, { type: 'body', metatype: RegistrationDetailsDto });
+
+  it.each([
+    ['null', null],
+    ['an empty array', []],
+    ['an array of details', [valid]],
+    ['a string', 'x'],
+    ['a number', 3],
+    ['true', true],
+    ['no body', undefined],
+  ])('refuses %s, not a JSON object, with 400 body_not_object in both', async (_label, body) => {
+    const refusal = expect.objectContaining({ code: 'body_not_object', status: 400, detail: 'Send the registration details as a JSON object.' });
+    expect(() => checkRegistrationBody(body)).toThrow(refusal);
+    await expect(asBody(body)).rejects.toThrow(refusal);
   });
 
-  it('answers invalid details with 422 validation_failed carrying the same errors', () => {
+  it('answers invalid details with 422 validation_failed carrying the errors checkRegistrationBody reports', async () => {
     const body = { mydexid: '12', email: 'x', password: '12' };
-    try {
-      requireValidRegistration(body);
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ProblemException);
-      expect((error as ProblemException).status).toBe(422);
-      expect((error as ProblemException).code).toBe('validation_failed');
-      expect((error as ProblemException).options.errors).toEqual(checkRegistration(body).errors);
-    }
+    const refusal = await asBody(body).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ProblemException);
+    expect(refusal).toMatchObject({ status: 422, code: 'validation_failed' });
+    expect((refusal as ProblemException).options.errors).toEqual(checkRegistrationBody(body).errors);
   });
 
-  it('returns the trimmed details when valid', () => {
-    expect(requireValidRegistration({ mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse' })).toEqual(valid);
+  it('gives the trimmed details, and only them, when valid', async () => {
+    const body = { mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse', role: 'admin' };
+    expect({ ...(await asBody(body) as object) }).toEqual(valid);
+    expect(checkRegistrationBody(body).details).toEqual(valid);
   });
 });
 
@@ -377,8 +384,8 @@ describe('properties', () => {
   });
 
   it('the global ValidationPipe reports the same errors, in the same order, for the DTO', async () => {
-    // The options of CommonModule's APP_PIPE: what POST /v1/registrations runs on this DTO.
-    const pipe = new ValidationPipe({ transform: true, whitelist: true, forbidUnknownValues: true, stopAtFirstError: false, exceptionFactory: validationProblem });
+    // CommonModule's APP_PIPE: what POST /v1/registrations runs on this DTO.
+    const pipe = new ProblemValidationPipe();
     await fc.assert(
       fc.asyncProperty(registrationBody, async (body) => {
         const expected = checkRegistration(body).errors;
