@@ -59,7 +59,7 @@ export class RegistrationsController {
   private readonly logger = new Logger('Registrations');
 
   /**
-   * Registers a MydexID and PDS from our own form: checks the eight rules, submits the details to
+   * Registers a MydexID and PDS from our own form: checks Mydex's registration rules, submits the details to
    * Mydex, and answers the URL of Mydex's Private Key form, where the browser goes next. The password
    * is used for the one call to Mydex and never stored, logged or returned.
    */

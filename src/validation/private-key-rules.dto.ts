@@ -3,7 +3,7 @@ import { differs, isPresent, isPrivateKeyLengthOk, isTermsAccepted } from './rul
 import { InRuleOrder, Rule, Trim } from './rule-constraints.js';
 
 /**
- * Mydex's Private Key form: the four private-key rules and the terms. Only the emulator's form uses
+ * Mydex's Private Key form: its private-key rules and the terms. Only the emulator's form uses
  * it; the BFF never receives a private key and has no endpoint for one.
  */
 export class PrivateKeyRulesDto {

@@ -15,7 +15,7 @@ import {
 import { InRuleOrder, MydexIdRules, Rule, Trim } from './rule-constraints.js';
 
 /**
- * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only
+ * The member's registration details, checked with Mydex's registration rules (uniqueness excepted: only
  * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations, which both
  * answer a body that is not a JSON object with 400 `body_not_object`.
  */

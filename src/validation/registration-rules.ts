@@ -54,7 +54,7 @@ export function checkRegistration(input: unknown): { details: RegistrationDetail
 }
 
 /**
- * The Private Key form: input `{ mydexid, password, privateKey, termsAccepted }`; the four private-key
+ * The Private Key form: input `{ mydexid, password, privateKey, termsAccepted }`; the private-key
  * rules and the terms (only the boolean true accepts them).
  */
 export function checkPrivateKey(input: unknown): { errors: RuleViolation[] } {

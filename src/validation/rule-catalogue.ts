@@ -6,7 +6,7 @@
 
 export type RuleForm = 'registration' | 'privateKey';
 /**
- * Who states a rule: `mydex` for Mydex's eight registration rules and four Private Key rules (its
+ * Who states a rule: `mydex` for the rules Mydex publishes for the registration details and the Private Key form (its
  * registration page, "Validation of the MydexID and other attributes"), `bff` for what the BFF adds.
  */
 export type RuleSource = 'mydex' | 'bff';
