@@ -7,7 +7,7 @@ import { hashSecret } from './secrets.js';
 import type { PendingRegistration } from './store.js';
 
 /**
- * Mydex's Private Key form, reached through the URL `POST /api/pds` answered. Its 4 rules and the
+ * Mydex's Private Key form, reached through the URL `POST /api/pds` answered. Its rules and the
  * terms pass, then the member and PDS exist, the member is logged in at Mydex [I] and the browser goes to
  * `return_to` (with no query parameters added [I]).
  */

@@ -1,8 +1,8 @@
-import { Global, Module, ValidationPipe } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { RouteRegistry } from './problem/route-registry.js';
-import { validationProblem } from './problem/validation-exception.factory.js';
+import { ProblemValidationPipe } from './problem/problem-validation.pipe.js';
 
 /**
  * The global request pipeline, registered as providers so a testing module runs exactly what
@@ -14,17 +14,7 @@ import { validationProblem } from './problem/validation-exception.factory.js';
   providers: [
     RouteRegistry,
     { provide: APP_FILTER, inject: [RouteRegistry], useFactory: (routes: RouteRegistry) => new ProblemDetailsFilter(routes) },
-    {
-      provide: APP_PIPE,
-      useFactory: () =>
-        new ValidationPipe({
-          transform: true,
-          whitelist: true,
-          forbidUnknownValues: true,
-          stopAtFirstError: false,
-          exceptionFactory: validationProblem,
-        }),
-    },
+    { provide: APP_PIPE, useFactory: () => new ProblemValidationPipe() },
   ],
   exports: [RouteRegistry],
 })

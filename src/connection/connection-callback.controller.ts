@@ -107,7 +107,11 @@ export class ConnectionCallbackController implements OnModuleInit {
   }
 
   // The body is typed unknown on purpose: a form and JSON arrive in different shapes (strings vs
-  // numbers) and a notification is another shape again, so readCallbackDelivery validates it.
+  // numbers) and a notification is another shape again, so readCallbackDelivery validates it with
+  // ConnectionCallbackDto (a notification, the @ApiBody's other shape, is stored as received). The
+  // ValidationPipe would refuse a malformed delivery with 422 and keep nothing; an authenticated one
+  // is kept and applied with its anomalies instead (never refuse, never lose what Mydex may
+  // legitimately send; docs/decisions.md).
   private async receive(method: 'POST' | 'PUT', body: unknown, request: FastifyRequest): Promise<CallbackReceivedDto> {
     const delivery = readCallbackDelivery(body, this.mydex.connectionNid);
     const form = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');

@@ -1,4 +1,4 @@
-import { isJsonObject } from '../validation/registration-rules.js';
+import { isJsonObject } from '../common/problem/problem-validation.pipe.js';
 /**
  * Mydex's `fields` structure (the permissions a member granted) and its normalised form.
  *

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Logger, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Logger, Param, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -17,8 +17,10 @@ import { Public } from '../common/auth/route-access.decorator.js';
 import { ProblemException } from '../common/problem/problem.exception.js';
 import { ReturnToPolicy, withQuery } from '../common/return-to/return-to.policy.js';
 import { RegistrationBindings, type BindingClient } from '../session/registration-binding.js';
-import { requireValidRegistration } from '../validation/registration-body.js';
+import { RegistrationDetailsDto } from '../validation/registration-details.dto.js';
+import type { RegistrationDetails } from '../validation/registration-rules.js';
 import { originOf } from '../events/domain-events.js';
+import { IdempotencyKeyHeader } from './idempotency/idempotency-key.decorator.js';
 import { IdempotencyStore, REPLAY_HEADER } from './idempotency/idempotency.store.js';
 import type { Registration } from './registration.entity.js';
 import { RegistrationsService } from './registrations.service.js';
@@ -57,7 +59,7 @@ export class RegistrationsController {
   private readonly logger = new Logger('Registrations');
 
   /**
-   * Registers a MydexID and PDS from our own form: checks the eight rules, submits the details to
+   * Registers a MydexID and PDS from our own form: checks Mydex's registration rules, submits the details to
    * Mydex, and answers the URL of Mydex's Private Key form, where the browser goes next. The password
    * is used for the one call to Mydex and never stored, logged or returned.
    */
@@ -83,15 +85,18 @@ export class RegistrationsController {
   @ApiUnprocessableEntityResponse({ description: '`validation_failed` (every field error), `mydex_rejected` (Mydex\'s message), `idempotency_key_reused`', content: PROBLEM })
   @ApiMydexUpstreamResponses()
   async create(
-    // Typed unknown: the ValidationModule's rules run in requireValidRegistration, which reports every field error.
-    @Body() body: unknown,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKeyHeader() key: string | undefined,
+    // The rules run in the global ValidationPipe (RegistrationDetailsDto). client and returnTo are read
+    // beside it, not as CreateRegistrationDto: a wrong one is its own 400 (invalid_request,
+    // return_to_not_allowed), answered only once the rules passed (docs/decisions.md).
+    @Body() registration: RegistrationDetailsDto,
+    @Body('client') clientField: unknown,
+    @Body('returnTo') returnToField: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedRegistrationDto> {
-    const key = IdempotencyStore.checkKey(idempotencyKey);
-    const details = requireValidRegistration(body);
-    const client = clientOf(body);
-    const returnTo = this.returnTo.clientTarget(returnToOf(body), client);
+    const details = detailsOf(registration);
+    const client = clientOf(clientField);
+    const returnTo = this.returnTo.clientTarget(returnToOf(returnToField), client);
     let value: Required<CreatedRegistrationDto>;
     const origin = originOf(reply.request);
     if (key === undefined) {
@@ -204,8 +209,12 @@ export class RegistrationsController {
   }
 }
 
-function clientOf(body: unknown): BindingClient {
-  const value = (body as Record<string, unknown>).client;
+/** The validated details as the own-form strategy and the Idempotency-Key fingerprint take them (in this key order). */
+function detailsOf({ mydexid, email, password }: RegistrationDetailsDto): RegistrationDetails {
+  return { mydexid, email, password };
+}
+
+function clientOf(value: unknown): BindingClient {
   if (value === undefined || value === null || value === 'web') return 'web';
   if (value === 'native') return 'native';
   throw new ProblemException('invalid_request', 'client must be "web" or "native".', {
@@ -213,8 +222,7 @@ function clientOf(body: unknown): BindingClient {
   });
 }
 
-function returnToOf(body: unknown): string | undefined {
-  const value = (body as Record<string, unknown>).returnTo;
+function returnToOf(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
     throw new ProblemException('return_to_not_allowed', 'returnTo must be a string.', {

@@ -3,7 +3,7 @@ import { differs, isPresent, isPrivateKeyLengthOk, isTermsAccepted } from './rul
 import { InRuleOrder, Rule, Trim } from './rule-constraints.js';
 
 /**
- * Mydex's Private Key form: the four private-key rules and the terms. Only the emulator's form uses
+ * Mydex's Private Key form: its private-key rules and the terms. Only the emulator's form uses
  * it; the BFF never receives a private key and has no endpoint for one.
  */
 export class PrivateKeyRulesDto {
@@ -20,14 +20,14 @@ export class PrivateKeyRulesDto {
   /** Trimmed before the rules [I]: the page says Mydex trims the registration fields, not the private key. */
   @Trim()
   @InRuleOrder(
-    Rule('privateKey', 'privateKey', 'required', isPresent),
-    Rule('privateKey', 'privateKey', 'private_key_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
-    Rule('privateKey', 'privateKey', 'private_key_same_as_password', (value, object) => differs(value, object.password)),
-    Rule('privateKey', 'privateKey', 'private_key_length', isPrivateKeyLengthOk),
+    Rule('required', isPresent),
+    Rule('private_key_same_as_mydexid', (value, object) => differs(value, object.mydexid)),
+    Rule('private_key_same_as_password', (value, object) => differs(value, object.password)),
+    Rule('private_key_length', isPrivateKeyLengthOk),
   )
   privateKey!: string;
 
   /** Only the boolean true accepts the terms. */
-  @Rule('privateKey', 'termsAccepted', 'terms_not_accepted', isTermsAccepted)
+  @Rule('terms_not_accepted', isTermsAccepted)
   termsAccepted!: boolean;
 }

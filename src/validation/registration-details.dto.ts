@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { JsonObjectBody } from '../common/problem/problem-validation.pipe.js';
 import {
   differsIgnoringCase,
   EMAIL_MAX,
@@ -14,9 +15,11 @@ import {
 import { InRuleOrder, MydexIdRules, Rule, Trim } from './rule-constraints.js';
 
 /**
- * The member's registration details, checked with Mydex's eight rules (uniqueness excepted: only
- * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations.
+ * The member's registration details, checked with Mydex's registration rules (uniqueness excepted: only
+ * Mydex can tell). Used by POST /v1/validation/registration and POST /v1/registrations, which both
+ * answer a body that is not a JSON object with 400 `body_not_object`.
  */
+@JsonObjectBody('Send the registration details as a JSON object.')
 export class RegistrationDetailsDto {
   /** The MydexID the member wants: ASCII letters and digits, not only digits, 3 to 60 characters. */
   @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })
@@ -31,8 +34,8 @@ export class RegistrationDetailsDto {
   @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
   @Trim()
   @InRuleOrder(
-    Rule('registration', 'email', 'required', isPresent),
-    Rule('registration', 'email', 'email_invalid', isEmailWellFormed),
+    Rule('required', isPresent),
+    Rule('email_invalid', isEmailWellFormed),
   )
   email!: string;
 
@@ -40,9 +43,9 @@ export class RegistrationDetailsDto {
   @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN, format: 'password', writeOnly: true })
   @Trim()
   @InRuleOrder(
-    Rule('registration', 'password', 'required', isPresent),
-    Rule('registration', 'password', 'password_same_as_mydexid', (value, object) => differsIgnoringCase(value, object.mydexid)),
-    Rule('registration', 'password', 'password_too_short', isPasswordLongEnough),
+    Rule('required', isPresent),
+    Rule('password_same_as_mydexid', (value, object) => differsIgnoringCase(value, object.mydexid)),
+    Rule('password_too_short', isPasswordLongEnough),
   )
   password!: string;
 }

@@ -1,8 +1,8 @@
-import { ValidationPipe } from '@nestjs/common';
+import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
-import { validationProblem } from '../common/problem/validation-exception.factory.js';
+import { ProblemValidationPipe } from '../common/problem/problem-validation.pipe.js';
 import {
   EMAILS_ACCEPTED,
   EMAILS_REFUSED,
@@ -13,9 +13,10 @@ import {
   referenceEmailAddress,
   registrationBody,
 } from '../../test/support/registration-reference.js';
-import { checkRegistrationBody, requireValidRegistration } from './registration-body.js';
-import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES } from './registration-rules.js';
-import { EMAIL_PATTERN, isEmailAddress } from './rule-catalogue.js';
+import { checkRegistrationBody } from './registration-body.js';
+import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES, VALIDATOR_OPTIONS, violations } from './registration-rules.js';
+import { EMAIL_PATTERN, formOf, isEmailAddress, isPasswordLongEnough, PASSWORD_MIN, ruleFor } from './rule-catalogue.js';
+import { Rule } from './rule-constraints.js';
 
 const valid = { mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse' };
 const codes = (input: unknown) => checkRegistration(input).errors.map((e) => `${e.field}:${e.code}`);
@@ -235,46 +236,34 @@ describe('Private Key form rules', () => {
 });
 
 describe('rule catalogue', () => {
-  it('holds exactly the stable codes of the architecture', () => {
-    expect([...new Set(RULES.map((r) => r.code))].sort()).toEqual(
-      [
-        'required',
-        'mydexid_taken',
-        'mydexid_not_alphanumeric',
-        'mydexid_digits_only',
-        'mydexid_length',
-        'email_taken',
-        'email_invalid',
-        'password_same_as_mydexid',
-        'password_too_short',
-        'private_key_same_as_mydexid',
-        'private_key_same_as_password',
-        'private_key_length',
-        'terms_not_accepted',
-      ].sort(),
-    );
+  it('names each rule once, with a snake_case code, `required` first among its field\'s rules', () => {
+    const keys = RULES.map((r) => `${r.form}.${r.field}.${r.code}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const rule of RULES) expect(rule.code).toMatch(/^[a-z]+(_[a-z]+)*$/);
+    for (const field of new Set(RULES.map((r) => r.field))) {
+      const codes = RULES.filter((r) => r.field === field).map((r) => r.code);
+      if (codes.includes('required')) expect([field, codes[0]]).toEqual([field, 'required']);
+    }
   });
 
-  it('marks Mydex\'s eight registration and four Private Key rules as mydex, and only the email format as bff', () => {
-    const bySource = (source: string) => RULES.filter((r) => r.source === source).map((r) => `${r.form}.${r.field}.${r.code}`);
-    expect(bySource('bff')).toEqual(['registration.email.email_invalid']);
-    expect(bySource('mydex')).toEqual([
-      'registration.mydexid.required',
-      'registration.mydexid.mydexid_taken',
-      'registration.mydexid.mydexid_not_alphanumeric',
-      'registration.mydexid.mydexid_digits_only',
-      'registration.mydexid.mydexid_length',
-      'registration.email.required',
-      'registration.email.email_taken',
-      'registration.password.required',
-      'registration.password.password_same_as_mydexid',
-      'registration.password.password_too_short',
-      'privateKey.privateKey.required',
-      'privateKey.privateKey.private_key_same_as_mydexid',
-      'privateKey.privateKey.private_key_same_as_password',
-      'privateKey.privateKey.private_key_length',
-      'privateKey.termsAccepted.terms_not_accepted',
-    ]);
+  it('marks only the email format as the BFF\'s own rule; every other rule is Mydex\'s', () => {
+    expect(RULES.filter((r) => r.source === 'bff').map((r) => `${r.form}.${r.field}.${r.code}`)).toEqual(['registration.email.email_invalid']);
+  });
+
+  it('belongs each field to one form, so a DTO property names the form of its rules', () => {
+    const forms = new Map<string, Set<string>>();
+    for (const rule of RULES) forms.set(rule.field, (forms.get(rule.field) ?? new Set()).add(rule.form));
+    for (const [field, of] of forms) expect([field, [...of]]).toEqual([field, [formOf(field)]]);
+  });
+
+  it('Rule(code, test) takes its field from the property and refuses a code the catalogue lacks for it', () => {
+    class Probe {
+      @Rule('password_too_short', isPasswordLongEnough)
+      password!: string;
+    }
+    const errors = violations('registration', validateSync(Object.assign(new Probe(), { password: 'short' }), VALIDATOR_OPTIONS));
+    expect(errors).toEqual([{ field: 'password', code: 'password_too_short', message: ruleFor('registration', 'password', 'password_too_short').message, params: { min: PASSWORD_MIN } }]);
+    expect(() => Rule('password_too_short', isPasswordLongEnough)(Probe.prototype, 'email')).toThrow('No rule password_too_short for registration.email');
   });
 
   it('gives the message of the catalogue entry with each violation', () => {
@@ -309,28 +298,36 @@ describe('rule catalogue', () => {
   });
 });
 
-describe('registration body helpers for the own-form strategy', () => {
-  it('refuses a body that is not a JSON object with body_not_object', () => {
-    for (const body of [null, [], 'x', 3, undefined]) {
-      expect(() => checkRegistrationBody(body)).toThrow(expect.objectContaining({ code: 'body_not_object', status: 400 }));
-    }
+describe('registration bodies: checkRegistrationBody (POST /v1/validation/registration) and the ValidationPipe (POST /v1/registrations)', () => {
+  const pipe = new ProblemValidationPipe();
+  const asBody = (body: unknown) => pipe.transform(body, { type: 'body', metatype: RegistrationDetailsDto });
+
+  it.each([
+    ['null', null],
+    ['an empty array', []],
+    ['an array of details', [valid]],
+    ['a string', 'x'],
+    ['a number', 3],
+    ['true', true],
+    ['no body', undefined],
+  ])('refuses %s, not a JSON object, with 400 body_not_object in both', async (_label, body) => {
+    const refusal = expect.objectContaining({ code: 'body_not_object', status: 400, detail: 'Send the registration details as a JSON object.' });
+    expect(() => checkRegistrationBody(body)).toThrow(refusal);
+    await expect(asBody(body)).rejects.toThrow(refusal);
   });
 
-  it('answers invalid details with 422 validation_failed carrying the same errors', () => {
+  it('answers invalid details with 422 validation_failed carrying the errors checkRegistrationBody reports', async () => {
     const body = { mydexid: '12', email: 'x', password: '12' };
-    try {
-      requireValidRegistration(body);
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ProblemException);
-      expect((error as ProblemException).status).toBe(422);
-      expect((error as ProblemException).code).toBe('validation_failed');
-      expect((error as ProblemException).options.errors).toEqual(checkRegistration(body).errors);
-    }
+    const refusal = await asBody(body).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ProblemException);
+    expect(refusal).toMatchObject({ status: 422, code: 'validation_failed' });
+    expect((refusal as ProblemException).options.errors).toEqual(checkRegistrationBody(body).errors);
   });
 
-  it('returns the trimmed details when valid', () => {
-    expect(requireValidRegistration({ mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse' })).toEqual(valid);
+  it('gives the trimmed details, and only them, when valid', async () => {
+    const body = { mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse', role: 'admin' };
+    expect({ ...(await asBody(body) as object) }).toEqual(valid);
+    expect(checkRegistrationBody(body).details).toEqual(valid);
   });
 });
 
@@ -359,8 +356,8 @@ describe('properties', () => {
   });
 
   it('the global ValidationPipe reports the same errors, in the same order, for the DTO', async () => {
-    // The options of CommonModule's APP_PIPE: what POST /v1/registrations runs on this DTO.
-    const pipe = new ValidationPipe({ transform: true, whitelist: true, forbidUnknownValues: true, stopAtFirstError: false, exceptionFactory: validationProblem });
+    // CommonModule's APP_PIPE: what POST /v1/registrations runs on this DTO.
+    const pipe = new ProblemValidationPipe();
     await fc.assert(
       fc.asyncProperty(registrationBody, async (body) => {
         const expected = checkRegistration(body).errors;

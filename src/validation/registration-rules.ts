@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { isJsonObject } from '../common/problem/problem-validation.pipe.js';
 import { PrivateKeyRulesDto } from './private-key-rules.dto.js';
 import { RegistrationDetailsDto } from './registration-details.dto.js';
 import { ruleIndex, type RuleForm, type RuleParams } from './rule-catalogue.js';
@@ -53,7 +54,7 @@ export function checkRegistration(input: unknown): { details: RegistrationDetail
 }
 
 /**
- * The Private Key form: input `{ mydexid, password, privateKey, termsAccepted }`; the four private-key
+ * The Private Key form: input `{ mydexid, password, privateKey, termsAccepted }`; the private-key
  * rules and the terms (only the boolean true accepts them).
  */
 export function checkPrivateKey(input: unknown): { errors: RuleViolation[] } {
@@ -78,10 +79,6 @@ export function violations(form: RuleForm, errors: ValidationError[]): RuleViola
   }
   // Decorators are registered in rule order already; the sort makes the order independent of that.
   return out.sort((a, b) => ruleIndex(form, a.field, a.code) - ruleIndex(form, b.field, b.code));
-}
-
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function asRecord(input: unknown): Record<string, unknown> {

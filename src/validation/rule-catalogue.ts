@@ -6,27 +6,12 @@
 
 export type RuleForm = 'registration' | 'privateKey';
 /**
- * Who states a rule: `mydex` for Mydex's eight registration rules and four Private Key rules (its
+ * Who states a rule: `mydex` for the rules Mydex publishes for the registration details and the Private Key form (its
  * registration page, "Validation of the MydexID and other attributes"), `bff` for what the BFF adds.
  */
 export type RuleSource = 'mydex' | 'bff';
 export type RegistrationField = 'mydexid' | 'email' | 'password';
 export type PrivateKeyField = 'privateKey' | 'termsAccepted';
-
-export type RuleCode =
-  | 'required'
-  | 'mydexid_taken'
-  | 'mydexid_not_alphanumeric'
-  | 'mydexid_digits_only'
-  | 'mydexid_length'
-  | 'email_taken'
-  | 'email_invalid'
-  | 'password_same_as_mydexid'
-  | 'password_too_short'
-  | 'private_key_same_as_mydexid'
-  | 'private_key_same_as_password'
-  | 'private_key_length'
-  | 'terms_not_accepted';
 
 export interface RuleParams {
   /** Minimum length in Unicode code points, after trimming. */
@@ -39,16 +24,22 @@ export interface RuleParams {
   differentFrom?: string;
 }
 
-export interface RuleDefinition {
+/** One catalogue entry; `code` is any string here so that RuleCode can be read off the table below. */
+interface RuleEntry {
   form: RuleForm;
   field: string;
-  code: RuleCode;
+  code: string;
   params: RuleParams;
   message: string;
   /** false for the rules only Mydex can check (uniqueness): the BFF never reports those itself. */
   local: boolean;
   /** `mydex`: one of Mydex's published rules; `bff`: our addition (Mydex may judge otherwise). */
   source: RuleSource;
+}
+
+/** A catalogue rule, its code narrowed to the catalogue's codes. */
+export interface RuleDefinition extends RuleEntry {
+  code: RuleCode;
 }
 
 export const MYDEXID_MIN = 3;
@@ -79,8 +70,11 @@ const mydexidPattern = new RegExp(MYDEXID_PATTERN, 'u');
 const notDigitsOnlyPattern = new RegExp(MYDEXID_NOT_DIGITS_ONLY_PATTERN, 'u');
 const emailPattern = new RegExp(EMAIL_PATTERN, 'u');
 
-/** The rules in rule order: a field's violations are always reported in this order. */
-export const RULES: readonly RuleDefinition[] = [
+/**
+ * The rules in rule order: a field's violations are always reported in this order. `as const`, so
+ * RuleCode is read off the table: a new rule's code exists once it is written here.
+ */
+const CATALOGUE = [
   // Registration details: Mydex's rules 1 to 8, grouped by field, and our email format check.
   { form: 'registration', field: 'mydexid', code: 'required', params: {}, message: 'Enter a MydexID.', local: true, source: 'mydex' },
   { form: 'registration', field: 'mydexid', code: 'mydexid_taken', params: {}, message: 'This MydexID is already in use; choose another.', local: false, source: 'mydex' },
@@ -99,13 +93,28 @@ export const RULES: readonly RuleDefinition[] = [
   { form: 'privateKey', field: 'privateKey', code: 'private_key_same_as_password', params: { differentFrom: 'password' }, message: 'The private key must not be the same as the password.', local: true, source: 'mydex' },
   { form: 'privateKey', field: 'privateKey', code: 'private_key_length', params: { min: PRIVATE_KEY_MIN, max: PRIVATE_KEY_MAX }, message: `The private key must be ${PRIVATE_KEY_MIN} to ${PRIVATE_KEY_MAX} characters long.`, local: true, source: 'mydex' },
   { form: 'privateKey', field: 'termsAccepted', code: 'terms_not_accepted', params: {}, message: 'Accept the terms of service to continue.', local: true, source: 'mydex' },
-];
+] as const satisfies readonly RuleEntry[];
+
+/** Every stable code of the catalogue. */
+export type RuleCode = (typeof CATALOGUE)[number]['code'];
+
+export const RULES: readonly RuleDefinition[] = CATALOGUE;
 
 /** The catalogue entry for a field and code; throws on a pair that is not in the catalogue (a bug). */
 export function ruleFor(form: RuleForm, field: string, code: RuleCode): RuleDefinition {
   const rule = RULES.find((r) => r.form === form && r.field === field && r.code === code);
   if (!rule) throw new Error(`No rule ${code} for ${form}.${field}`);
   return rule;
+}
+
+/**
+ * The form a field belongs to: field names are unique across the forms (the Private Key form's
+ * `mydexid` and `password` carry no rules of their own), so a DTO property names its form.
+ */
+export function formOf(field: string): RuleForm {
+  const rule = RULES.find((r) => r.field === field);
+  if (!rule) throw new Error(`No rule for a field named ${field}`);
+  return rule.form;
 }
 
 const RULE_POSITIONS = new Map(RULES.map((r, index) => [`${r.form}.${r.field}.${r.code}`, index]));

@@ -77,7 +77,7 @@ export class ValidationRuleDto {
   local!: boolean;
 
   /**
-   * `mydex`: one of Mydex's eight registration or four Private Key rules, from its registration
+   * `mydex`: one of the registration or Private Key rules Mydex publishes on its registration
    * page. `bff`: the BFF's own addition (the email format), which Mydex may judge differently.
    */
   @ApiProperty({ enum: ['mydex', 'bff'] })

@@ -42,7 +42,8 @@ export class ValidationController {
   @ApiUnsupportedMediaTypeResponse({ description: '`unsupported_media_type`: send application/json', content: PROBLEM })
   checkRegistration(@Body() body: unknown): RegistrationCheckDto {
     // The body is typed unknown on purpose: the global ValidationPipe would answer 422, but this
-    // endpoint's job is to answer 200 with the verdict, so it runs the same DTO itself.
+    // endpoint's job is to answer 200 with the verdict, so it runs the same DTO (the @ApiBody above)
+    // itself, body_not_object included (docs/decisions.md, "Bodies through the ValidationPipe").
     const { errors } = checkRegistrationBody(body);
     return { valid: errors.length === 0, errors };
   }

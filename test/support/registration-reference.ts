@@ -122,7 +122,7 @@ export const EMAILS_REFUSED: readonly [label: string, email: string][] = [
   ['a run of quotes, the last left open', `${'"'.repeat(101)}a b@example.org`],
 ];
 
-/** The violations Mydex's eight rules produce (uniqueness excepted), in rule order. */
+/** The violations Mydex's registration rules produce (uniqueness excepted), in rule order. */
 export function expectedRegistrationViolations(body: Record<string, unknown>): ExpectedViolation[] {
   const out: ExpectedViolation[] = [];
   const mydexid = field(body, 'mydexid');
@@ -147,7 +147,7 @@ export function expectedRegistrationViolations(body: Record<string, unknown>): E
   return out;
 }
 
-/** The violations of the Private Key form's four rules and the terms, in rule order. */
+/** The violations of the Private Key form's rules and the terms, in rule order. */
 export function expectedPrivateKeyViolations(body: Record<string, unknown>): ExpectedViolation[] {
   const out: ExpectedViolation[] = [];
   const key = field(body, 'privateKey');

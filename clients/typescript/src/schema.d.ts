@@ -804,7 +804,7 @@ export interface components {
             message: string;
             params: components["schemas"]["RuleParamsDto"];
             /**
-             * @description `mydex`: one of Mydex's eight registration or four Private Key rules, from its registration
+             * @description `mydex`: one of the registration or Private Key rules Mydex publishes on its registration
              *     page. `bff`: the BFF's own addition (the email format), which Mydex may judge differently.
              * @enum {string}
              */
