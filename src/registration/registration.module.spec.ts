@@ -13,6 +13,8 @@ import { sha256Hex } from '../session/session-token.js';
 import { RegistrationChallengeModule } from './challenge/registration-challenge.module.js';
 import { Registration } from './registration.entity.js';
 import { RegistrationModule } from './registration.module.js';
+import { RegistrationStrategies } from './registration-strategies.js';
+import { REGISTRATION_STRATEGIES } from './registration-strategy.js';
 import { RegistrationsController } from './registrations.controller.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
 
@@ -54,6 +56,14 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
 
   beforeEach(() => {
     mydex.registerMember.mockReset();
+  });
+
+  it('finds one strategy per name of REGISTRATION_STRATEGIES among the module\'s providers, each under its own name', () => {
+    const registry = moduleRef.get(RegistrationStrategies);
+    // compile() does not run lifecycle hooks; the application calls this at start-up.
+    registry.onModuleInit();
+    expect(registry.get('own_form')).toBe(strategy);
+    for (const name of REGISTRATION_STRATEGIES) expect(registry.get(name).name).toBe(name);
   });
 
   it('sends valid details to Mydex with our return URL and records the registration bound to the new secret', async () => {

@@ -13,6 +13,7 @@ import type { EventOrigin } from '../../../events/domain-events.js';
 import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { Registration, RegistrationClient } from '../../registration.entity.js';
 import type { RegistrationStrategy } from '../../registration-strategy.js';
+import { RegistrationStrategyFor } from '../../registration-strategies.js';
 import { registrationReturnPath } from '../../../common/http/routes.js';
 
 /**
@@ -34,6 +35,7 @@ export interface OwnFormStart {
  * Private Key form, which brings it back to `/v1/registrations/{id}/return`.
  */
 @Injectable()
+@RegistrationStrategyFor('own_form')
 export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnFormStart, Required<CreatedRegistrationDto>, Registration, Registration> {
   readonly name = 'own_form' as const;
 
