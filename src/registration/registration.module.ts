@@ -15,16 +15,20 @@ import { RegistrationsController } from './registrations.controller.js';
 import { RegistrationsService } from './registrations.service.js';
 import { OidcRegistrationStrategy } from './strategies/oidc/oidc-registration.strategy.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
+import { Invitation } from './strategies/invitation/invitation.entity.js';
+import { InvitationRegistrationStrategy } from './strategies/invitation/invitation-registration.strategy.js';
+import { InvitationsController } from './strategies/invitation/invitations.controller.js';
+import { InvitationsService } from './strategies/invitation/invitations.service.js';
 
 /**
- * RegistrationModule: the OIDC delegate and own-form strategies, both ending in RegistrationsService,
+ * RegistrationModule: the OIDC delegate, own-form and invitation strategies, all ending in RegistrationsService,
  * and the registry that finds every `@RegistrationStrategyFor(name)` provider and refuses to start
  * unless each name has exactly one.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey]), CryptoModule, MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(registrationConfig), DiscoveryModule],
-  controllers: [RegistrationsController],
-  providers: [RegistrationsService, RegistrationStrategies, OwnFormRegistrationStrategy, OidcRegistrationStrategy, IdempotencyStore],
-  exports: [RegistrationsService, RegistrationStrategies, OidcRegistrationStrategy],
+  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, Invitation]), CryptoModule, MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(registrationConfig), DiscoveryModule],
+  controllers: [RegistrationsController, InvitationsController],
+  providers: [RegistrationsService, RegistrationStrategies, OwnFormRegistrationStrategy, OidcRegistrationStrategy, InvitationRegistrationStrategy, InvitationsService, IdempotencyStore],
+  exports: [RegistrationsService, RegistrationStrategies, OidcRegistrationStrategy, InvitationsService],
 })
 export class RegistrationModule {}

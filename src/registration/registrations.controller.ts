@@ -104,11 +104,7 @@ export class RegistrationsController {
       if (run.replayed) void reply.header(REPLAY_HEADER, 'true');
       value = run.value;
     }
-    const { registrationSecret, ...created } = value;
-    if (client === 'native') return value;
-    // The cookie lives as long as the Private Key form may still come back, plus the connect window.
-    this.bindings.setCookie(reply, registrationSecret, PRIVATE_KEY_WINDOW_MS / 1000 + this.registrations.connectWindowSeconds);
-    return created;
+    return answerCreated(value, client, reply, this.bindings, this.registrations.connectWindowSeconds);
   }
 
   /** The status of one registration (either strategy). Never any secret. */
@@ -204,7 +200,25 @@ export class RegistrationsController {
   }
 }
 
-function clientOf(body: unknown): BindingClient {
+/**
+ * The 201 answer of a registration through the own form (also through an invitation): a native app gets
+ * its binding secret in the body, a browser as the HttpOnly binding cookie instead.
+ */
+export function answerCreated(
+  value: Required<CreatedRegistrationDto>,
+  client: BindingClient,
+  reply: FastifyReply,
+  bindings: RegistrationBindings,
+  connectWindowSeconds: number,
+): CreatedRegistrationDto {
+  const { registrationSecret, ...created } = value;
+  if (client === 'native') return value;
+  // The cookie lives as long as the Private Key form may still come back, plus the connect window.
+  bindings.setCookie(reply, registrationSecret, PRIVATE_KEY_WINDOW_MS / 1000 + connectWindowSeconds);
+  return created;
+}
+
+export function clientOf(body: unknown): BindingClient {
   const value = (body as Record<string, unknown>).client;
   if (value === undefined || value === null || value === 'web') return 'web';
   if (value === 'native') return 'native';
@@ -213,7 +227,7 @@ function clientOf(body: unknown): BindingClient {
   });
 }
 
-function returnToOf(body: unknown): string | undefined {
+export function returnToOf(body: unknown): string | undefined {
   const value = (body as Record<string, unknown>).returnTo;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {

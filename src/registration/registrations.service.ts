@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
+import { runInTransaction, type Statement } from '../connection/engine-transaction.js';
 import { registrationConfig } from '../config/registration.config.js';
 import { DomainEventPublisher } from '../events/domain-event.publisher.js';
 import type { EventOrigin } from '../events/domain-events.js';
@@ -24,6 +25,12 @@ export interface NewRegistration {
   expiresAt?: Date | null;
   /** The client binding (own form): the SHA-256 of its secret and the kind of client holding it. */
   binding?: { hash: string; client: RegistrationClient } | null;
+  /**
+   * A write that must commit with the row or not at all (the invitation strategy spends its invitation
+   * here): a statement for the row's id, run first in one transaction with the insert
+   * (engine-transaction.ts); when it fails, neither is written.
+   */
+  alongside?: (registrationId: string) => Statement;
 }
 
 /**
@@ -58,12 +65,12 @@ export class RegistrationsService implements OnModuleInit {
   }
 
   /**
-   * The own-form registration this binding secret belongs to, when it was completed less than the
-   * connect window ago: its client may then act for the registered MydexID on the connection routes.
+   * The registration this binding secret belongs to (own-form or invitation: only they carry one), when
+   * it was completed less than the connect window ago: its client may then act for the registered MydexID on the connection routes.
    */
   async findBound(secret: string, client: BindingClient): Promise<BoundRegistration | null> {
     if (!isOpaqueToken(secret) || this.config.connectWindowSeconds <= 0) return null;
-    const row = await this.registrations.findOneBy({ bindingHash: sha256Hex(secret), bindingClient: client, strategy: 'own_form', status: 'completed' });
+    const row = await this.registrations.findOneBy({ bindingHash: sha256Hex(secret), bindingClient: client, status: 'completed' });
     if (!row || row.completedAt === null || !row.mydexid) return null;
     const until = new Date(row.completedAt.getTime() + this.config.connectWindowSeconds * 1000);
     // Also refuses a time that does not parse (NaN compares false).
@@ -91,8 +98,10 @@ export class RegistrationsService implements OnModuleInit {
       bindingClient: input.binding?.client ?? null,
     });
     // insert, not save: save() wraps a transaction, and on SQLite TypeORM shares one connection, so
-    // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself.
-    await this.registrations.insert(registration);
+    // concurrent requests' transactions would nest into each other. One INSERT is atomic by itself;
+    // with another write, both run as runInTransaction's statements, which never nest.
+    if (input.alongside === undefined) await this.registrations.insert(registration);
+    else await runInTransaction(this.registrations.manager.connection, [input.alongside(id), this.registrations.createQueryBuilder().insert().values(registration).getQueryAndParameters()]);
     this.publish(registration, origin);
     return registration;
   }
