@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../emulator/emulator.js';
 import { newMember, type NewMember } from '../emulator/testing/journeys.js';
 import { DataEncryption } from '../src/common/crypto/data-encryption.js';
+import { runInTransaction } from '../src/connection/engine-transaction.js';
 import { openText } from '../src/common/crypto/sealed-text.js';
 import { Registration } from '../src/registration/registration.entity.js';
 import { RegistrationsService } from '../src/registration/registrations.service.js';
@@ -89,6 +91,15 @@ describe.each(ENGINES)('registration through an invitation link against the emul
     const confirmed = await request(t.url).post(`/v1/registrations/${created.body.registrationId}/return`).set('x-registration-secret', secret);
     expect(confirmed.body).toMatchObject({ strategy: 'invitation', status: 'completed' });
     expect(await t.app.get(RegistrationsService).findBound(secret, 'native')).toMatchObject({ registrationId: created.body.registrationId, mydexid: member.mydexid });
+  });
+
+  it('keeps an invitation single-use in the database: a second spend fails its transaction, recognised on this engine', async () => {
+    const { id } = await invitations.create({ email: newMember('twice').email });
+    await runInTransaction(db, [invitations.spend(id, randomUUID())]);
+    const second = await runInTransaction(db, [invitations.spend(id, randomUUID())]).catch((error: unknown) => error);
+    expect(second).toBeInstanceOf(Error);
+    expect(InvitationsService.isSecondUse(second)).toBe(true);
+    expect(await db.getRepository(Invitation).findOneByOrFail({ id })).toMatchObject({ uses: 1 });
   });
 
   it('refuses an expired invitation, to read and to register, without calling Mydex', async () => {
