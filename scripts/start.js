@@ -5,6 +5,7 @@
 //   npm run migrate           apply migrations and exit
 //   npm run rotate-data-key   re-encrypt stored member keys under DATA_ENCRYPTION_KEY and exit
 //   npm run connections -- quarantine [apply <id> | drop <id>]   the quarantined callback deliveries
+//   npm run invitations -- create --email <address>   a single-use invitation link to register
 //   npm run doctor            check the Mydex, database and Redis settings and exit (0: ready, 1: not)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -37,5 +38,6 @@ if (mode === '--emulator-only') await import(join(root, 'dist/emulator/main.js')
 else if (mode === '--migrate-only') await import(join(root, 'dist/scripts/migrate.js'));
 else if (mode === '--rotate-data-key') await import(join(root, 'dist/scripts/rotate-data-key.js'));
 else if (mode === '--connections') await import(join(root, 'dist/scripts/connections.js'));
+else if (mode === '--invitations') await import(join(root, 'dist/scripts/invitations.js'));
 else if (mode === '--doctor') await import(join(root, 'dist/scripts/doctor.js'));
 else await import(entry);

@@ -54,6 +54,8 @@ const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /v1/session/logout-all': 'logoutAll',
   'POST /v1/registrations': 'createRegistration',
   'GET /v1/registrations/{id}': 'getRegistration',
+  'GET /v1/invitations/{token}': 'getInvitation',
+  'POST /v1/invitations/{token}/registration': 'registerWithInvitation',
   'GET /v1/registrations/{id}/return': 'returnFromRegistration',
   'POST /v1/registrations/{id}/return': 'confirmRegistrationReturn',
   'GET /v1/validation/rules': 'listValidationRules',

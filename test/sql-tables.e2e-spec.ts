@@ -4,6 +4,7 @@ import { OidcTransaction, OIDC_TRANSACTIONS } from '../src/auth/oidc/oidc-transa
 import { Connection, CONNECTION_EVENTS, ConnectionEvent, CONNECTIONS } from '../src/connection/connection.entity.js';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
 import { Registration, REGISTRATIONS } from '../src/registration/registration.entity.js';
+import { Invitation, INVITATIONS } from '../src/registration/strategies/invitation/invitation.entity.js';
 import type { SqlTable } from '../src/persistence/sql-table.js';
 import { MemberSession, SESSIONS } from '../src/session/member-session.entity.js';
 import { WEBHOOK_OUTBOX } from '../src/webhooks/webhook-outbox.table.js';
@@ -15,6 +16,7 @@ const UNMAPPED: Record<string, string[]> = { registrations: ['email'] };
 /** Every table the hand SQL writes, with its entity where it has one (webhook_outbox has none). */
 const TABLES: [SqlTable<unknown>, EntityTarget<unknown> | null][] = [
   [REGISTRATIONS as SqlTable<unknown>, Registration],
+  [INVITATIONS as SqlTable<unknown>, Invitation],
   [CONNECTIONS as SqlTable<unknown>, Connection],
   [CONNECTION_EVENTS as SqlTable<unknown>, ConnectionEvent],
   [SESSIONS as SqlTable<unknown>, MemberSession],
@@ -28,7 +30,7 @@ describe.each(ENGINES)('the column maps on %s', (engine) => {
   let db: DataSource;
   beforeAll(async () => {
     target = await freshDatabase(engine);
-    db = new DataSource(dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction, Registration]));
+    db = new DataSource(dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction, Registration, Invitation]));
     await db.initialize();
     await db.runMigrations();
   });

@@ -5,7 +5,7 @@ import type { EventOrigin } from '../events/domain-events.js';
  * OpenAPI enums and the domain events derive from this list. A third strategy starts here
  * (docs/extending.md).
  */
-export const REGISTRATION_STRATEGIES = ['oidc', 'own_form'] as const;
+export const REGISTRATION_STRATEGIES = ['oidc', 'own_form', 'invitation'] as const;
 
 export type RegistrationStrategyName = (typeof REGISTRATION_STRATEGIES)[number];
 

@@ -14,8 +14,12 @@ import { sha256Hex } from '../session/session-token.js';
 import { RegistrationChallengeModule } from './challenge/registration-challenge.module.js';
 import { Registration } from './registration.entity.js';
 import { RegistrationModule } from './registration.module.js';
+import { RegistrationStrategies } from './registration-strategies.js';
+import { REGISTRATION_STRATEGIES } from './registration-strategy.js';
 import { RegistrationsController } from './registrations.controller.js';
 import { OwnFormRegistrationStrategy } from './strategies/own-form/own-form-registration.strategy.js';
+import { InvitationRegistrationStrategy } from './strategies/invitation/invitation-registration.strategy.js';
+import { InvitationsService } from './strategies/invitation/invitations.service.js';
 import { RegistrationDetailsDto } from '../validation/registration-details.dto.js';
 
 /**
@@ -58,6 +62,14 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     mydex.registerMember.mockReset();
   });
 
+  it('finds one strategy per name of REGISTRATION_STRATEGIES among the module\'s providers, each under its own name', () => {
+    const registry = moduleRef.get(RegistrationStrategies);
+    // compile() does not run lifecycle hooks; the application calls this at start-up.
+    registry.onModuleInit();
+    expect(registry.get('own_form')).toBe(strategy);
+    for (const name of REGISTRATION_STRATEGIES) expect(registry.get(name).name).toBe(name);
+  });
+
   it('sends valid details to Mydex with our return URL and records the registration bound to the new secret', async () => {
     mydex.registerMember.mockResolvedValue({ privateKeyUrl: PRIVATE_KEY_FORM });
 
@@ -88,6 +100,33 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     expect(failed).toEqual([
       { registrationId: null, strategy: 'own_form', mydexid: 'bob2024', status: 'refused', reason: 'mydexid_taken', occurredAt: expect.any(String) },
     ]);
+  });
+
+  it('registers through an invitation once: of two uses that both reach Mydex, one records its row and spends it, the other is refused and records nothing', async () => {
+    // Mydex answers both only once both have called it, so both passed the invitation check before either wrote.
+    let bothCalled!: () => void;
+    const gate = new Promise<void>((resolve) => (bothCalled = resolve));
+    mydex.registerMember.mockImplementation(async () => {
+      if (mydex.registerMember.mock.calls.length === 2) bothCalled();
+      await gate;
+      return { privateKeyUrl: PRIVATE_KEY_FORM };
+    });
+    const { token } = await moduleRef.get(InvitationsService).create({ email: 'dora@example.org' });
+    const before = await rows.count();
+
+    const outcomes = await Promise.allSettled(
+      ['dora2024', 'erin2024'].map((mydexid) =>
+        moduleRef.get(InvitationRegistrationStrategy).start({ token, details: { ...details, mydexid, email: 'dora@example.org' }, returnTo: 'http://localhost:3000/', client: 'web' }),
+      ),
+    );
+
+    expect(mydex.registerMember).toHaveBeenCalledTimes(2);
+    const created = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    expect(created).toHaveLength(1);
+    expect(refused).toEqual([expect.objectContaining({ code: 'invitation_not_found', status: 404 })]);
+    expect(await rows.count()).toBe(before + 1);
+    expect(await rows.findOneBy({ id: created[0]!.registrationId })).toMatchObject({ strategy: 'invitation', status: 'awaiting_private_key' });
   });
 
   it('leaves the rules to the ValidationPipe: details that break one never reach the controller (validation_failed, 422)', async () => {

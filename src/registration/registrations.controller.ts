@@ -109,11 +109,7 @@ export class RegistrationsController {
       if (run.replayed) void reply.header(REPLAY_HEADER, 'true');
       value = run.value;
     }
-    const { registrationSecret, ...created } = value;
-    if (client === 'native') return value;
-    // The cookie lives as long as the Private Key form may still come back, plus the connect window.
-    this.bindings.setCookie(reply, registrationSecret, PRIVATE_KEY_WINDOW_MS / 1000 + this.registrations.connectWindowSeconds);
-    return created;
+    return answerCreated(value, client, reply, this.bindings, this.registrations.connectWindowSeconds);
   }
 
   /** The status of one registration (either strategy). Never any secret. */
@@ -210,11 +206,29 @@ export class RegistrationsController {
 }
 
 /** The validated details as the own-form strategy and the Idempotency-Key fingerprint take them (in this key order). */
-function detailsOf({ mydexid, email, password }: RegistrationDetailsDto): RegistrationDetails {
+export function detailsOf({ mydexid, email, password }: RegistrationDetailsDto): RegistrationDetails {
   return { mydexid, email, password };
 }
 
-function clientOf(value: unknown): BindingClient {
+/**
+ * The 201 answer of a registration through the own form (also through an invitation): a native app gets
+ * its binding secret in the body, a browser as the HttpOnly binding cookie instead.
+ */
+export function answerCreated(
+  value: Required<CreatedRegistrationDto>,
+  client: BindingClient,
+  reply: FastifyReply,
+  bindings: RegistrationBindings,
+  connectWindowSeconds: number,
+): CreatedRegistrationDto {
+  const { registrationSecret, ...created } = value;
+  if (client === 'native') return value;
+  // The cookie lives as long as the Private Key form may still come back, plus the connect window.
+  bindings.setCookie(reply, registrationSecret, PRIVATE_KEY_WINDOW_MS / 1000 + connectWindowSeconds);
+  return created;
+}
+
+export function clientOf(value: unknown): BindingClient {
   if (value === undefined || value === null || value === 'web') return 'web';
   if (value === 'native') return 'native';
   throw new ProblemException('invalid_request', 'client must be "web" or "native".', {
@@ -222,7 +236,7 @@ function clientOf(value: unknown): BindingClient {
   });
 }
 
-function returnToOf(value: unknown): string | undefined {
+export function returnToOf(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
     throw new ProblemException('return_to_not_allowed', 'returnTo must be a string.', {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import { registrationConfig } from '../config/registration.config.js';
 import type { EventOrigin } from '../events/domain-events.js';
-import { SqlEngine } from '../persistence/sql-engine.js';
+import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 import { insertStatement } from '../persistence/sql-table.js';
 import { TransactionalEvents, type PreparedEvent } from '../webhooks/transactional-events.js';
 import { RegistrationBindings, type BindingClient, type BoundRegistration } from '../session/registration-binding.js';
@@ -26,6 +26,12 @@ export interface NewRegistration {
   expiresAt?: Date | null;
   /** The client binding (own form): the SHA-256 of its secret and the kind of client holding it. */
   binding?: { hash: string; client: RegistrationClient } | null;
+  /**
+   * A write that must commit with the row or not at all (the invitation strategy spends its invitation
+   * here): a statement for the row's id (`$n` placeholders), written atomically with the row and its
+   * webhook row (SqlEngine.writeAtomically); when it fails, none is written.
+   */
+  alongside?: (registrationId: string) => Statement;
 }
 
 const R = REGISTRATIONS.c;
@@ -70,12 +76,12 @@ export class RegistrationsService implements OnModuleInit {
   }
 
   /**
-   * The own-form registration this binding secret belongs to, when it was completed less than the
-   * connect window ago: its client may then act for the registered MydexID on the connection routes.
+   * The registration this binding secret belongs to (own-form or invitation: only they carry one), when
+   * it was completed less than the connect window ago: its client may then act for the registered MydexID on the connection routes.
    */
   async findBound(secret: string, client: BindingClient): Promise<BoundRegistration | null> {
     if (!isOpaqueToken(secret) || this.config.connectWindowSeconds <= 0) return null;
-    const row = await this.registrations.findOneBy({ bindingHash: sha256Hex(secret), bindingClient: client, strategy: 'own_form', status: 'completed' });
+    const row = await this.registrations.findOneBy({ bindingHash: sha256Hex(secret), bindingClient: client, status: 'completed' });
     if (!row || row.completedAt === null || !row.mydexid) return null;
     const until = new Date(row.completedAt.getTime() + this.config.connectWindowSeconds * 1000);
     // Also refuses a time that does not parse (NaN compares false).
@@ -105,7 +111,8 @@ export class RegistrationsService implements OnModuleInit {
     // Not a TypeORM transaction: on SQLite TypeORM shares one connection, so concurrent requests'
     // transactions would nest into each other. SqlEngine writes the row and its webhook row atomically.
     const event = this.eventOf(registration, origin);
-    await this.sql.writeAtomically([insertStatement(REGISTRATIONS, { ...registration }), ...event.statements]);
+    const alongside = input.alongside ? [input.alongside(id)] : [];
+    await this.sql.writeAtomically([...alongside, insertStatement(REGISTRATIONS, { ...registration }), ...event.statements]);
     event.committed();
     return registration;
   }

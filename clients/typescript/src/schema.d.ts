@@ -216,6 +216,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invitations/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an invitation to register (pre-fills the own form) */
+        get: operations["getInvitation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/{token}/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register through our own form, using an invitation */
+        post: operations["registerWithInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrations": {
         parameters: {
             query?: never;
@@ -650,6 +684,18 @@ export interface components {
              */
             params: components["schemas"]["RuleParamsDto"];
         };
+        InvitationDto: {
+            /**
+             * @description The invited email: pre-fill the form's email field with it (the member may change it).
+             * @example alice@example.org
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @description After this the link answers `invitation_not_found`.
+             */
+            expiresAt: string;
+        };
         LogoutDto: {
             /**
              * @description Where Mydex sends the browser after its logout: a FRONTEND_ORIGINS address (web) or one of
@@ -739,7 +785,7 @@ export interface components {
             /** @enum {string} */
             status: "awaiting_private_key" | "completed" | "failed" | "expired";
             /** @enum {string} */
-            strategy: "oidc" | "own_form";
+            strategy: "oidc" | "own_form" | "invitation";
             /** Format: date-time */
             updatedAt: string;
         };
@@ -2404,6 +2450,238 @@ export interface operations {
                      *       "status": 405,
                      *       "title": "Method not allowed",
                      *       "type": "http://localhost:3000/errors/method_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "email": "alice@example.org",
+                     *       "expiresAt": "2025-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InvitationDto"];
+                };
+            };
+            /** @description `invitation_not_found`: unknown, used or expired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invitation_not_found",
+                     *       "detail": "No usable invitation.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 404,
+                     *       "title": "No usable invitation",
+                     *       "type": "http://localhost:3000/errors/invitation_not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registerWithInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client": "web",
+                 *       "email": "alice@example.org",
+                 *       "mydexid": "alice2024",
+                 *       "password": "correct horse battery",
+                 *       "returnTo": "https://app.example.org/welcome"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateRegistrationDto"];
+            };
+        };
+        responses: {
+            /** @description As `POST /v1/registrations`: web clients get the binding cookie, native clients `registrationSecret` in the body. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "privateKeyUrl": "https://sbx-api.mydex.org/private-key/abc",
+                     *       "registrationId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "registrationSecret": "kq3v0bM1g3yP3d9QvQn6m0w7oV3bQm2n0x2V1c8y5aI",
+                     *       "status": "awaiting_private_key"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedRegistrationDto"];
+                };
+            };
+            /** @description `return_to_not_allowed`, `body_not_object`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "return_to_not_allowed",
+                     *       "detail": "returnTo is not an allowed address.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 400,
+                     *       "title": "returnTo is not an allowed address",
+                     *       "type": "http://localhost:3000/errors/return_to_not_allowed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_not_found`: unknown, used or expired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invitation_not_found",
+                     *       "detail": "No usable invitation.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 404,
+                     *       "title": "No usable invitation",
+                     *       "type": "http://localhost:3000/errors/invitation_not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mydexid_taken` or `email_taken` (from Mydex, with field errors) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "mydexid_taken",
+                     *       "detail": "The MydexID is already in use.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 409,
+                     *       "title": "The MydexID is already in use",
+                     *       "type": "http://localhost:3000/errors/mydexid_taken"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (every field error), `mydex_rejected` (Mydex's message) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "1 field error(s); see errors.",
+                     *       "errors": [
+                     *         {
+                     *           "code": "password_too_short",
+                     *           "field": "password",
+                     *           "message": "The password must be at least 8 characters long.",
+                     *           "params": {
+                     *             "min": 8
+                     *           }
+                     *         }
+                     *       ],
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 422,
+                     *       "title": "The request has invalid fields",
+                     *       "type": "http://localhost:3000/errors/validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_auth_failed` or `upstream_bad_response` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_auth_failed",
+                     *       "detail": "Mydex refused our credentials.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 502,
+                     *       "title": "Mydex refused our credentials",
+                     *       "type": "http://localhost:3000/errors/upstream_auth_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, with Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_unavailable",
+                     *       "detail": "Mydex is unavailable.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 503,
+                     *       "title": "Mydex is unavailable",
+                     *       "type": "http://localhost:3000/errors/upstream_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout` */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "upstream_timeout",
+                     *       "detail": "Mydex did not answer in time.",
+                     *       "requestId": "3f0c6a0e-9d7e-4c8a-9a55-2f1f7f0b8f0e",
+                     *       "status": 504,
+                     *       "title": "Mydex did not answer in time",
+                     *       "type": "http://localhost:3000/errors/upstream_timeout"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

@@ -165,6 +165,12 @@ export const ERROR_CODES = {
     when: 'No registration has this id.',
     action: 'Check the id you kept from POST /v1/registrations; otherwise start a new registration.',
   },
+  invitation_not_found: {
+    status: 404,
+    title: 'No usable invitation',
+    when: 'The invitation token in the link is unknown, already used for a registration, or expired (one code for all three, so a token reveals nothing).',
+    action: 'Tell the member the invitation link no longer works and offer the ordinary registration, or ask whoever invited them for a new link.',
+  },
   idempotency_key_invalid: {
     status: 400,
     title: 'Idempotency-Key is not valid',

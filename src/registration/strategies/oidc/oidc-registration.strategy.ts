@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { EventOrigin } from '../../../events/domain-events.js';
 import type { Registration } from '../../registration.entity.js';
 import type { RegistrationStrategy } from '../../registration-strategy.js';
+import { RegistrationStrategyFor } from '../../registration-strategies.js';
 import { RegistrationsService } from '../../registrations.service.js';
 import { isKnownMember, type ReturningMember } from './known-member.js';
 
@@ -31,6 +32,7 @@ export interface OidcRegistrationReturn {
  * registered a second time [I].
  */
 @Injectable()
+@RegistrationStrategyFor('oidc')
 export class OidcRegistrationStrategy implements RegistrationStrategy<{ email?: string }, OidcRegistrationParams, OidcRegistrationReturn, Registration | null> {
   readonly name = 'oidc' as const;
   private readonly logger = new Logger(OidcRegistrationStrategy.name);

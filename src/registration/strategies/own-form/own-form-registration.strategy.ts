@@ -5,14 +5,15 @@ import { appConfig } from '../../../config/app.config.js';
 import { mydexConfig } from '../../../config/mydex.config.js';
 import { MydexClient } from '../../../mydex/mydex.client.js';
 import type { RegistrationDetails } from '../../../validation/registration-rules.js';
-import { RegistrationsService } from '../../registrations.service.js';
+import { RegistrationsService, type NewRegistration } from '../../registrations.service.js';
 import type { CreatedRegistrationDto } from './own-form-registration.dto.js';
 import { ProblemException } from '../../../common/problem/problem.exception.js';
 import { DomainEventPublisher } from '../../../events/domain-event.publisher.js';
 import type { EventOrigin } from '../../../events/domain-events.js';
 import { newOpaqueToken, sha256Hex } from '../../../session/session-token.js';
 import type { Registration, RegistrationClient } from '../../registration.entity.js';
-import type { RegistrationStrategy } from '../../registration-strategy.js';
+import type { RegistrationStrategy, RegistrationStrategyName } from '../../registration-strategy.js';
+import { RegistrationStrategyFor } from '../../registration-strategies.js';
 import { registrationReturnPath } from '../../../common/http/routes.js';
 
 /**
@@ -26,6 +27,11 @@ export interface OwnFormStart {
   details: RegistrationDetails;
   returnTo: string;
   client: RegistrationClient;
+  /**
+   * A strategy that feeds this path (invitation): the name its row and events carry, and the write
+   * that commits with the row (RegistrationsService, NewRegistration.alongside). Default: own_form, alone.
+   */
+  recordAs?: { strategy: RegistrationStrategyName; alongside: NewRegistration['alongside'] };
 }
 
 /**
@@ -34,6 +40,7 @@ export interface OwnFormStart {
  * Private Key form, which brings it back to `/v1/registrations/{id}/return`.
  */
 @Injectable()
+@RegistrationStrategyFor('own_form')
 export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnFormStart, Required<CreatedRegistrationDto>, Registration, Registration> {
   readonly name = 'own_form' as const;
 
@@ -56,7 +63,7 @@ export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnForm
    * native app in the body. Only its SHA-256 is stored. Publishes `registration.started` (through
    * RegistrationsService) or, when Mydex refuses, `registration.failed` with nothing recorded.
    */
-  async start({ details, returnTo, client }: OwnFormStart, origin: EventOrigin = {}): Promise<Required<CreatedRegistrationDto>> {
+  async start({ details, returnTo, client, recordAs }: OwnFormStart, origin: EventOrigin = {}): Promise<Required<CreatedRegistrationDto>> {
     // The id is allocated first because Mydex's return_to must carry it; the row is written only once
     // Mydex has accepted, so failed attempts leave no personal data behind.
     const id = randomUUID();
@@ -66,7 +73,7 @@ export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnForm
       .catch((error: unknown) => {
         this.events.publish('registration.failed', {
           registrationId: null,
-          strategy: this.name,
+          strategy: recordAs?.strategy ?? this.name,
           mydexid: details.mydexid,
           status: 'refused',
           reason: error instanceof ProblemException ? error.code : 'error',
@@ -76,13 +83,14 @@ export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnForm
       });
     await this.registrations.create({
       id,
-      strategy: 'own_form',
+      strategy: recordAs?.strategy ?? this.name,
       status: 'awaiting_private_key',
       mydexid: details.mydexid,
       email: details.email,
       returnTo,
       expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
       binding: { hash: sha256Hex(registrationSecret), client },
+      alongside: recordAs?.alongside,
     }, origin);
     return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl, registrationSecret };
   }
