@@ -1,5 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import type { EventOrigin } from '../events/domain-events.js';
+import type { Registration } from './registration.entity.js';
 import { REGISTRATION_STRATEGIES, type RegistrationStrategy, type RegistrationStrategyName } from './registration-strategy.js';
 
 /**
@@ -65,5 +67,17 @@ export class RegistrationStrategies implements OnModuleInit {
     const strategy = this.byName.get(name);
     if (strategy === undefined) throw new Error(`No registration strategy "${name}" (is RegistrationStrategies initialised?).`);
     return strategy;
+  }
+
+  /**
+   * Completes `registration` through the strategy that recorded it, when its bound client is back from
+   * Mydex's Private Key form (the return routes of RegistrationsController). Only strategies that bind
+   * a client reach this (own_form, invitation: their `complete` takes the row); a row of a strategy
+   * without a binding never passes the binding check, so this refuses it as a wiring bug.
+   */
+  async completeReturn(registration: Registration, origin: EventOrigin): Promise<Registration> {
+    if (registration.bindingHash === null) throw new Error(`Registration ${registration.id} (${registration.strategy}) has no client binding to return with.`);
+    const strategy = this.get(registration.strategy) as RegistrationStrategy<unknown, unknown, Registration, Registration>;
+    return strategy.complete(registration, origin);
   }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
@@ -150,5 +151,23 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     const [, secret] = setCookie.mock.calls[0] as [string, string];
     const row = await rows.findOneBy({ id: created.registrationId });
     expect(row?.bindingHash).toBe(sha256Hex(secret));
+  });
+
+  it('completes a returning registration through the strategy that recorded it, and only a bound one', async () => {
+    mydex.registerMember.mockResolvedValue({ privateKeyUrl: PRIVATE_KEY_FORM });
+    const registry = moduleRef.get(RegistrationStrategies);
+    registry.onModuleInit();
+    const invitation = moduleRef.get(InvitationRegistrationStrategy);
+    const { token } = await moduleRef.get(InvitationsService).create({ email: 'fay@example.org' });
+    const { registrationId } = await invitation.start({ token, details: { ...details, mydexid: 'fay2024', email: 'fay@example.org' }, returnTo: 'http://localhost:3000/', client: 'native' });
+    const completing = vi.spyOn(invitation, 'complete');
+
+    const completed = await registry.completeReturn((await rows.findOneByOrFail({ id: registrationId })), {});
+
+    expect(completing).toHaveBeenCalledTimes(1);
+    expect(completed).toMatchObject({ id: registrationId, strategy: 'invitation', status: 'completed' });
+    const unbound = await rows.save(rows.create({ ...completed, id: randomUUID(), strategy: 'oidc', bindingHash: null, bindingClient: null }));
+    await expect(registry.completeReturn(unbound, {})).rejects.toThrow('has no client binding');
+    completing.mockRestore();
   });
 });

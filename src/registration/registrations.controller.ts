@@ -23,6 +23,7 @@ import { originOf } from '../events/domain-events.js';
 import { IdempotencyKeyHeader } from './idempotency/idempotency-key.decorator.js';
 import { IdempotencyStore, REPLAY_HEADER } from './idempotency/idempotency.store.js';
 import type { Registration } from './registration.entity.js';
+import { RegistrationStrategies } from './registration-strategies.js';
 import { RegistrationsService } from './registrations.service.js';
 import { CreatedRegistrationDto, CreateRegistrationDto, RegistrationStatusDto } from './strategies/own-form/own-form-registration.dto.js';
 import { OwnFormRegistrationStrategy, PRIVATE_KEY_WINDOW_MS } from './strategies/own-form/own-form-registration.strategy.js';
@@ -40,8 +41,9 @@ const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';
 
 /**
  * Registrations: own-form registration (POST), the status of any registration (GET), and the
- * return_to Mydex sends the browser to after its Private Key form. Thin: the work is in
- * OwnFormRegistrationStrategy, MydexClient and RegistrationsService.
+ * return_to Mydex sends the browser to after its Private Key form (completed through the strategy that
+ * recorded the registration: own_form or invitation). Thin: the work is in OwnFormRegistrationStrategy,
+ * RegistrationStrategies, MydexClient and RegistrationsService.
  */
 @ApiTags('registrations')
 @Public()
@@ -54,6 +56,7 @@ export class RegistrationsController {
     private readonly returnTo: ReturnToPolicy,
     private readonly idempotency: IdempotencyStore,
     private readonly bindings: RegistrationBindings,
+    private readonly strategies: RegistrationStrategies,
   ) {}
 
   private readonly logger = new Logger('Registrations');
@@ -148,7 +151,7 @@ export class RegistrationsController {
       const presented = this.bindings.presented(request);
       const secret = presented?.client === 'web' ? presented.secret : undefined;
       if (secret !== undefined && RegistrationsService.isBoundTo(registration, secret, 'web')) {
-        registration = await this.ownForm.complete(registration, originOf(request));
+        registration = await this.strategies.completeReturn(registration, originOf(request));
         // From now on the cookie is only needed for the connect window.
         if (registration.status === 'completed') this.refreshCookie(reply, secret, registration);
       } else if (registration.status === 'awaiting_private_key') {
@@ -181,7 +184,7 @@ export class RegistrationsController {
       throw new ProblemException('csrf_header_missing', 'Send the header X-CSRF: 1 with cookie-authenticated requests that change state.');
     }
     if (presented !== undefined && RegistrationsService.isBoundTo(registration, presented.secret, presented.client)) {
-      registration = await this.ownForm.complete(registration, originOf(request));
+      registration = await this.strategies.completeReturn(registration, originOf(request));
       if (presented.client === 'web' && registration.status === 'completed') this.refreshCookie(reply, presented.secret, registration);
     }
     return statusView(registration);
