@@ -17,7 +17,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/persistence/data-source-options.js';
-import { sqliteConnection, sqliteValue } from '../src/persistence/prepared-query.js';
+import { sqliteConnection, sqliteValue } from '../src/persistence/sql-engine.js';
 
 export interface SeedCounts {
   /** Live sessions (expire in a week). */

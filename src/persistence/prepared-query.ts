@@ -1,9 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { SqlEngine } from './sql-engine.js';
 
-// bench/seed.ts (another owner) imports these from here.
-export { sqliteConnection, sqliteValue } from './sql-engine.js';
-
 /**
  * One statement on a hot path (every member request looks up its session), written once with
  * PostgreSQL's `$1 … $n` placeholders and run by SqlEngine as a statement prepared once per
