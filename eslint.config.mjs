@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import prettier from 'eslint-config-prettier/flat';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -31,4 +32,6 @@ export default tseslint.config(
     },
   },
   { files: ['examples/spa/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
+  // Last: turns off the rules that concern layout, which Prettier owns (npm run format).
+  prettier,
 );
