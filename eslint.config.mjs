@@ -4,9 +4,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'test/artifacts/**', 'examples/spa/vendor/**',
-    // Generated: the client bundle (clients/typescript/bundle.mjs; its drift test checks it).
-    'examples/spa/client.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'test/artifacts/**',
+      'examples/spa/vendor/**',
+      // Generated: the client bundle (clients/typescript/bundle.mjs; its drift test checks it).
+      'examples/spa/client.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'off',
-      'no-restricted-syntax': ['error', { selector: "ImportDeclaration[source.value=/^(\\.\\.\\/){4,}/]", message: 'No deep relative imports.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportDeclaration[source.value=/^(\\.\\.\\/){4,}/]', message: 'No deep relative imports.' },
+      ],
     },
   },
   {
@@ -28,7 +40,18 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/config/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'class-validator', importNames: ['IsOptional'], message: 'Use OptionalField() (src/common/http/optional-field.ts): IsOptional lets null through.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsOptional'],
+              message: 'Use OptionalField() (src/common/http/optional-field.ts): IsOptional lets null through.',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['examples/spa/**/*.js'], languageOptions: { globals: { ...globals.browser } } },

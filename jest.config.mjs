@@ -20,7 +20,10 @@ export default {
   // path, so these two are compiled to CommonJS for that path (decisions.md, "Jest for the module specs").
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/(common|core)/)'],
   transform: {
-    '/node_modules/@nestjs/(common|core)/.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023', keepClassNames: true } }],
+    '/node_modules/@nestjs/(common|core)/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2023', keepClassNames: true } },
+    ],
     '^.+\\.ts$': [
       '@swc/jest',
       {

@@ -61,7 +61,8 @@ function checkByHand(body: Record<string, unknown>): Violation[] {
   const details: Details = { mydexid: own('mydexid'), email: own('email'), password: own('password') };
   const errors: Violation[] = [];
   for (const { rule, check } of CHECKED_RULES) {
-    if (!check(details[rule.field as keyof Details], details)) errors.push({ field: rule.field, code: rule.code, message: rule.message, params: { ...rule.params } });
+    if (!check(details[rule.field as keyof Details], details))
+      errors.push({ field: rule.field, code: rule.code, message: rule.message, params: { ...rule.params } });
   }
   return errors;
 }
@@ -72,7 +73,11 @@ function checkByHand(body: Record<string, unknown>): Violation[] {
  * written durably in one SQLite transaction (WAL, synchronous=NORMAL, as the BFF runs it).
  */
 function addCallbackRoute(app: FastifyInstance, file: string): void {
-  const expected = Buffer.from(createHash('sha512').update(process.env.MYDEX_CONNECTION_TOKEN ?? 'bench-connection-token').digest('hex'));
+  const expected = Buffer.from(
+    createHash('sha512')
+      .update(process.env.MYDEX_CONNECTION_TOKEN ?? 'bench-connection-token')
+      .digest('hex'),
+  );
   const nid = process.env.MYDEX_CONNECTION_NID ?? '1';
   const dataKey = randomBytes(32);
   const db = new Database(file);
@@ -103,8 +108,15 @@ function addCallbackRoute(app: FastifyInstance, file: string): void {
     const mydexid = trimField(body.mydexid);
     const key = body.key;
     const ok =
-      Number.isInteger(uid) && uid > 0 && isPresent(mydexid) && isMydexIdAlphanumeric(mydexid) && isMydexIdNotDigitsOnly(mydexid) &&
-      isMydexIdLengthOk(mydexid) && typeof key === 'string' && key !== '' && body.connection_id === `${uid}-${nid}` &&
+      Number.isInteger(uid) &&
+      uid > 0 &&
+      isPresent(mydexid) &&
+      isMydexIdAlphanumeric(mydexid) &&
+      isMydexIdNotDigitsOnly(mydexid) &&
+      isMydexIdLengthOk(mydexid) &&
+      typeof key === 'string' &&
+      key !== '' &&
+      body.connection_id === `${uid}-${nid}` &&
       (body.fields === undefined || (typeof body.fields === 'object' && body.fields !== null));
     if (!ok) return reply.status(422).type('application/problem+json').send({ code: 'validation_failed', status: 422 });
     const iv = randomBytes(12);
@@ -113,7 +125,16 @@ function addCallbackRoute(app: FastifyInstance, file: string): void {
     const permissions = JSON.stringify(body.fields ?? {});
     const { key: _secret, ...withoutKey } = body;
     store(
-      [body.connection_id, uid, mydexid, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64'), permissions, new Date().toISOString()],
+      [
+        body.connection_id,
+        uid,
+        mydexid,
+        iv.toString('base64'),
+        cipher.getAuthTag().toString('base64'),
+        ciphertext.toString('base64'),
+        permissions,
+        new Date().toISOString(),
+      ],
       JSON.stringify(withoutKey),
     );
     return reply.send({ received: true });
@@ -131,24 +152,44 @@ function addSessionRoutes(app: FastifyInstance, file: string): void {
   db.exec(`CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, sub TEXT, mydexid TEXT, expires_at TEXT);
     CREATE TABLE IF NOT EXISTS oidc_transactions (state_hash TEXT PRIMARY KEY, nonce_hash TEXT, verifier TEXT, intent TEXT, expires_at TEXT);`);
   const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
-  db.prepare('INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)').run(sha256('baseline-session-token'), 'a'.repeat(64), 'bench', '2999-01-01T00:00:00.000Z');
+  db.prepare('INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)').run(
+    sha256('baseline-session-token'),
+    'a'.repeat(64),
+    'bench',
+    '2999-01-01T00:00:00.000Z',
+  );
   const find = db.prepare('SELECT sub, mydexid, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?');
   const insert = db.prepare('INSERT INTO oidc_transactions VALUES (?, ?, ?, ?, ?)');
   app.get('/v1/session', async (request, reply) => {
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const row = token ? (find.get(sha256(token), new Date().toISOString()) as { sub: string; mydexid: string; expires_at: string } | undefined) : undefined;
+    const row = token
+      ? (find.get(sha256(token), new Date().toISOString()) as { sub: string; mydexid: string; expires_at: string } | undefined)
+      : undefined;
     if (!row) return reply.status(401).type('application/problem+json').send({ code: 'session_required', status: 401 });
-    return reply.header('cache-control', 'no-store').send({ member: { sub: row.sub, mydexid: row.mydexid }, expiresAt: row.expires_at, connected: false });
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ member: { sub: row.sub, mydexid: row.mydexid }, expiresAt: row.expires_at, connected: false });
   });
   app.post('/v1/auth/oidc/authorize', async (_request, reply) => {
     const [state, nonce, verifier, exchangeSecret] = [0, 0, 0, 0].map(() => randomBytes(32).toString('base64url'));
     const challenge = createHash('sha256').update(verifier!).digest('base64url');
     insert.run(sha256(state!), sha256(nonce!), verifier, 'login', new Date(Date.now() + 600_000).toISOString());
     const url = new URL('http://127.0.0.1:9/oauth2/auth');
-    for (const [name, value] of Object.entries({ response_type: 'code', client_id: 'bench', redirect_uri: 'http://127.0.0.1:3000/v1/auth/oidc/callback', scope: 'openid mydexid', state: state!, nonce: nonce!, code_challenge: challenge, code_challenge_method: 'S256' })) {
+    for (const [name, value] of Object.entries({
+      response_type: 'code',
+      client_id: 'bench',
+      redirect_uri: 'http://127.0.0.1:3000/v1/auth/oidc/callback',
+      scope: 'openid mydexid',
+      state: state!,
+      nonce: nonce!,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })) {
       url.searchParams.set(name, value);
     }
-    return reply.header('cache-control', 'no-store').send({ authorizationUrl: url.toString(), transactionId: sha256(state!).slice(0, 22), exchangeSecret });
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ authorizationUrl: url.toString(), transactionId: sha256(state!).slice(0, 22), exchangeSecret });
   });
 }
 

@@ -22,7 +22,10 @@ if (dir) {
     session.post('Profiler.stop', (error, result: Profiler.StopReturnType) => {
       if (error) return;
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `bff-${process.env.BENCH_CPU_PROFILE_LABEL ?? 'run'}-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      writeFileSync(
+        join(dir, `bff-${process.env.BENCH_CPU_PROFILE_LABEL ?? 'run'}-${process.pid}.cpuprofile`),
+        JSON.stringify(result.profile),
+      );
     });
   });
 }

@@ -24,7 +24,9 @@ class LiveController {
 class FloorModule {}
 
 export async function createFloor(): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(FloorModule, new FastifyAdapter({ bodyLimit: 16 * 1024 }), { logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(FloorModule, new FastifyAdapter({ bodyLimit: 16 * 1024 }), {
+    logger: false,
+  });
   return app;
 }
 

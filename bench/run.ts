@@ -126,7 +126,12 @@ process.once('SIGINT', () => {
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
 /** Starts `node entry` with exactly `env` (plus PATH) and waits until GET /health/live answers 200. */
-async function startServer(label: string, entry: string, env: Record<string, string>, options: { port?: number; execArgv?: string[]; stdout?: 'pipe' | 'devnull' } = {}): Promise<Server> {
+async function startServer(
+  label: string,
+  entry: string,
+  env: Record<string, string>,
+  options: { port?: number; execArgv?: string[]; stdout?: 'pipe' | 'devnull' } = {},
+): Promise<Server> {
   if (!existsSync(entry)) throw new Error(`${label}: ${entry} does not exist; build first (npm run bench builds).`);
   const port = options.port ?? (await freePort());
   let output = '';
@@ -162,7 +167,10 @@ async function startServer(label: string, entry: string, env: Record<string, str
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGTERM');
-  const hint = options.stdout === 'devnull' && !process.env.BENCH_BFF_STDOUT ? '\n(its stdout went to /dev/null: set BENCH_BFF_STDOUT=<file> to keep it)' : '';
+  const hint =
+    options.stdout === 'devnull' && !process.env.BENCH_BFF_STDOUT
+      ? '\n(its stdout went to /dev/null: set BENCH_BFF_STDOUT=<file> to keep it)'
+      : '';
   throw new Error(`${label} did not become ready${exited ? ` (exited with ${child.exitCode})` : ''}. Its output:\n${output}${hint}`);
 }
 
@@ -201,15 +209,26 @@ const runtimeValues = new Map<Server, Record<string, string>>();
 function headersFor(server: Server, endpoint: BenchEndpoint): Record<string, string> | undefined {
   if (!endpoint.headers) return undefined;
   const values = runtimeValues.get(server) ?? {};
-  return Object.fromEntries(Object.entries(endpoint.headers).map(([name, value]) => [name, value.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => values[key] ?? '')]));
+  return Object.fromEntries(
+    Object.entries(endpoint.headers).map(([name, value]) => [
+      name,
+      value.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => values[key] ?? ''),
+    ]),
+  );
 }
 
 /** One request, to check the server answers the endpoint as expected before loading it. */
 async function probe(server: Server, endpoint: BenchEndpoint): Promise<unknown> {
-  const res = await fetch(`${server.url}${endpoint.path}`, { method: endpoint.method, headers: headersFor(server, endpoint), body: endpoint.body });
+  const res = await fetch(`${server.url}${endpoint.path}`, {
+    method: endpoint.method,
+    headers: headersFor(server, endpoint),
+    body: endpoint.body,
+  });
   const text = await res.text();
   if (res.status !== endpoint.status) {
-    throw new Error(`${server.label} answered ${endpoint.method} ${endpoint.path} with ${res.status}, expected ${endpoint.status}: ${text.slice(0, 300)}`);
+    throw new Error(
+      `${server.label} answered ${endpoint.method} ${endpoint.path} with ${res.status}, expected ${endpoint.status}: ${text.slice(0, 300)}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -271,7 +290,11 @@ const ratioText = (value: number | undefined) => (value === undefined ? '—' : 
 function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 const NATIVE_REDIRECT_URI = 'com.example.bench:/oauth/callback';
@@ -399,14 +422,19 @@ async function main(): Promise<void> {
   const startBff = (index: number, logLevel: 'info' | 'warn', port?: number) => {
     const engine = engines[index]!;
     const profile = CPU_PROFILE_DIR && logLevel === 'info';
-    return startServer(`BFF ${engine.name} (${logLevel})`, BFF_ENTRY, {
-      ...bffEnv(engine.url, bffPublicUrls[index]!, logLevel),
-      ...(profile ? { BENCH_CPU_PROFILE_DIR: CPU_PROFILE_DIR, BENCH_CPU_PROFILE_LABEL: engine.name } : {}),
-    }, {
-      port,
-      stdout: 'devnull',
-      execArgv: profile ? ['--import', pathToFileURL(join(import.meta.dirname, 'cpu-profile.js')).href] : [],
-    });
+    return startServer(
+      `BFF ${engine.name} (${logLevel})`,
+      BFF_ENTRY,
+      {
+        ...bffEnv(engine.url, bffPublicUrls[index]!, logLevel),
+        ...(profile ? { BENCH_CPU_PROFILE_DIR: CPU_PROFILE_DIR, BENCH_CPU_PROFILE_LABEL: engine.name } : {}),
+      },
+      {
+        port,
+        stdout: 'devnull',
+        execArgv: profile ? ['--import', pathToFileURL(join(import.meta.dirname, 'cpu-profile.js')).href] : [],
+      },
+    );
   };
 
   const load1 = loadavg()[0]!.toFixed(1);
@@ -415,7 +443,7 @@ async function main(): Promise<void> {
       `Benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s of warm-up, median of ${ROUNDS} runs alternating the servers, loopback.`,
       `Machine: Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${load1} at the start; load generator and servers share them.`,
       `BFF: node ${relative(process.cwd(), BFF_ENTRY) || BFF_ENTRY} with NODE_OPTIONS="${HEAP_NODE_OPTIONS}" NODE_ENV=production LOG_LEVEL=info (request log to ${process.env.BENCH_BFF_STDOUT ?? '/dev/null'}) RATE_LIMITS=off,`,
-      '     throwaway secrets, https URLs through a local TLS front (set-up only; the load goes to the BFF\'s http port),',
+      "     throwaway secrets, https URLs through a local TLS front (set-up only; the load goes to the BFF's http port),",
       `     on ${engines.map((e) => e.name).join(' and ')}${postgres ? ` (PostgreSQL: ${postgres.note})` : ' (no PostgreSQL: set BENCH_POSTGRES_URL or run one on 127.0.0.1:5432 with a database "test")'};`,
       `     ${WARN ? 'on SQLite also at LOG_LEVEL=warn, side by side; ' : ''}the local Mydex emulator as provider (no benchmarked endpoint calls it under load).`,
       'Baseline: bare Fastify (bench/baseline.ts), the same work by hand (SQLite for the stateful endpoints), no logging.',
@@ -428,7 +456,9 @@ async function main(): Promise<void> {
   const baseline = await startServer('baseline', BASELINE_ENTRY, { BASELINE_SQLITE: join(tempDir, 'baseline.sqlite') });
   runtimeValues.set(baseline, { sessionToken: 'baseline-session-token' });
   const needsFloor = endpoints.some((e) => e.floor);
-  const floor = needsFloor ? await startServer('floor', FLOOR_ENTRY, { NODE_ENV: 'production', NODE_OPTIONS: HEAP_NODE_OPTIONS }) : undefined;
+  const floor = needsFloor
+    ? await startServer('floor', FLOOR_ENTRY, { NODE_ENV: 'production', NODE_OPTIONS: HEAP_NODE_OPTIONS })
+    : undefined;
   const results: EndpointResult[] = [];
   const memory: { engine: string; idle?: number; afterRuns?: number; soak1?: number; soak2?: number }[] = [];
   const large: LargeResult[] = [];
@@ -465,7 +495,8 @@ async function main(): Promise<void> {
           for (const [, server] of servers) await load(server, endpoint, WARMUP);
           const collected = new Map<Role, RunResult[]>();
           for (let round = 0; round < ROUNDS; round++) {
-            for (const [role, server] of servers) collected.set(role, [...(collected.get(role) ?? []), await load(server, endpoint, DURATION)]);
+            for (const [role, server] of servers)
+              collected.set(role, [...(collected.get(role) ?? []), await load(server, endpoint, DURATION)]);
           }
           const runs: Partial<Record<Role, RunResult>> = { ...(measuredOnce.get(endpoint.name) ?? {}) };
           for (const [role, list] of collected) runs[role] = median(list);
@@ -474,12 +505,17 @@ async function main(): Promise<void> {
           const rate = Math.max(1, Math.round(info.requestsPerSecond / 2));
           const halfPeak = { ...(await load(bff, endpoint, DURATION, rate)), rate };
           const ratio = runs.baseline ? info.requestsPerSecond / runs.baseline.requestsPerSecond : undefined;
-          const cpuRatio = runs.baseline?.cpuMicrosPerRequest && info.cpuMicrosPerRequest ? runs.baseline.cpuMicrosPerRequest / info.cpuMicrosPerRequest : undefined;
+          const cpuRatio =
+            runs.baseline?.cpuMicrosPerRequest && info.cpuMicrosPerRequest
+              ? runs.baseline.cpuMicrosPerRequest / info.cpuMicrosPerRequest
+              : undefined;
           const checks: Check[] = [];
           const minRatio = endpoint.targets?.minRatio?.[engine.name];
-          if (minRatio !== undefined && ratio !== undefined) checks.push({ ok: ratio >= minRatio, text: `${ratioText(ratio)} of baseline (≥ ${minRatio})` });
+          if (minRatio !== undefined && ratio !== undefined)
+            checks.push({ ok: ratio >= minRatio, text: `${ratioText(ratio)} of baseline (≥ ${minRatio})` });
           const maxP99 = endpoint.targets?.maxP99AtHalfPeakMs;
-          if (maxP99 !== undefined) checks.push({ ok: halfPeak.p99 < maxP99, text: `p99 ${fixed(halfPeak.p99, 1)} ms at half peak (< ${maxP99} ms)` });
+          if (maxP99 !== undefined)
+            checks.push({ ok: halfPeak.p99 < maxP99, text: `p99 ${fixed(halfPeak.p99, 1)} ms at half peak (< ${maxP99} ms)` });
           if (runs.warn) {
             const ofWarn = info.requestsPerSecond / runs.warn.requestsPerSecond;
             checks.push({ ok: ofWarn >= MIN_INFO_OF_WARN, text: `info ${ratioText(ofWarn)} of warn (≥ ${MIN_INFO_OF_WARN})` });
@@ -529,7 +565,15 @@ async function main(): Promise<void> {
             const small = results.find((r) => r.engine === engine.name && r.endpoint === endpoint.name)!.runs.info!;
             const run = median(list);
             const share = run.requestsPerSecond / small.requestsPerSecond;
-            entry.endpoints.push({ endpoint: endpoint.name, small, large: run, check: { ok: share >= MIN_LARGE_OF_SMALL && run.failures === 0, text: `${ratioText(share)} of the figure at ${ROWS.toLocaleString('en')} rows (≥ ${MIN_LARGE_OF_SMALL})` } });
+            entry.endpoints.push({
+              endpoint: endpoint.name,
+              small,
+              large: run,
+              check: {
+                ok: share >= MIN_LARGE_OF_SMALL && run.failures === 0,
+                text: `${ratioText(share)} of the figure at ${ROWS.toLocaleString('en')} rows (≥ ${MIN_LARGE_OF_SMALL})`,
+              },
+            });
           }
 
           // Purge under load: PURGE_ROWS sessions expired two days ago; a fresh BFF (its purge has not
@@ -547,7 +591,8 @@ async function main(): Promise<void> {
               bff = await startBff(index, 'info', bffPorts[index]);
               runtimeValues.set(bff, { sessionToken: token });
               await load(bff, sessionEndpoint, WARMUP);
-              const peak = results.find((r) => r.engine === engine.name && r.endpoint === sessionEndpoint.name)?.runs.info?.requestsPerSecond ?? 2000;
+              const peak =
+                results.find((r) => r.engine === engine.name && r.endpoint === sessionEndpoint.name)?.runs.info?.requestsPerSecond ?? 2000;
               const rate = Math.max(1, Math.round(peak / 2));
               const cpuBefore = cpuSecondsOf(bff.child.pid);
               const running = cannon(bff, sessionEndpoint, { seconds: 3600, overallRate: rate });
@@ -561,7 +606,11 @@ async function main(): Promise<void> {
               await new Promise((resolve) => setTimeout(resolve, 1000));
               running.stop();
               const cpuAfter = cpuSecondsOf(bff.child.pid);
-              const run = summarise(await running, sessionEndpoint.status, cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined);
+              const run = summarise(
+                await running,
+                sessionEndpoint.status,
+                cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+              );
               const left = await purgeableSessions(db);
               entry.purge = {
                 rows: purgeable,
@@ -599,9 +648,21 @@ async function main(): Promise<void> {
     if (!first) continue;
     const base = first.runs.baseline;
     const row = (server: string, run: RunResult | undefined, ofBaseline: string, byCpu: string) =>
-      run ? rows.push([endpoint.name, server, fixed(run.requestsPerSecond), fixed(run.p50, 1), fixed(run.p99, 1), fixed(run.cpuMicrosPerRequest), ofBaseline, byCpu]) : undefined;
+      run
+        ? rows.push([
+            endpoint.name,
+            server,
+            fixed(run.requestsPerSecond),
+            fixed(run.p50, 1),
+            fixed(run.p99, 1),
+            fixed(run.cpuMicrosPerRequest),
+            ofBaseline,
+            byCpu,
+          ])
+        : undefined;
     const share = (run: RunResult | undefined) => (run && base ? percent(run.requestsPerSecond / base.requestsPerSecond) : '');
-    const cpuShare = (run: RunResult | undefined) => (run?.cpuMicrosPerRequest && base?.cpuMicrosPerRequest ? percent(base.cpuMicrosPerRequest / run.cpuMicrosPerRequest) : '');
+    const cpuShare = (run: RunResult | undefined) =>
+      run?.cpuMicrosPerRequest && base?.cpuMicrosPerRequest ? percent(base.cpuMicrosPerRequest / run.cpuMicrosPerRequest) : '';
     row('baseline', base, '', '');
     row('Nest floor', first.runs.floor, share(first.runs.floor), cpuShare(first.runs.floor));
     for (const r of mine) {
@@ -609,19 +670,43 @@ async function main(): Promise<void> {
       row(`BFF ${r.engine} warn`, r.runs.warn, share(r.runs.warn), cpuShare(r.runs.warn));
     }
   }
-  say(`\nThroughput (${CONNECTIONS} connections, median of ${ROUNDS})\n${table(['endpoint', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'of baseline req/s', 'of baseline by CPU'], rows)}`);
+  say(
+    `\nThroughput (${CONNECTIONS} connections, median of ${ROUNDS})\n${table(['endpoint', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'of baseline req/s', 'of baseline by CPU'], rows)}`,
+  );
 
-  const halfRows = results.map((r) => [r.endpoint, r.engine, String(r.halfPeak.rate), fixed(r.halfPeak.requestsPerSecond), fixed(r.halfPeak.p50, 1), fixed(r.halfPeak.p99, 1), fixed(r.halfPeak.max, 1)]);
-  say(`\nBFF (info) at half its peak rate (autocannon overallRate)\n${table(['endpoint', 'database', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'max ms'], halfRows)}`);
+  const halfRows = results.map((r) => [
+    r.endpoint,
+    r.engine,
+    String(r.halfPeak.rate),
+    fixed(r.halfPeak.requestsPerSecond),
+    fixed(r.halfPeak.p50, 1),
+    fixed(r.halfPeak.p99, 1),
+    fixed(r.halfPeak.max, 1),
+  ]);
+  say(
+    `\nBFF (info) at half its peak rate (autocannon overallRate)\n${table(['endpoint', 'database', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'max ms'], halfRows)}`,
+  );
 
   const memoryChecks: { engine: string; check: Check }[] = [];
   const memRows = memory.map((m) => {
     const growth = m.soak1 && m.soak2 ? (m.soak2 - m.soak1) / m.soak1 : undefined;
     const ok = m.soak2 !== undefined && m.soak2 < 200 && growth !== undefined && growth < 0.1;
-    memoryChecks.push({ engine: m.engine, check: { ok, text: `resident ${fixed(m.soak1)} → ${fixed(m.soak2)} MiB after two soak rounds (< 200 MiB, growth < 10%)` } });
-    return [m.engine, fixed(m.idle), fixed(m.afterRuns), fixed(m.soak1), fixed(m.soak2), growth === undefined ? '—' : `${(growth * 100).toFixed(1)}%`];
+    memoryChecks.push({
+      engine: m.engine,
+      check: { ok, text: `resident ${fixed(m.soak1)} → ${fixed(m.soak2)} MiB after two soak rounds (< 200 MiB, growth < 10%)` },
+    });
+    return [
+      m.engine,
+      fixed(m.idle),
+      fixed(m.afterRuns),
+      fixed(m.soak1),
+      fixed(m.soak2),
+      growth === undefined ? '—' : `${(growth * 100).toFixed(1)}%`,
+    ];
   });
-  say(`\nBFF resident memory, MiB (two soak rounds of ${SOAK.toLocaleString('en')} requests each across the endpoints)\n${table(['database', 'idle', 'after the runs', 'after round 1', 'after round 2', 'growth'], memRows)}`);
+  say(
+    `\nBFF resident memory, MiB (two soak rounds of ${SOAK.toLocaleString('en')} requests each across the endpoints)\n${table(['database', 'idle', 'after the runs', 'after round 1', 'after round 2', 'growth'], memRows)}`,
+  );
 
   say(`\nRows in the database during the runs: ${dataCounts.map((d) => `${d.engine}: ${countsText(d.counts)}`).join('; ')}`);
   for (const entry of large) {
@@ -629,19 +714,28 @@ async function main(): Promise<void> {
     say(
       table(
         ['endpoint', `req/s at ${ROWS.toLocaleString('en')} rows`, 'req/s large', 'p99 ms large', 'CPU µs/req small → large'],
-        entry.endpoints.map((e) => [e.endpoint, fixed(e.small.requestsPerSecond), fixed(e.large.requestsPerSecond), fixed(e.large.p99, 1), `${fixed(e.small.cpuMicrosPerRequest)} → ${fixed(e.large.cpuMicrosPerRequest)}`]),
+        entry.endpoints.map((e) => [
+          e.endpoint,
+          fixed(e.small.requestsPerSecond),
+          fixed(e.large.requestsPerSecond),
+          fixed(e.large.p99, 1),
+          `${fixed(e.small.cpuMicrosPerRequest)} → ${fixed(e.large.cpuMicrosPerRequest)}`,
+        ]),
       ),
     );
     if (entry.purge) {
       const p = entry.purge;
-      say(`Purge under load: ${p.rows.toLocaleString('en')} expired sessions deleted in ${p.seconds.toFixed(1)} s while GET /v1/session ran at ${p.rate} req/s: p50 ${fixed(p.run.p50, 1)} ms, p99 ${fixed(p.run.p99, 1)} ms, max ${fixed(p.run.max, 1)} ms, ${p.run.total.toLocaleString('en')} requests, ${p.run.failures} failures`);
+      say(
+        `Purge under load: ${p.rows.toLocaleString('en')} expired sessions deleted in ${p.seconds.toFixed(1)} s while GET /v1/session ran at ${p.rate} req/s: p50 ${fixed(p.run.p50, 1)} ms, p99 ${fixed(p.run.p99, 1)} ms, max ${fixed(p.run.max, 1)} ms, ${p.run.total.toLocaleString('en')} requests, ${p.run.failures} failures`,
+      );
     }
   }
 
   // One line per endpoint and database: every target with its verdict.
   const summary: string[] = [];
   const verdict = (checks: Check[]) => (checks.length === 0 ? 'no target' : checks.every((c) => c.ok) ? 'ok' : 'MISSED');
-  const line = (name: string, checks: Check[]) => summary.push(`${verdict(checks).padEnd(9)} ${name}: ${checks.map((c) => `${c.text} ${c.ok ? 'ok' : 'MISSED'}`).join('; ') || '—'}`);
+  const line = (name: string, checks: Check[]) =>
+    summary.push(`${verdict(checks).padEnd(9)} ${name}: ${checks.map((c) => `${c.text} ${c.ok ? 'ok' : 'MISSED'}`).join('; ') || '—'}`);
   for (const r of results) line(`${r.endpoint} [${r.engine}]`, r.checks);
   for (const m of memoryChecks) line(`memory [${m.engine}]`, [m.check]);
   for (const entry of large) {

@@ -76,12 +76,26 @@ async function columnsOf(db: DataSource, table: SeededTable): Promise<ColumnInfo
     )) as { column_name: string; data_type: string; is_nullable: string; column_default: string | null }[];
     return rows.map((r) => ({ name: r.column_name, type: r.data_type, required: r.is_nullable === 'NO' && r.column_default === null }));
   }
-  const rows = sqliteConnection(db).prepare(`PRAGMA table_info("${table}")`).all() as { name: string; type: string; notnull: number; dflt_value: unknown; pk: number }[];
-  return rows.map((r) => ({ name: r.name, type: r.type, required: r.notnull === 1 && r.dflt_value === null && !(r.pk === 1 && /int/i.test(r.type)) }));
+  const rows = sqliteConnection(db).prepare(`PRAGMA table_info("${table}")`).all() as {
+    name: string;
+    type: string;
+    notnull: number;
+    dflt_value: unknown;
+    pk: number;
+  }[];
+  return rows.map((r) => ({
+    name: r.name,
+    type: r.type,
+    required: r.notnull === 1 && r.dflt_value === null && !(r.pk === 1 && /int/i.test(r.type)),
+  }));
 }
 
 /** The values this file knows per table; the rest of the required columns get neutral values. */
-function knownColumns(table: SeededTable, run: string, options: { expired?: boolean; uidBase: number; connections: number; connectionUidBase: number }): Record<string, ColumnValue> {
+function knownColumns(
+  table: SeededTable,
+  run: string,
+  options: { expired?: boolean; uidBase: number; connections: number; connectionUidBase: number },
+): Record<string, ColumnValue> {
   const now = Date.now();
   if (table === 'sessions') {
     const expiresAt = options.expired ? new Date(now - 2 * DAY_MS) : new Date(now + 7 * DAY_MS);
@@ -132,7 +146,13 @@ function knownColumns(table: SeededTable, run: string, options: { expired?: bool
   };
 }
 
-async function fill(db: DataSource, table: SeededTable, count: number, values: Record<string, ColumnValue>, progress: (text: string) => void): Promise<void> {
+async function fill(
+  db: DataSource,
+  table: SeededTable,
+  count: number,
+  values: Record<string, ColumnValue>,
+  progress: (text: string) => void,
+): Promise<void> {
   if (count <= 0) return;
   const columns = (await columnsOf(db, table)).filter((c) => values[c.name] !== undefined || c.required);
   const chosen = columns.map((c) => ({ name: c.name, value: values[c.name] ?? neutral(c.type) }));
@@ -141,7 +161,9 @@ async function fill(db: DataSource, table: SeededTable, count: number, values: R
   if (db.options.type === 'postgres') {
     for (let from = 1; from <= count; from += CHUNK) {
       const to = Math.min(count, from + CHUNK - 1);
-      await db.query(`INSERT INTO "${table}" (${names}) SELECT ${chosen.map((c) => c.value.pg).join(', ')} FROM generate_series(${from}, ${to}) AS g`);
+      await db.query(
+        `INSERT INTO "${table}" (${names}) SELECT ${chosen.map((c) => c.value.pg).join(', ')} FROM generate_series(${from}, ${to}) AS g`,
+      );
       progress(`${table}: ${to.toLocaleString('en')} / ${count.toLocaleString('en')}`);
     }
   } else {
@@ -184,7 +206,10 @@ export async function rowCounts(db: DataSource): Promise<Record<SeededTable, num
 export async function purgeableSessions(db: DataSource): Promise<number> {
   const cutoff = new Date(Date.now() - DAY_MS);
   const parameter = db.options.type === 'postgres' ? cutoff : sqliteValue(cutoff);
-  const [row] = (await db.query(`SELECT COUNT(*) AS n FROM "sessions" WHERE "expires_at" < ${db.options.type === 'postgres' ? '$1' : '?'}`, [parameter])) as { n: number | string }[];
+  const [row] = (await db.query(
+    `SELECT COUNT(*) AS n FROM "sessions" WHERE "expires_at" < ${db.options.type === 'postgres' ? '$1' : '?'}`,
+    [parameter],
+  )) as { n: number | string }[];
   return Number(row?.n ?? 0);
 }
 
@@ -192,23 +217,54 @@ export async function purgeableSessions(db: DataSource): Promise<number> {
 export async function anyPurgeableSession(db: DataSource): Promise<boolean> {
   const cutoff = new Date(Date.now() - DAY_MS);
   const parameter = db.options.type === 'postgres' ? cutoff : sqliteValue(cutoff);
-  const rows = (await db.query(`SELECT 1 AS "found" FROM "sessions" WHERE "expires_at" < ${db.options.type === 'postgres' ? '$1' : '?'} LIMIT 1`, [parameter])) as unknown[];
+  const rows = (await db.query(
+    `SELECT 1 AS "found" FROM "sessions" WHERE "expires_at" < ${db.options.type === 'postgres' ? '$1' : '?'} LIMIT 1`,
+    [parameter],
+  )) as unknown[];
   return rows.length > 0;
 }
 
 /** Adds the rows and answers the row counts afterwards. */
-export async function seed(db: DataSource, counts: SeedCounts, progress: (text: string) => void = () => undefined): Promise<Record<SeededTable, number>> {
+export async function seed(
+  db: DataSource,
+  counts: SeedCounts,
+  progress: (text: string) => void = () => undefined,
+): Promise<Record<SeededTable, number>> {
   const run = randomBytes(4).toString('hex');
   const [max] = (await db.query('SELECT COALESCE(MAX("uid"), 0) AS m FROM "connections"')) as { m: number | string }[];
   const uidBase = Math.max(10_000_000, Number(max?.m ?? 0));
   const connections = counts.connections ?? 0;
-  await fill(db, 'sessions', counts.sessions ?? 0, knownColumns('sessions', run, { uidBase, connections, connectionUidBase: uidBase }), progress);
-  await fill(db, 'sessions', counts.expiredSessions ?? 0, knownColumns('sessions', `${run}x`, { expired: true, uidBase, connections, connectionUidBase: uidBase }), progress);
-  await fill(db, 'connections', connections, knownColumns('connections', run, { uidBase, connections, connectionUidBase: uidBase }), progress);
+  await fill(
+    db,
+    'sessions',
+    counts.sessions ?? 0,
+    knownColumns('sessions', run, { uidBase, connections, connectionUidBase: uidBase }),
+    progress,
+  );
+  await fill(
+    db,
+    'sessions',
+    counts.expiredSessions ?? 0,
+    knownColumns('sessions', `${run}x`, { expired: true, uidBase, connections, connectionUidBase: uidBase }),
+    progress,
+  );
+  await fill(
+    db,
+    'connections',
+    connections,
+    knownColumns('connections', run, { uidBase, connections, connectionUidBase: uidBase }),
+    progress,
+  );
   // Events belong to the connections just added, or to the earlier seeded ones.
   const eventTargets = connections > 0 ? connections : Math.max(1, Number(max?.m ?? 0) - 10_000_000);
   const eventBase = connections > 0 ? uidBase : 10_000_000;
-  await fill(db, 'connection_events', counts.events ?? 0, knownColumns('connection_events', run, { uidBase, connections: eventTargets, connectionUidBase: eventBase }), progress);
+  await fill(
+    db,
+    'connection_events',
+    counts.events ?? 0,
+    knownColumns('connection_events', run, { uidBase, connections: eventTargets, connectionUidBase: eventBase }),
+    progress,
+  );
   if (db.options.type === 'postgres') await db.query('ANALYZE "sessions"; ANALYZE "connections"; ANALYZE "connection_events"');
   else sqliteConnection(db).exec('ANALYZE');
   return rowCounts(db);
@@ -217,7 +273,9 @@ export async function seed(db: DataSource, counts: SeedCounts, progress: (text: 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [url, ...rest] = process.argv.slice(2);
   if (!url) {
-    process.stderr.write('usage: node dist/bench/seed.js <DATABASE_URL> [--sessions N] [--expired-sessions N] [--connections N] [--events N]\n');
+    process.stderr.write(
+      'usage: node dist/bench/seed.js <DATABASE_URL> [--sessions N] [--expired-sessions N] [--connections N] [--events N]\n',
+    );
     process.exit(64);
   }
   const option = (name: string) => {
@@ -225,8 +283,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     return index >= 0 ? Number(rest[index + 1]) : 0;
   };
   const db = await openDatabase(url);
-  const counts = await seed(db, { sessions: option('sessions'), expiredSessions: option('expired-sessions'), connections: option('connections'), events: option('events') }, (text) =>
-    process.stdout.write(`${text}\n`),
+  const counts = await seed(
+    db,
+    {
+      sessions: option('sessions'),
+      expiredSessions: option('expired-sessions'),
+      connections: option('connections'),
+      events: option('events'),
+    },
+    (text) => process.stdout.write(`${text}\n`),
   );
   process.stdout.write(`row counts: ${SEEDED_TABLES.map((t) => `${t} ${counts[t].toLocaleString('en')}`).join(', ')}\n`);
   await db.destroy();

@@ -23,13 +23,33 @@ export function makeLocalhostCertificate(dir: string): LocalCertificate {
   const keyFile = join(dir, 'tls-key.pem');
   const certFile = join(dir, 'tls-cert.pem');
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-days', '2', '-keyout', keyFile, '-out', certFile,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-days',
+        '2',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
   } catch (error) {
-    throw new Error(`the benchmark needs the openssl command (1.1.1 or later) for its local TLS front: ${(error as Error).message}`, { cause: error });
+    throw new Error(`the benchmark needs the openssl command (1.1.1 or later) for its local TLS front: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return { certFile, key: readFileSync(keyFile), cert: readFileSync(certFile) };
 }

@@ -41,7 +41,10 @@ export function callbackForm(connection: Connection, datasets: RequestedDataset[
   form.append('key', connection.key);
   form.append('connection_id', connection.connectionId);
   for (const d of datasets) {
-    for (const [access, style] of [['r', d.read], ['w', d.write]] as const) {
+    for (const [access, style] of [
+      ['r', d.read],
+      ['w', d.write],
+    ] as const) {
       if (style === null) continue;
       form.append(`fields[${d.dataset}][0][][access][${access}][a]`, '1');
       form.append(`fields[${d.dataset}][0][][access][${access}][s]`, style);

@@ -53,7 +53,8 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
       ...checkPrivateKeyWithPassword({ mydexid: details.mydexid, password: details.password, privateKey: body.privateKey, termsAccepted }),
       ...checkConfirmation(body.privateKey, body.privateKeyConfirmation),
     ];
-    if (all.length > 0) return sendHtml(ctx, 400, registrationPage(request, { mydexid: details.mydexid, email: details.email, termsAccepted }, all));
+    if (all.length > 0)
+      return sendHtml(ctx, 400, registrationPage(request, { mydexid: details.mydexid, email: details.email, termsAccepted }, all));
     const created = store.addMember({
       mydexid: details.mydexid,
       email: details.email,
@@ -76,7 +77,13 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
     const valid = member !== undefined && (await verifySecret((body.password ?? '').trim(), member.passwordHash));
     if (!valid) return sendHtml(ctx, 400, loginPage(request, [{ field: 'password', message: 'The MydexID or password is incorrect.' }]));
     if (request.mydexid !== undefined && member.mydexid.toLowerCase() !== request.mydexid.toLowerCase()) {
-      return sendHtml(ctx, 400, loginPage(request, [{ field: 'mydexid', message: `This agreement is for the MydexID ${request.mydexid}. Log in with that MydexID.` }]));
+      return sendHtml(
+        ctx,
+        400,
+        loginPage(request, [
+          { field: 'mydexid', message: `This agreement is for the MydexID ${request.mydexid}. Log in with that MydexID.` },
+        ]),
+      );
     }
     logIn(ctx, runtime, member);
     ctx.status = 303;
@@ -90,13 +97,18 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
     if (!member) return sendHtml(ctx, 401, loginPage(request, [{ field: 'mydexid', message: 'Log in to approve the agreement.' }]));
     const body = await readForm(ctx);
     const privateKey = (body.privateKey ?? '').trim(); // trimmed as at registration [I]
-    if (privateKey === '') return sendHtml(ctx, 400, agreementPage(request, member, [{ field: 'privateKey', message: 'Enter your private key.' }]));
+    if (privateKey === '')
+      return sendHtml(ctx, 400, agreementPage(request, member, [{ field: 'privateKey', message: 'Enter your private key.' }]));
     if (!(await verifySecret(privateKey, member.privateKeyHash))) {
       return sendHtml(ctx, 400, agreementPage(request, member, [{ field: 'privateKey', message: 'The private key is incorrect.' }]));
     }
     store.completeConnectionRequest(request.token);
     const datasets = requestedDatasets(request.version);
-    const connection = store.saveConnection(member, request, datasets.map((d) => d.dataset));
+    const connection = store.saveConnection(
+      member,
+      request,
+      datasets.map((d) => d.dataset),
+    );
     runtime.log(`DSSA: ${member.mydexid} approved connection ${connection.connectionId} (version ${connection.version})`);
     await deliverCallback(runtime, connection, request.kind === 'first' ? 'POST' : 'PUT', datasets);
     ctx.status = 303;
@@ -105,7 +117,8 @@ export function registerDssaRoutes(router: Router, runtime: EmulatorRuntime): vo
 }
 
 function loginPage(request: ConnectionRequest, errors: FieldError[]): string {
-  const register = request.mydexid === undefined ? `\n<p>No MydexID yet? <a href="/dssa/${escapeHtml(request.token)}/register">Register</a></p>` : '';
+  const register =
+    request.mydexid === undefined ? `\n<p>No MydexID yet? <a href="/dssa/${escapeHtml(request.token)}/register">Register</a></p>` : '';
   return page(
     'Log in to review the Data Sharing Agreement',
     `${errorSummary(errors)}
@@ -160,7 +173,14 @@ function agreementPage(request: ConnectionRequest, member: Member, errors: Field
 ${errorSummary(errors)}
 ${form(
   `/dssa/${request.token}/approve`,
-  input({ name: 'privateKey', label: 'Private key', type: 'password', autocomplete: 'off', hint: 'Enter your private key to approve the agreement.', errors }),
+  input({
+    name: 'privateKey',
+    label: 'Private key',
+    type: 'password',
+    autocomplete: 'off',
+    hint: 'Enter your private key to approve the agreement.',
+    errors,
+  }),
   'Approve and connect',
 )}`,
   );

@@ -40,11 +40,15 @@ describe('defaultEmulatorOptions', () => {
       redirectUris: ['https://bff.example.org/v1/auth/oidc/callback'],
       callbackUrl: 'https://hooks.example.org/mydex',
     });
-    expect(options.postLogoutRedirectUris).toEqual(expect.arrayContaining(['https://bff.example.org/', 'https://app.example.org/', 'https://admin.example.org/']));
+    expect(options.postLogoutRedirectUris).toEqual(
+      expect.arrayContaining(['https://bff.example.org/', 'https://app.example.org/', 'https://admin.example.org/']),
+    );
   });
 
   it('derives the callback URL from PUBLIC_BASE_URL when MYDEX_CALLBACK_URL is unset', () => {
-    expect(defaultEmulatorOptions({ PUBLIC_BASE_URL: 'http://127.0.0.1:3100' }).callbackUrl).toBe('http://127.0.0.1:3100/v1/connections/callback');
+    expect(defaultEmulatorOptions({ PUBLIC_BASE_URL: 'http://127.0.0.1:3100' }).callbackUrl).toBe(
+      'http://127.0.0.1:3100/v1/connections/callback',
+    );
   });
 
   it.each(['abc', '70000', '-1', '40.5'])('refuses EMULATOR_PORT=%s', (port) => {
@@ -75,7 +79,9 @@ describe('startEmulator', () => {
     const other = await startEmulator({ port: 0, publicUrl: 'http://mydex.test:4555/' });
     try {
       expect(other.issuer).toBe('http://mydex.test:4555');
-      const discovery = (await (await fetch(`http://127.0.0.1:${other.options.port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+      const discovery = (await (await fetch(`http://127.0.0.1:${other.options.port}/.well-known/openid-configuration`)).json()) as {
+        issuer: string;
+      };
       expect(discovery.issuer).toBe('http://mydex.test:4555');
     } finally {
       await other.close();

@@ -92,7 +92,10 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
         clientSecret: options.clientSecret,
         redirectUris: options.redirectUris,
         postLogoutRedirectUris: options.postLogoutRedirectUris,
-        backchannelLogoutUri: options.backchannelLogoutUri === null ? undefined : (options.backchannelLogoutUri ?? backchannelLogoutUriFor(options.redirectUris[0])),
+        backchannelLogoutUri:
+          options.backchannelLogoutUri === null
+            ? undefined
+            : (options.backchannelLogoutUri ?? backchannelLogoutUriFor(options.redirectUris[0])),
       },
       store,
     );

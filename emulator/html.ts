@@ -117,5 +117,9 @@ export function sendHtml(ctx: Context, status: number, body: string): void {
 }
 
 export function sendExpired(ctx: Context): void {
-  sendHtml(ctx, 404, page('Link expired', '<p role="alert">This link has expired or has already been used. Go back to the app and start again.</p>'));
+  sendHtml(
+    ctx,
+    404,
+    page('Link expired', '<p role="alert">This link has expired or has already been used. Go back to the app and start again.</p>'),
+  );
 }

@@ -54,7 +54,10 @@ describe('Must show: own-form registration, First Time Connection and the callba
       body: 'grant_type=client_credentials&scope=mydex%3Apdx',
     });
     expect(tokenResponse.status).toBe(200);
-    const { access_token: accessToken, expires_in: expiresIn } = (await tokenResponse.json()) as { access_token: string; expires_in: number };
+    const { access_token: accessToken, expires_in: expiresIn } = (await tokenResponse.json()) as {
+      access_token: string;
+      expires_in: number;
+    };
     expect(expiresIn).toBe(3600);
 
     // 2. POST /api/pds → the Private Key form URL.

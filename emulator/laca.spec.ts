@@ -25,7 +25,9 @@ let existing: NewMember;
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, redirectUris: [REDIRECT_URI] });
   existing = newMember('taken');
-  await registerThroughLaca(new ScriptedBrowser(), authorizationRequest(emulator, { action: 'register' }).url, existing, { stopAt: atRedirectUri });
+  await registerThroughLaca(new ScriptedBrowser(), authorizationRequest(emulator, { action: 'register' }).url, existing, {
+    stopAt: atRedirectUri,
+  });
 });
 
 afterAll(async () => {
@@ -93,12 +95,38 @@ describe('LaCa registration rules: errors beside their fields, values kept excep
     ['a password equal to the MydexID', (v) => ({ ...v, password: v.mydexid }), 'password', 'password_same_as_mydexid'],
     ['a password of 7 characters', (v) => ({ ...v, password: 'abc1234' }), 'password', 'password_too_short'],
     ['an empty private key', (v) => ({ ...v, privateKey: '', privateKeyConfirmation: '' }), 'privateKey', 'required'],
-    ['a private key equal to the MydexID', (v) => ({ ...v, privateKey: v.mydexid, privateKeyConfirmation: v.mydexid }), 'privateKey', 'private_key_same_as_mydexid'],
-    ['a private key equal to the password', (v) => ({ ...v, privateKey: v.password, privateKeyConfirmation: v.password }), 'privateKey', 'private_key_same_as_password'],
-    ['a private key of 7 characters', (v) => ({ ...v, privateKey: 'k234567', privateKeyConfirmation: 'k234567' }), 'privateKey', 'private_key_length'],
-    ['a private key of 129 characters', (v) => ({ ...v, privateKey: 'k'.repeat(129), privateKeyConfirmation: 'k'.repeat(129) }), 'privateKey', 'private_key_length'],
+    [
+      'a private key equal to the MydexID',
+      (v) => ({ ...v, privateKey: v.mydexid, privateKeyConfirmation: v.mydexid }),
+      'privateKey',
+      'private_key_same_as_mydexid',
+    ],
+    [
+      'a private key equal to the password',
+      (v) => ({ ...v, privateKey: v.password, privateKeyConfirmation: v.password }),
+      'privateKey',
+      'private_key_same_as_password',
+    ],
+    [
+      'a private key of 7 characters',
+      (v) => ({ ...v, privateKey: 'k234567', privateKeyConfirmation: 'k234567' }),
+      'privateKey',
+      'private_key_length',
+    ],
+    [
+      'a private key of 129 characters',
+      (v) => ({ ...v, privateKey: 'k'.repeat(129), privateKeyConfirmation: 'k'.repeat(129) }),
+      'privateKey',
+      'private_key_length',
+    ],
     ['terms not accepted', (v) => ({ ...v, termsAccepted: undefined }), 'termsAccepted', 'terms_not_accepted'],
-    ['a confirmation that differs', (v) => ({ ...v, privateKeyConfirmation: `${v.privateKey}x` }), 'privateKeyConfirmation', null, 'The two private keys do not match.'],
+    [
+      'a confirmation that differs',
+      (v) => ({ ...v, privateKeyConfirmation: `${v.privateKey}x` }),
+      'privateKeyConfirmation',
+      null,
+      'The two private keys do not match.',
+    ],
   ];
 
   it.each(cases)('refuses %s', async (_label, change, field, code, message) => {
@@ -121,7 +149,14 @@ describe('LaCa registration rules: errors beside their fields, values kept excep
 
   it('reports every failing rule at once, each beside its field', async () => {
     const { browser, page } = await registrationForm();
-    const landing = await browser.submit(page, { mydexid: '123', email: 'bad', password: '123', privateKey: '', privateKeyConfirmation: '', termsAccepted: undefined });
+    const landing = await browser.submit(page, {
+      mydexid: '123',
+      email: 'bad',
+      password: '123',
+      privateKey: '',
+      privateKeyConfirmation: '',
+      termsAccepted: undefined,
+    });
     expect(landing.status).toBe(400);
     expect(fieldErrors(landing.body, 'mydexid')).toEqual([ruleFor('registration', 'mydexid', 'mydexid_digits_only').message]);
     expect(fieldErrors(landing.body, 'email')).toEqual([ruleFor('registration', 'email', 'email_invalid').message]);
@@ -143,7 +178,14 @@ describe('LaCa registration rules: errors beside their fields, values kept excep
   it('lets the member correct the form and register on the second try', async () => {
     const { browser, page } = await registrationForm();
     const member = newMember('retry');
-    const values = { mydexid: member.mydexid, email: member.email, password: member.password, privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' };
+    const values = {
+      mydexid: member.mydexid,
+      email: member.email,
+      password: member.password,
+      privateKey: member.privateKey,
+      privateKeyConfirmation: member.privateKey,
+      termsAccepted: 'yes',
+    };
     const failed = await browser.submit(page, { ...values, password: 'short' });
     expect(failed.status).toBe(400);
     const landing = await browser.submit(failed, values, { stopAt: atRedirectUri });
@@ -162,7 +204,13 @@ describe('Must show: an OIDC client using PKCE completes action=register (email 
     expect(inputValue(form.body, 'email')).toBe(member.email);
     const back = await browser.submit(
       form,
-      { mydexid: member.mydexid, password: member.password, privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      {
+        mydexid: member.mydexid,
+        password: member.password,
+        privateKey: member.privateKey,
+        privateKeyConfirmation: member.privateKey,
+        termsAccepted: 'yes',
+      },
       { stopAt: atRedirectUri },
     );
     const { code, state } = codeFrom(back);
@@ -177,7 +225,12 @@ describe('Must show: an OIDC client using PKCE completes action=register (email 
 
     // Later, in another browser: the login form, and the same sub.
     const later = authorizationRequest(emulator);
-    const loggedIn = await completeLogin(new ScriptedBrowser(), later.url, { mydexid: member.mydexid.toUpperCase(), password: member.password }, { stopAt: atRedirectUri });
+    const loggedIn = await completeLogin(
+      new ScriptedBrowser(),
+      later.url,
+      { mydexid: member.mydexid.toUpperCase(), password: member.password },
+      { stopAt: atRedirectUri },
+    );
     const again = await exchangeCode(emulator, codeFrom(loggedIn).code, later);
     expect(jwtClaims(again.id_token).sub).toBe(sub);
     expect(await userinfo(emulator, again.access_token)).toMatchObject({ sub, mydexid: member.mydexid });

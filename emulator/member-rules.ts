@@ -58,5 +58,12 @@ export function checkConfirmation(privateKey: unknown, confirmation: unknown): R
   const a = typeof privateKey === 'string' ? privateKey.trim() : '';
   const b = typeof confirmation === 'string' ? confirmation.trim() : '';
   if (a === '' || a === b) return [];
-  return [{ field: 'privateKeyConfirmation', code: 'private_key_confirmation_mismatch', message: 'The two private keys do not match.', params: {} }];
+  return [
+    {
+      field: 'privateKeyConfirmation',
+      code: 'private_key_confirmation_mismatch',
+      message: 'The two private keys do not match.',
+      params: {},
+    },
+  ];
 }

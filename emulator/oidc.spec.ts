@@ -166,7 +166,10 @@ describe('token endpoint', () => {
   });
 
   it('refuses a wrong client secret', async () => {
-    const result = await token({ grant_type: 'client_credentials', scope: 'mydex:pdx' }, basicAuth(emulator.options.clientId, 'wrong-secret'));
+    const result = await token(
+      { grant_type: 'client_credentials', scope: 'mydex:pdx' },
+      basicAuth(emulator.options.clientId, 'wrong-secret'),
+    );
     expect(result.status).toBe(401);
     expect(result.body.error).toBe('invalid_client');
   });

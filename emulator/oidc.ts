@@ -55,7 +55,9 @@ export function createOidcProvider(settings: OidcSettings, store: EmulatorStore)
         token_endpoint_auth_method: 'client_secret_basic',
         scope: `openid mydexid ${PDX_SCOPE}`,
         // Back-Channel Logout 1.0: a logout token (with `sid`, which ID tokens then carry too) to the BFF.
-        ...(settings.backchannelLogoutUri ? { backchannel_logout_uri: settings.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+        ...(settings.backchannelLogoutUri
+          ? { backchannel_logout_uri: settings.backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
       },
     ],
     clientAuthMethods: ['client_secret_basic'],
@@ -130,7 +132,9 @@ async function loadExistingGrant(ctx: ProviderContext): Promise<Grant | undefine
   const accountId = oidc.session?.accountId;
   if (!oidc.client || !accountId) return undefined;
   const grantId = oidc.result?.consent?.grantId ?? oidc.session?.grantIdFor(oidc.client.clientId);
-  const grant = (grantId ? await oidc.provider.Grant.find(grantId) : undefined) ?? new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId });
+  const grant =
+    (grantId ? await oidc.provider.Grant.find(grantId) : undefined) ??
+    new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId });
   const scopes = [...oidc.requestParamScopes].filter((scope) => MEMBER_SCOPES.has(scope));
   if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
   grant.addOIDCClaims(['sub', 'mydexid', 'username']);
@@ -154,8 +158,5 @@ async function postLogoutSuccessSource(ctx: ProviderContext): Promise<void> {
 
 async function renderError(ctx: ProviderContext, out: Record<string, string>): Promise<void> {
   ctx.type = 'html';
-  ctx.body = page(
-    'Something went wrong',
-    `<p role="alert">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`,
-  );
+  ctx.body = page('Something went wrong', `<p role="alert">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`);
 }

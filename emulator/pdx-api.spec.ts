@@ -57,7 +57,12 @@ const expectFailure = async (response: Response, status: number, message: string
   expect(await response.json()).toEqual({ success: 0, message: typeof message === 'string' ? message : expect.stringMatching(message) });
 };
 
-const registration = (member: NewMember) => ({ mydexid: member.mydexid, email: member.email, password: member.password, return_to: RETURN_TO });
+const registration = (member: NewMember) => ({
+  mydexid: member.mydexid,
+  email: member.email,
+  password: member.password,
+  return_to: RETURN_TO,
+});
 
 /** A PDX call with every header under the test's control. */
 async function rawCall(path: string, headers: Record<string, string>, body: string, contentType = 'application/json'): Promise<Response> {
@@ -66,10 +71,17 @@ async function rawCall(path: string, headers: Record<string, string>, body: stri
 
 async function goodHeaders(): Promise<Record<string, string>> {
   const short = await shortAccessToken(emulator);
-  return { authorization: `Bearer ${bearer}`, 'short-access-token': short, authentication: sha512Hex(short + emulator.options.connectionToken) };
+  return {
+    authorization: `Bearer ${bearer}`,
+    'short-access-token': short,
+    authentication: sha512Hex(short + emulator.options.connectionToken),
+  };
 }
 
-const connectionFields = () => ({ connection_nid: emulator.options.connectionNid, connection_token_hash: sha512Hex(emulator.options.connectionToken) });
+const connectionFields = () => ({
+  connection_nid: emulator.options.connectionNid,
+  connection_token_hash: sha512Hex(emulator.options.connectionToken),
+});
 
 describe('GET /access-token/{nid}', () => {
   it('answers a fresh short token as a JSON string each time', async () => {
@@ -98,7 +110,10 @@ describe('PDX API authentication refusals (the same on every route)', () => {
   });
 
   it.each(paths)('%s refuses an unknown Bearer token', async (path) => {
-    await expectUnauthorized(await rawCall(path, { ...(await goodHeaders()), authorization: 'Bearer not-a-token' }, '{}'), /invalid or has expired/);
+    await expectUnauthorized(
+      await rawCall(path, { ...(await goodHeaders()), authorization: 'Bearer not-a-token' }, '{}'),
+      /invalid or has expired/,
+    );
   });
 
   it('refuses Basic credentials in place of a Bearer token', async () => {
@@ -115,9 +130,14 @@ describe('PDX API authentication refusals (the same on every route)', () => {
     const member = newMember('bearer');
     await registerThroughPdxApi(emulator, new ScriptedBrowser(), member, RETURN_TO);
     const request = authorizationRequest(emulator);
-    const landing = await completeLogin(new ScriptedBrowser(), request.url, member, { stopAt: (u) => u.toString().startsWith(REDIRECT_URI) });
+    const landing = await completeLogin(new ScriptedBrowser(), request.url, member, {
+      stopAt: (u) => u.toString().startsWith(REDIRECT_URI),
+    });
     const tokens = await exchangeCode(emulator, codeFrom(landing).code, request);
-    await expectUnauthorized(await rawCall('/api/pds', { ...(await goodHeaders()), authorization: `Bearer ${tokens.access_token}` }, '{}'), /invalid/);
+    await expectUnauthorized(
+      await rawCall('/api/pds', { ...(await goodHeaders()), authorization: `Bearer ${tokens.access_token}` }, '{}'),
+      /invalid/,
+    );
   });
 
   it.each(paths)('%s refuses a call without Short-Access-Token', async (path) => {
@@ -128,7 +148,11 @@ describe('PDX API authentication refusals (the same on every route)', () => {
 
   it('refuses a short token the emulator never issued', async () => {
     const fake = 'made-up-short-token';
-    const response = await rawCall('/api/pds', { authorization: `Bearer ${bearer}`, 'short-access-token': fake, authentication: sha512Hex(fake + emulator.options.connectionToken) }, '{}');
+    const response = await rawCall(
+      '/api/pds',
+      { authorization: `Bearer ${bearer}`, 'short-access-token': fake, authentication: sha512Hex(fake + emulator.options.connectionToken) },
+      '{}',
+    );
     await expectUnauthorized(response, /Short-Access-Token/);
   });
 
@@ -136,7 +160,10 @@ describe('PDX API authentication refusals (the same on every route)', () => {
     const headers = await goodHeaders();
     const body = JSON.stringify({ ...connectionFields(), ...registration(newMember('reuse')) });
     expect((await rawCall('/api/pds', headers, body)).status).toBe(200);
-    await expectUnauthorized(await rawCall('/api/pds', headers, JSON.stringify({ ...connectionFields(), ...registration(newMember('reuse')) })), /already used/);
+    await expectUnauthorized(
+      await rawCall('/api/pds', headers, JSON.stringify({ ...connectionFields(), ...registration(newMember('reuse')) })),
+      /already used/,
+    );
   });
 
   it('uses the short token up even when the call is refused later', async () => {
@@ -149,7 +176,13 @@ describe('PDX API authentication refusals (the same on every route)', () => {
     ['missing', (_short: string, _token: string) => undefined],
     ['the hash of the connection token alone', (_short: string, token: string) => sha512Hex(token)],
     ['connection token first', (short: string, token: string) => sha512Hex(token + short)],
-    ['SHA-256 instead of SHA-512', (short: string, token: string) => createHash('sha256').update(short + token).digest('hex')],
+    [
+      'SHA-256 instead of SHA-512',
+      (short: string, token: string) =>
+        createHash('sha256')
+          .update(short + token)
+          .digest('hex'),
+    ],
     ['upper-case hex', (short: string, token: string) => sha512Hex(short + token).toUpperCase()],
   ])('refuses an Authentication header that is %s', async (_label, make) => {
     const headers = await goodHeaders();
@@ -160,7 +193,11 @@ describe('PDX API authentication refusals (the same on every route)', () => {
   });
 
   it('refuses a connection_token_hash that is not SHA-512 of the connection token', async () => {
-    const body = { ...registration(newMember('hash')), connection_nid: emulator.options.connectionNid, connection_token_hash: createHash('sha256').update(emulator.options.connectionToken).digest('hex') };
+    const body = {
+      ...registration(newMember('hash')),
+      connection_nid: emulator.options.connectionNid,
+      connection_token_hash: createHash('sha256').update(emulator.options.connectionToken).digest('hex'),
+    };
     await expectUnauthorized(await rawCall('/api/pds', await goodHeaders(), JSON.stringify(body)), /connection_token_hash/);
   });
 
@@ -192,7 +229,11 @@ describe('PDX API body refusals', () => {
   });
 
   it('refuses a form-encoded body with 415', async () => {
-    await expectFailure(await rawCall('/api/pds', await goodHeaders(), 'mydexid=x', 'application/x-www-form-urlencoded'), 415, /application\/json/);
+    await expectFailure(
+      await rawCall('/api/pds', await goodHeaders(), 'mydexid=x', 'application/x-www-form-urlencoded'),
+      415,
+      /application\/json/,
+    );
   });
 
   it('refuses malformed JSON with 400', async () => {
@@ -207,7 +248,11 @@ describe('PDX API body refusals', () => {
 describe('POST /api/pds', () => {
   it.each([
     ['a missing MydexID', { mydexid: undefined }, ruleFor('registration', 'mydexid', 'required').message],
-    ['a MydexID that is not alphanumeric', { mydexid: 'no_underscores' }, ruleFor('registration', 'mydexid', 'mydexid_not_alphanumeric').message],
+    [
+      'a MydexID that is not alphanumeric',
+      { mydexid: 'no_underscores' },
+      ruleFor('registration', 'mydexid', 'mydexid_not_alphanumeric').message,
+    ],
     ['a MydexID of digits only', { mydexid: '1234567' }, ruleFor('registration', 'mydexid', 'mydexid_digits_only').message],
     ['a MydexID of 2 characters', { mydexid: 'ab' }, ruleFor('registration', 'mydexid', 'mydexid_length').message],
     ['a MydexID of 61 characters', { mydexid: 'a'.repeat(61) }, ruleFor('registration', 'mydexid', 'mydexid_length').message],
@@ -223,7 +268,11 @@ describe('POST /api/pds', () => {
   it('refuses a password equal to the MydexID (after trimming)', async () => {
     const member = registration(newMember('same'));
     const response = await callPdx(emulator, '/api/pds', { ...member, password: `  ${member.mydexid}  ` }, bearer);
-    await expectFailure(response, 400, new RegExp(ruleFor('registration', 'password', 'password_same_as_mydexid').message.replace('.', '\\.')));
+    await expectFailure(
+      response,
+      400,
+      new RegExp(ruleFor('registration', 'password', 'password_same_as_mydexid').message.replace('.', '\\.')),
+    );
   });
 
   it('reports every failing rule in one message, in rule order', async () => {
@@ -287,13 +336,48 @@ describe('the Private Key form', () => {
   });
 
   it.each([
-    ['an empty private key', () => ({ privateKey: '', privateKeyConfirmation: '' }), 'privateKey', ruleFor('privateKey', 'privateKey', 'required').message],
-    ['the MydexID as private key', (m: NewMember) => ({ privateKey: m.mydexid, privateKeyConfirmation: m.mydexid }), 'privateKey', ruleFor('privateKey', 'privateKey', 'private_key_same_as_mydexid').message],
-    ['the password as private key', (m: NewMember) => ({ privateKey: ` ${m.password} `, privateKeyConfirmation: m.password }), 'privateKey', ruleFor('privateKey', 'privateKey', 'private_key_same_as_password').message],
-    ['a private key of 7 characters', () => ({ privateKey: 'k234567', privateKeyConfirmation: 'k234567' }), 'privateKey', ruleFor('privateKey', 'privateKey', 'private_key_length').message],
-    ['a private key of 129 characters', () => ({ privateKey: 'k'.repeat(129), privateKeyConfirmation: 'k'.repeat(129) }), 'privateKey', ruleFor('privateKey', 'privateKey', 'private_key_length').message],
-    ['the terms not accepted', (m: NewMember) => ({ privateKey: m.privateKey, privateKeyConfirmation: m.privateKey, termsAccepted: undefined }), 'termsAccepted', ruleFor('privateKey', 'termsAccepted', 'terms_not_accepted').message],
-    ['a confirmation that differs', (m: NewMember) => ({ privateKey: m.privateKey, privateKeyConfirmation: 'something else' }), 'privateKeyConfirmation', 'The two private keys do not match.'],
+    [
+      'an empty private key',
+      () => ({ privateKey: '', privateKeyConfirmation: '' }),
+      'privateKey',
+      ruleFor('privateKey', 'privateKey', 'required').message,
+    ],
+    [
+      'the MydexID as private key',
+      (m: NewMember) => ({ privateKey: m.mydexid, privateKeyConfirmation: m.mydexid }),
+      'privateKey',
+      ruleFor('privateKey', 'privateKey', 'private_key_same_as_mydexid').message,
+    ],
+    [
+      'the password as private key',
+      (m: NewMember) => ({ privateKey: ` ${m.password} `, privateKeyConfirmation: m.password }),
+      'privateKey',
+      ruleFor('privateKey', 'privateKey', 'private_key_same_as_password').message,
+    ],
+    [
+      'a private key of 7 characters',
+      () => ({ privateKey: 'k234567', privateKeyConfirmation: 'k234567' }),
+      'privateKey',
+      ruleFor('privateKey', 'privateKey', 'private_key_length').message,
+    ],
+    [
+      'a private key of 129 characters',
+      () => ({ privateKey: 'k'.repeat(129), privateKeyConfirmation: 'k'.repeat(129) }),
+      'privateKey',
+      ruleFor('privateKey', 'privateKey', 'private_key_length').message,
+    ],
+    [
+      'the terms not accepted',
+      (m: NewMember) => ({ privateKey: m.privateKey, privateKeyConfirmation: m.privateKey, termsAccepted: undefined }),
+      'termsAccepted',
+      ruleFor('privateKey', 'termsAccepted', 'terms_not_accepted').message,
+    ],
+    [
+      'a confirmation that differs',
+      (m: NewMember) => ({ privateKey: m.privateKey, privateKeyConfirmation: 'something else' }),
+      'privateKeyConfirmation',
+      'The two private keys do not match.',
+    ],
   ])('refuses %s beside its field and creates nobody', async (_label, values, field, message) => {
     const member = newMember('pkrule');
     const { browser, page } = await privateKeyForm(member);
@@ -307,7 +391,11 @@ describe('the Private Key form', () => {
   it('creates the member and PDS, then redirects to return_to exactly; the URL is then used up', async () => {
     const member = newMember('pkok');
     const { browser, page, url } = await privateKeyForm(member);
-    const landing = await browser.submit(page, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: (u) => u.toString() === RETURN_TO });
+    const landing = await browser.submit(
+      page,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: (u) => u.toString() === RETURN_TO },
+    );
     expect(landing.status).toBe(0);
     expect(landing.url.toString()).toBe(RETURN_TO);
     const created = emulator.state.members.find((m) => m.mydexid === member.mydexid);
@@ -352,7 +440,11 @@ describe('First Time Connection and updates', () => {
       termsAccepted: 'yes',
     });
     expect(agreement.body).toContain(newcomer.mydexid);
-    const landing = await visitor.submit(agreement, { privateKey: newcomer.privateKey }, { stopAt: (u) => u.toString() === CONNECTION_RETURN });
+    const landing = await visitor.submit(
+      agreement,
+      { privateKey: newcomer.privateKey },
+      { stopAt: (u) => u.toString() === CONNECTION_RETURN },
+    );
     expect(landing.url.toString()).toBe(CONNECTION_RETURN);
     const callback = await receiver.waitFor(before + 1);
     expect(callback.fields).toMatchObject({ mydexid: newcomer.mydexid, linking_token: 'anon-1' });
@@ -364,14 +456,24 @@ describe('First Time Connection and updates', () => {
     const agreement = await visitor.submit(await visitor.navigate(url), { mydexid: member.mydexid, password: member.password });
     expect(agreement.body).toContain('Data Sharing Agreement');
     expect(agreement.body).toContain(member.mydexid);
-    const named = (await (await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const named = (await (
+      await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)
+    ).json()) as string;
     expect((await new ScriptedBrowser().navigate(named)).body).not.toContain('No MydexID yet?');
     expect((await new ScriptedBrowser().navigate(`${named}/register`)).status).toBe(404);
   });
 
   it('refuses /api/connection/update without a mydexid, and a mydexid that is not a string', async () => {
-    await expectFailure(await callPdx(emulator, '/api/connection/update', { return_to: CONNECTION_RETURN, version: '2' }, bearer), 400, 'mydexid is required.');
-    await expectFailure(await callPdx(emulator, '/api/connection', { mydexid: 42, return_to: CONNECTION_RETURN }, bearer), 400, 'mydexid must be a string.');
+    await expectFailure(
+      await callPdx(emulator, '/api/connection/update', { return_to: CONNECTION_RETURN, version: '2' }, bearer),
+      400,
+      'mydexid is required.',
+    );
+    await expectFailure(
+      await callPdx(emulator, '/api/connection', { mydexid: 42, return_to: CONNECTION_RETURN }, bearer),
+      400,
+      'mydexid must be a string.',
+    );
   });
 
   it('refuses /api/connection for an unknown MydexID with 404', async () => {
@@ -381,7 +483,11 @@ describe('First Time Connection and updates', () => {
   });
 
   it('refuses a linking_token that is not a string', async () => {
-    await expectFailure(await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, linking_token: 42 }, bearer), 400, /linking_token/);
+    await expectFailure(
+      await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, linking_token: 42 }, bearer),
+      400,
+      /linking_token/,
+    );
   });
 
   it.each([
@@ -389,13 +495,21 @@ describe('First Time Connection and updates', () => {
     ['not a number', 'two'],
     ['zero', '0'],
   ])('refuses /api/connection/update with a version that is %s', async (_label, version) => {
-    await expectFailure(await callPdx(emulator, '/api/connection/update', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, version }, bearer), 400, 'version must be a positive integer.');
+    await expectFailure(
+      await callPdx(emulator, '/api/connection/update', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, version }, bearer),
+      400,
+      'version must be a positive integer.',
+    );
   });
 
   it('refuses an update for a member who has no connection yet', async () => {
     const other = newMember('noconn');
     await registerThroughPdxApi(emulator, new ScriptedBrowser(), other, RETURN_TO);
-    await expectFailure(await callPdx(emulator, '/api/connection/update', { mydexid: other.mydexid, return_to: CONNECTION_RETURN, version: '2' }, bearer), 400, 'The member has no connection to update.');
+    await expectFailure(
+      await callPdx(emulator, '/api/connection/update', { mydexid: other.mydexid, return_to: CONNECTION_RETURN, version: '2' }, bearer),
+      400,
+      'The member has no connection to update.',
+    );
   });
 
   it('answers 404 for a DSSA link it never issued', async () => {
@@ -405,7 +519,9 @@ describe('First Time Connection and updates', () => {
   it('asks a member who is not logged in to log in, as the MydexID the request names', async () => {
     const other = newMember('intruder');
     await registerThroughPdxApi(emulator, new ScriptedBrowser(), other, RETURN_TO);
-    const url = (await (await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const url = (await (
+      await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)
+    ).json()) as string;
     const stranger = new ScriptedBrowser();
     const login = await stranger.navigate(url);
     expect(login.body).toContain('Log in to review the Data Sharing Agreement');
@@ -416,14 +532,20 @@ describe('First Time Connection and updates', () => {
     expect(someoneElse.status).toBe(400);
     expect(fieldErrors(someoneElse.body, 'mydexid')[0]).toMatch(/This agreement is for the MydexID/);
     // Approving without logging in is refused too.
-    const approve = await stranger.request(`${url}/approve`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `privateKey=${encodeURIComponent(member.privateKey)}` });
+    const approve = await stranger.request(`${url}/approve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `privateKey=${encodeURIComponent(member.privateKey)}`,
+    });
     expect(approve.status).toBe(401);
     expect(receiver.received.every((r) => r.fields.mydexid !== member.mydexid)).toBe(true);
   });
 
   it('refuses a wrong private key on the DSSA and sends no callback', async () => {
     const before = receiver.received.length;
-    const url = (await (await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const url = (await (
+      await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN }, bearer)
+    ).json()) as string;
     const page = await browser.navigate(url);
     expect(page.body).toContain('Data Sharing Agreement');
     const refused = await browser.submit(page, { privateKey: 'not my private key' });
@@ -434,7 +556,12 @@ describe('First Time Connection and updates', () => {
 
   it('approval POSTs the callback (form-encoded, Authentication = SHA-512 of the connection token) and redirects to return_to', async () => {
     const before = receiver.received.length;
-    const response = await callPdx(emulator, '/api/connection', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, linking_token: 'reg-123' }, bearer);
+    const response = await callPdx(
+      emulator,
+      '/api/connection',
+      { mydexid: member.mydexid, return_to: CONNECTION_RETURN, linking_token: 'reg-123' },
+      bearer,
+    );
     expect(response.status).toBe(200);
     const url = (await response.json()) as string;
     expect(url).toMatch(new RegExp(`^${emulator.url}/dssa/`));
@@ -449,7 +576,12 @@ describe('First Time Connection and updates', () => {
     expect(callback.method).toBe('POST');
     expect(callback.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(callback.headers.authentication).toBe(sha512Hex(emulator.options.connectionToken));
-    expect(callback.fields).toMatchObject({ uid: String(uid), mydexid: member.mydexid, connection_id: connectionId, linking_token: 'reg-123' });
+    expect(callback.fields).toMatchObject({
+      uid: String(uid),
+      mydexid: member.mydexid,
+      connection_id: connectionId,
+      linking_token: 'reg-123',
+    });
     expect(callback.fields.key).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(callback.fields.key).toBe(emulator.connectionKey(connectionId));
     expect(callback.raw).toContain(encodeURIComponent('fields[field_ds_personal_details][0][][access][r][a]') + '=1');
@@ -473,9 +605,16 @@ describe('First Time Connection and updates', () => {
     const uid = emulator.state.members.find((m) => m.mydexid === member.mydexid)!.uid;
     const connectionId = `${uid}-${emulator.options.connectionNid}`;
     const key = emulator.connectionKey(connectionId);
-    const response = await callPdx(emulator, '/api/connection/update', { mydexid: member.mydexid, return_to: CONNECTION_RETURN, version: '2' }, bearer);
+    const response = await callPdx(
+      emulator,
+      '/api/connection/update',
+      { mydexid: member.mydexid, return_to: CONNECTION_RETURN, version: '2' },
+      bearer,
+    );
     expect(response.status).toBe(200);
-    const landing = await approveDssa(browser, (await response.json()) as string, member, { stopAt: (u) => u.toString() === CONNECTION_RETURN });
+    const landing = await approveDssa(browser, (await response.json()) as string, member, {
+      stopAt: (u) => u.toString() === CONNECTION_RETURN,
+    });
     expect(landing.url.toString()).toBe(CONNECTION_RETURN);
     const callback = await receiver.waitFor(before + 1);
     expect(callback.method).toBe('PUT');
@@ -491,7 +630,10 @@ describe('First Time Connection and updates', () => {
     const request = authorizationRequest(emulator, { action: 'register' });
     const back = await registerThroughLaca(oidcBrowser, request.url, viaOidc, { stopAt: (u) => u.toString().startsWith(REDIRECT_URI) });
     const tokens = await exchangeCode(emulator, codeFrom(back).code, request);
-    const start = async () => (await (await callPdx(emulator, '/api/connection', { mydexid: viaOidc.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const start = async () =>
+      (await (
+        await callPdx(emulator, '/api/connection', { mydexid: viaOidc.mydexid, return_to: CONNECTION_RETURN }, bearer)
+      ).json()) as string;
 
     const agreement = await oidcBrowser.navigate(await start());
     expect(agreement.body).toContain('Datasets requested');
@@ -509,7 +651,9 @@ describe('First Time Connection and updates', () => {
     await registerThroughPdxApi(emulator, otherBrowser, other, RETURN_TO);
     receiver.answers.push(500, 503);
     const before = receiver.received.length;
-    const url = (await (await callPdx(emulator, '/api/connection', { mydexid: other.mydexid, return_to: CONNECTION_RETURN }, bearer)).json()) as string;
+    const url = (await (
+      await callPdx(emulator, '/api/connection', { mydexid: other.mydexid, return_to: CONNECTION_RETURN }, bearer)
+    ).json()) as string;
     const landing = await approveDssa(otherBrowser, url, other, { stopAt: (u) => u.toString() === CONNECTION_RETURN });
     // The browser is not held up by the failing subscriber.
     expect(landing.url.toString()).toBe(CONNECTION_RETURN);
@@ -525,7 +669,9 @@ describe('First Time Connection and updates', () => {
       const other = newMember('unreach');
       const otherBrowser = new ScriptedBrowser();
       await registerThroughPdxApi(unreachable, otherBrowser, other, RETURN_TO);
-      const url = (await (await callPdx(unreachable, '/api/connection', { mydexid: other.mydexid, return_to: CONNECTION_RETURN })).json()) as string;
+      const url = (await (
+        await callPdx(unreachable, '/api/connection', { mydexid: other.mydexid, return_to: CONNECTION_RETURN })
+      ).json()) as string;
       const landing = await approveDssa(otherBrowser, url, other, { stopAt: (u) => u.toString() === CONNECTION_RETURN });
       expect(landing.url.toString()).toBe(CONNECTION_RETURN);
       const delivery = unreachable.state.deliveries[0]!;

@@ -40,7 +40,12 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
     if (errors.some((e) => e.code === 'mydexid_taken')) return mydexError(ctx, 409, 'Mydexid already in use.');
     if (errors.some((e) => e.code === 'email_taken')) return mydexError(ctx, 409, 'Email already in use.');
     const pending = store.addPending(
-      { mydexid: details.mydexid, email: details.email, passwordHash: await hashSecret(details.password), returnTo: body.return_to as string },
+      {
+        mydexid: details.mydexid,
+        email: details.email,
+        passwordHash: await hashSecret(details.password),
+        returnTo: body.return_to as string,
+      },
       ONE_TIME_URL_TTL_MS,
     );
     runtime.log(`PDX: registration of ${details.mydexid} awaits its Private Key form`);
@@ -50,7 +55,8 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
   const startConnection = (kind: 'first' | 'update') => async (ctx: Context) => {
     const body = await authorizedBody(ctx, runtime);
     if (!body) return;
-    if (body.mydexid !== undefined && body.mydexid !== null && typeof body.mydexid !== 'string') return failure(ctx, 'mydexid must be a string.');
+    if (body.mydexid !== undefined && body.mydexid !== null && typeof body.mydexid !== 'string')
+      return failure(ctx, 'mydexid must be a string.');
     const mydexid = typeof body.mydexid === 'string' ? body.mydexid.trim() : '';
     // A First Time Connection may start without a MydexID: the DSSA page then lets the member log in or
     // register (Mydex's FTC page [S]). An update names its member: IDaaS requires mydexid when
@@ -73,10 +79,19 @@ export function registerPdxApiRoutes(router: Router, runtime: EmulatorRuntime): 
       return failure(ctx, 'The member has no connection to update.');
     }
     const request = store.addConnectionRequest(
-      { kind, ...(member ? { mydexid: member.mydexid } : {}), nid: options.connectionNid, version, returnTo: body.return_to as string, linkingToken },
+      {
+        kind,
+        ...(member ? { mydexid: member.mydexid } : {}),
+        nid: options.connectionNid,
+        version,
+        returnTo: body.return_to as string,
+        linkingToken,
+      },
       ONE_TIME_URL_TTL_MS,
     );
-    runtime.log(`PDX: ${kind === 'first' ? 'First Time Connection' : `update to version ${version}`} for ${member?.mydexid ?? 'a member not named yet'} awaits the DSSA`);
+    runtime.log(
+      `PDX: ${kind === 'first' ? 'First Time Connection' : `update to version ${version}`} for ${member?.mydexid ?? 'a member not named yet'} awaits the DSSA`,
+    );
     jsonString(ctx, `${runtime.baseUrl}/dssa/${request.token}`);
   };
 

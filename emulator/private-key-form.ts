@@ -26,7 +26,12 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
     const body = await readForm(ctx);
     const termsAccepted = body.termsAccepted === 'yes';
     const errors: FieldError[] = [
-      ...(await checkPrivateKeyWithPasswordHash({ mydexid: pending.mydexid, passwordHash: pending.passwordHash, privateKey: body.privateKey, termsAccepted })),
+      ...(await checkPrivateKeyWithPasswordHash({
+        mydexid: pending.mydexid,
+        passwordHash: pending.passwordHash,
+        privateKey: body.privateKey,
+        termsAccepted,
+      })),
       ...checkConfirmation(body.privateKey, body.privateKeyConfirmation),
     ];
     if (errors.length > 0) return sendHtml(ctx, 400, privateKeyPage(pending, termsAccepted, errors));
@@ -34,7 +39,14 @@ export function registerPrivateKeyFormRoutes(router: Router, runtime: EmulatorRu
     // then is not documented: this 409 page is the emulator's own [I].
     if (store.memberByMydexid(pending.mydexid) || store.memberByEmail(pending.email)) {
       store.completePending(pending.token);
-      return sendHtml(ctx, 409, page('Registration not completed', '<p role="alert">This MydexID or email address was registered in the meantime. Go back to the app and register again.</p>'));
+      return sendHtml(
+        ctx,
+        409,
+        page(
+          'Registration not completed',
+          '<p role="alert">This MydexID or email address was registered in the meantime. Go back to the app and register again.</p>',
+        ),
+      );
     }
     const member = store.addMember({
       mydexid: pending.mydexid,

@@ -27,7 +27,9 @@ async function main(): Promise<number> {
     const [frontend] = splitList(env.FRONTEND_ORIGINS);
     // scripts/start.js passes its mode flag through; the command's arguments follow it.
     const args = process.argv.slice(2).filter((arg) => arg !== '--invitations');
-    return await runInvitationsCommand(args, invitations, `${new URL(frontend!).origin}/invitation`, (line) => process.stdout.write(`${line}\n`));
+    return await runInvitationsCommand(args, invitations, `${new URL(frontend!).origin}/invitation`, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
   } finally {
     await db.destroy();
   }

@@ -18,7 +18,8 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const batchArg = args.find((arg) => arg.startsWith('--batch-size='));
   const batchSize = batchArg ? Number(batchArg.slice('--batch-size='.length)) : 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error('--batch-size must be an integer from 1 to 10000');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new Error('--batch-size must be an integer from 1 to 10000');
   const env = validateEnvironment(process.env);
   const { ring, generatedFile } = loadDataKeyRing({
     key: env.DATA_ENCRYPTION_KEY,
@@ -26,7 +27,8 @@ async function main(): Promise<number> {
     keyFile: env.DATA_ENCRYPTION_KEY_FILE,
     production: env.NODE_ENV === 'production',
   });
-  if (generatedFile) process.stdout.write(`DATA_ENCRYPTION_KEY is not set: the current key is the development key in ${generatedFile.path}\n`);
+  if (generatedFile)
+    process.stdout.write(`DATA_ENCRYPTION_KEY is not set: the current key is the development key in ${generatedFile.path}\n`);
   const db = new DataSource(dataSourceOptions(env.DATABASE_URL, [Connection, ConnectionEvent]));
   await db.initialize();
   try {

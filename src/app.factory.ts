@@ -74,7 +74,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   registerCallbackFormParser(app);
   // Session and OIDC transaction cookies (src/session/session-cookies.ts).
   await app.register(fastifyCookie);
-  await applyBrowserSafety(app, splitList(env.FRONTEND_ORIGINS).map((origin) => new URL(origin).origin));
+  await applyBrowserSafety(
+    app,
+    splitList(env.FRONTEND_ORIGINS).map((origin) => new URL(origin).origin),
+  );
   if (!options.quiet) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   mountOpenApi(app);

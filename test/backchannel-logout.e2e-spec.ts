@@ -18,7 +18,10 @@ describe.each(ENGINES)('back-channel logout on %s', (engine) => {
   let counter = 0;
   beforeAll(async () => {
     issuer = await startLogoutTokenIssuer();
-    bff = await startTestApp({ MYDEX_ISSUER: issuer.issuer, MYDEX_CLIENT_ID: issuer.clientId, MYDEX_CLIENT_SECRET: 'backchannel-test-secret' }, engine);
+    bff = await startTestApp(
+      { MYDEX_ISSUER: issuer.issuer, MYDEX_CLIENT_ID: issuer.clientId, MYDEX_CLIENT_SECRET: 'backchannel-test-secret' },
+      engine,
+    );
   });
   afterAll(async () => {
     await bff?.close();
@@ -30,9 +33,11 @@ describe.each(ENGINES)('back-channel logout on %s', (engine) => {
     const { token } = await bff.app.get(SessionsService).create({ client: 'web', issuer: iss, sub, mydexid: null, idToken: null, sid });
     return token;
   }
-  const alive = async (token: string) => (await fetch(`${bff.url}/v1/session`, { headers: { cookie: `bff_session=${token}` } })).status === 200;
+  const alive = async (token: string) =>
+    (await fetch(`${bff.url}/v1/session`, { headers: { cookie: `bff_session=${token}` } })).status === 200;
   const newSub = () => `sub-${Date.now().toString(36)}-${counter++}`;
-  const post = (body: string, contentType = 'application/x-www-form-urlencoded') => fetch(`${bff.url}${ROUTE}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const post = (body: string, contentType = 'application/x-www-form-urlencoded') =>
+    fetch(`${bff.url}${ROUTE}`, { method: 'POST', headers: { 'content-type': contentType }, body });
   const send = (token: string) => post(new URLSearchParams({ logout_token: token }).toString());
 
   async function expectRefused(response: Response, code = 'logout_token_invalid'): Promise<void> {
@@ -93,18 +98,30 @@ describe.each(ENGINES)('back-channel logout on %s', (engine) => {
   const refusals: [string, (sub: string) => Promise<string>][] = [
     ['a bad signature (a key not in the JWKS, claiming its kid)', (sub) => issuer.sign({ sub }, { key: 'stranger' })],
     ['alg none', (sub) => issuer.sign({ sub }, { alg: 'none' })],
-    ['HS256 (a symmetric algorithm)', (sub) => issuer.sign({ sub }, { alg: 'HS256', secret: 'backchannel-test-secret-padded-to-32-bytes' })],
+    [
+      'HS256 (a symmetric algorithm)',
+      (sub) => issuer.sign({ sub }, { alg: 'HS256', secret: 'backchannel-test-secret-padded-to-32-bytes' }),
+    ],
     ['another audience', (sub) => issuer.sign({ sub, aud: 'another-client' })],
     ['another issuer', (sub) => issuer.sign({ sub, iss: 'https://evil.example' })],
     ['a nonce (an ID token is not a logout token)', (sub) => issuer.sign({ sub, nonce: 'n-0S6_WzA2Mj' })],
     ['no events claim', (sub) => issuer.sign({ sub, events: undefined })],
-    ['events without the back-channel logout event', (sub) => issuer.sign({ sub, events: { 'http://schemas.openid.net/event/other': {} } })],
+    [
+      'events without the back-channel logout event',
+      (sub) => issuer.sign({ sub, events: { 'http://schemas.openid.net/event/other': {} } }),
+    ],
     ['the event not as an object', (sub) => issuer.sign({ sub, events: { 'http://schemas.openid.net/event/backchannel-logout': 'yes' } })],
     ['neither sub nor sid', () => issuer.sign({})],
     ['no jti', (sub) => issuer.sign({ sub, jti: undefined })],
     ['no iat', (sub) => issuer.sign({ sub, iat: undefined })],
-    ['an iat an hour old', (sub) => issuer.sign({ sub, iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) + 60 })],
-    ['an iat an hour in the future', (sub) => issuer.sign({ sub, iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 3700 })],
+    [
+      'an iat an hour old',
+      (sub) => issuer.sign({ sub, iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) + 60 }),
+    ],
+    [
+      'an iat an hour in the future',
+      (sub) => issuer.sign({ sub, iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 3700 }),
+    ],
     ['an expired token', (sub) => issuer.sign({ sub, iat: Math.floor(Date.now() / 1000) - 300, exp: Math.floor(Date.now() / 1000) - 200 })],
     ['a typ of another kind of token', (sub) => issuer.sign({ sub }, { typ: 'at+jwt' })],
     ['a sub that is not a string', () => issuer.sign({ sub: 42 })],

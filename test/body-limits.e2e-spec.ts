@@ -45,7 +45,12 @@ function expectProblem(res: RawResponse, status: number, code: string, label: st
  * A child process that, after one warm-up round, sends `rounds` rounds of one request of `keys` distinct keys to each target
  * at once (the next round when all are answered), then reports every status it got and exits.
  */
-function startAttacker(baseUrl: string, targets: { method: string; url: string; headers?: Record<string, string> }[], keys: number, rounds: number) {
+function startAttacker(
+  baseUrl: string,
+  targets: { method: string; url: string; headers?: Record<string, string> }[],
+  keys: number,
+  rounds: number,
+) {
   const script = `
     const http = require('node:http');
     const [baseUrl, targetsJson, keys, rounds] = process.argv.slice(1);
@@ -70,7 +75,9 @@ function startAttacker(baseUrl: string, targets: { method: string; url: string; 
       process.exit(0);
     })();
   `;
-  const child = spawn(process.execPath, ['-e', script, baseUrl, JSON.stringify(targets), String(keys), String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, baseUrl, JSON.stringify(targets), String(keys), String(rounds)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   let running = true;
   let markStarted: () => void = () => undefined;
@@ -109,7 +116,12 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
   const send = (route: { method: string; url: string }, body: Buffer, headers: Record<string, string> = {}) =>
     sendRaw(
       t.url,
-      { method: route.method, path: concrete(route.url), headers: { 'content-type': 'application/json', ...(route.url === CALLBACK ? { authentication: CALLBACK_AUTH } : {}), ...headers }, body },
+      {
+        method: route.method,
+        path: concrete(route.url),
+        headers: { 'content-type': 'application/json', ...(route.url === CALLBACK ? { authentication: CALLBACK_AUTH } : {}), ...headers },
+        body,
+      },
       hostileAgent,
     );
 
@@ -122,7 +134,15 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
 
   it('knows every body-taking route: 16 KiB, 256 keys, depth 8 by default; only the Mydex callback (POST and PUT) declares 1 MiB', () => {
     const labels = routes.map((r) => `${r.method} ${r.url}`);
-    expect(labels).toEqual(expect.arrayContaining(['POST /v1/auth/oidc/authorize', 'POST /v1/auth/session/exchange', 'POST /v1/registrations', `POST ${CALLBACK}`, `PUT ${CALLBACK}`]));
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        'POST /v1/auth/oidc/authorize',
+        'POST /v1/auth/session/exchange',
+        'POST /v1/registrations',
+        `POST ${CALLBACK}`,
+        `PUT ${CALLBACK}`,
+      ]),
+    );
     for (const route of routes) {
       const expected = route.url === CALLBACK ? CALLBACK_BODY_LIMITS : DEFAULT_BODY_LIMITS;
       expect(route.limits, `${route.method} ${route.url}`).toEqual(expected);
@@ -161,8 +181,16 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
       expectProblem(await send(route, objectWithKeys(keys + 1)), 413, 'body_too_complex', `${label} with ${keys + 1} keys`);
       expectProblem(await send(route, nested(depth + 1)), 413, 'body_too_complex', `${label} nested ${depth + 1} deep`);
       // Array items count as keys too.
-      expectProblem(await send(route, Buffer.from(JSON.stringify({ list: Array.from({ length: keys }, () => 0) }))), 413, 'body_too_complex', `${label} with ${keys} array items`);
-      for (const [what, body] of [[`${keys} keys`, objectWithKeys(keys)], [`depth ${depth}`, nested(depth)]] as const) {
+      expectProblem(
+        await send(route, Buffer.from(JSON.stringify({ list: Array.from({ length: keys }, () => 0) }))),
+        413,
+        'body_too_complex',
+        `${label} with ${keys} array items`,
+      );
+      for (const [what, body] of [
+        [`${keys} keys`, objectWithKeys(keys)],
+        [`depth ${depth}`, nested(depth)],
+      ] as const) {
         const res = await send(route, body);
         expect(res.status, `${label} with ${what}: ${res.body.slice(0, 200)}`).toBeLessThan(500);
         expect(res.body, `${label} with ${what}`).not.toContain('body_too_complex');
@@ -210,7 +238,11 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
         ['60,000 keys, a wrong header', MANY_KEYS, { authentication: 'a'.repeat(128) }],
       ] as const) {
         const label = `${method} ${CALLBACK} with ${what}`;
-        const res = await sendRaw(t.url, { method, path: CALLBACK, headers: { 'content-type': 'application/json', ...headers }, body }, hostileAgent);
+        const res = await sendRaw(
+          t.url,
+          { method, path: CALLBACK, headers: { 'content-type': 'application/json', ...headers }, body },
+          hostileAgent,
+        );
         expectProblem(res, 401, 'callback_unauthenticated', label);
       }
     }
@@ -229,7 +261,10 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
     const json = Buffer.from(JSON.stringify({ ...callbackJson(), notes: big }));
     expect(form.length).toBeGreaterThan(900 * 1024);
     for (const method of ['POST', 'PUT']) {
-      const formRes = await send({ method, url: CALLBACK }, form, { 'content-type': 'application/x-www-form-urlencoded', authentication: CALLBACK_AUTH });
+      const formRes = await send({ method, url: CALLBACK }, form, {
+        'content-type': 'application/x-www-form-urlencoded',
+        authentication: CALLBACK_AUTH,
+      });
       const jsonRes = await send({ method, url: CALLBACK }, json, { authentication: CALLBACK_AUTH });
       for (const res of [formRes, jsonRes]) {
         expect(res.status, res.body.slice(0, 200)).not.toBe(413);
@@ -241,12 +276,25 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
   it('refuses a query string of more than 100 parameters with 414 uri_too_long within 200 ms, and serves 100', async () => {
     const query = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=0`).join('&');
     const started = performance.now();
-    const many = await sendRaw(t.url, { method: 'GET', path: `/v1/auth/oidc/authorize?intent=login&${query(1_900)}`, headers: {} }, hostileAgent);
+    const many = await sendRaw(
+      t.url,
+      { method: 'GET', path: `/v1/auth/oidc/authorize?intent=login&${query(1_900)}`, headers: {} },
+      hostileAgent,
+    );
     const ms = performance.now() - started;
     expectProblem(many, 414, 'uri_too_long', 'GET /v1/auth/oidc/authorize with 1,901 parameters');
     expect(ms).toBeLessThan(200);
-    expectProblem(await sendRaw(t.url, { method: 'GET', path: `/v1/registrations/x?${query(101)}`, headers: {} }, hostileAgent), 414, 'uri_too_long', '101 parameters');
-    const hundred = await sendRaw(t.url, { method: 'GET', path: `/v1/auth/oidc/authorize?intent=nope&${query(99)}`, headers: {} }, hostileAgent);
+    expectProblem(
+      await sendRaw(t.url, { method: 'GET', path: `/v1/registrations/x?${query(101)}`, headers: {} }, hostileAgent),
+      414,
+      'uri_too_long',
+      '101 parameters',
+    );
+    const hundred = await sendRaw(
+      t.url,
+      { method: 'GET', path: `/v1/auth/oidc/authorize?intent=nope&${query(99)}`, headers: {} },
+      hostileAgent,
+    );
     expect(hundred.status, hundred.body.slice(0, 200)).toBe(422);
   });
 
@@ -279,7 +327,10 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
 
     it('accepts a surrogate pair, escaped or as UTF-8, as the character it encodes', async () => {
       const route = { method: 'POST', url: '/v1/validation/registration' };
-      for (const text of ['{"mydexid":"alice\\ud83d\\ude00","email":"a@b.co","password":"a long password"}', '{"mydexid":"alice😀","email":"a@b.co","password":"a long password"}']) {
+      for (const text of [
+        '{"mydexid":"alice\\ud83d\\ude00","email":"a@b.co","password":"a long password"}',
+        '{"mydexid":"alice😀","email":"a@b.co","password":"a long password"}',
+      ]) {
         const res = await send(route, Buffer.from(text));
         expect(res.status, res.body.slice(0, 300)).toBeLessThan(500);
         expect(res.body).not.toContain('invalid_unicode');
@@ -291,7 +342,10 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
     for (const text of ['{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}']) {
       expectProblem(await send({ method: 'POST', url: '/v1/validation/registration' }, Buffer.from(text)), 400, 'malformed_json', text);
     }
-    const ok = await send({ method: 'POST', url: '/v1/validation/registration' }, Buffer.from(JSON.stringify({ mydexid: 'alice2024', email: 'a@b.co', password: 'a long password' })));
+    const ok = await send(
+      { method: 'POST', url: '/v1/validation/registration' },
+      Buffer.from(JSON.stringify({ mydexid: 'alice2024', email: 'a@b.co', password: 'a long password' })),
+    );
     expect(ok.status, ok.body).toBe(200);
   });
 
@@ -308,7 +362,9 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
           const text = Buffer.concat(chunks).toString('utf8');
           const [head = '', body = ''] = text.split('\r\n\r\n');
           const [statusLine = '', ...lines] = head.split('\r\n');
-          const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+          const headers = Object.fromEntries(
+            lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+          );
           resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
         });
         socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
@@ -339,7 +395,9 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
         const closed = new Promise<void>((resolveClosed) => socket.on('close', () => resolveClosed()));
         socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
         const chunk = Buffer.alloc(64 * 1024, 0x20);
-        socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n${extraHeaders}\r\n`);
+        socket.write(
+          `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n${extraHeaders}\r\n`,
+        );
         socket.write(chunk.subarray(0, 16 * 1024));
         void (async () => {
           await answerArrived;
@@ -363,14 +421,17 @@ describe.each(ENGINES)('body limits on %s', (engine) => {
       ['POST /v1/auth/session/exchange over 16 KiB', 'POST', '/v1/auth/session/exchange', '', 413, 'payload_too_large'],
       ['POST /v1/auth/oidc/authorize over 16 KiB', 'POST', '/v1/auth/oidc/authorize', '', 413, 'payload_too_large'],
       ['an unauthenticated callback', 'POST', CALLBACK, '', 401, 'callback_unauthenticated'],
-    ])('answers %s while the client is still sending the body, and closes without a reset', async (_label, method, path, headers, status, code) => {
-      const { answer, reset, ended } = await refusedWhileSending(method, path, headers, 1024 * 1024);
-      expect(reset, answer).toBeUndefined();
-      expect(ended).toBe(true);
-      expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
-      expect(answer).toMatch(/content-type: application\/problem\+json/i);
-      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code, status });
-    });
+    ])(
+      'answers %s while the client is still sending the body, and closes without a reset',
+      async (_label, method, path, headers, status, code) => {
+        const { answer, reset, ended } = await refusedWhileSending(method, path, headers, 1024 * 1024);
+        expect(reset, answer).toBeUndefined();
+        expect(ended).toBe(true);
+        expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+        expect(answer).toMatch(/content-type: application\/problem\+json/i);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code, status });
+      },
+    );
 
     it('still closes, after LINGER_MS, a connection whose client goes on sending after a refusal', async () => {
       const started = performance.now();

@@ -23,12 +23,16 @@ async function generateSchema(openapiYaml: string): Promise<string> {
   return COMMENT_HEADER + astToString(await openapiTS(openapiYaml, { silent: true, defaultNonNullable: false }));
 }
 
-const checkBundle = (file: string) => spawnSync(process.execPath, [bundleScript, '--check', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+const checkBundle = (file: string) =>
+  spawnSync(process.execPath, [bundleScript, '--check', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 describe('clients/typescript/src/schema.d.ts is generated from openapi.yaml', () => {
   it('matches what openapi-typescript generates from openapi.yaml (run `npm run client` after `npm run openapi`)', async () => {
     const fresh = await generateSchema(readFileSync(join(root, 'openapi.yaml'), 'utf8'));
-    expect(fresh === readFileSync(schemaFile, 'utf8'), 'clients/typescript/src/schema.d.ts is stale: run `npm run client` and commit it').toBe(true);
+    expect(
+      fresh === readFileSync(schemaFile, 'utf8'),
+      'clients/typescript/src/schema.d.ts is stale: run `npm run client` and commit it',
+    ).toBe(true);
   });
 
   it('differs once openapi.yaml changes (so a stale file is caught)', async () => {

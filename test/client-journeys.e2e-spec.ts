@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveDssa, completeLogin, completeLogout, newMember, registerThroughLaca, type NewMember } from '../emulator/testing/journeys.js';
+import {
+  approveDssa,
+  completeLogin,
+  completeLogout,
+  newMember,
+  registerThroughLaca,
+  type NewMember,
+} from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import {
   authorizeUrl,
@@ -36,7 +43,12 @@ class RecordingBrowser extends ScriptedBrowser {
   private viaClient = false;
 
   override async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
-    this.sent.push({ viaClient: this.viaClient, method: (init.method ?? 'GET').toUpperCase(), url: new URL(url), headers: new Headers(init.headers) });
+    this.sent.push({
+      viaClient: this.viaClient,
+      method: (init.method ?? 'GET').toUpperCase(),
+      url: new URL(url),
+      headers: new Headers(init.headers),
+    });
     return super.request(url, init);
   }
 
@@ -53,7 +65,9 @@ class RecordingBrowser extends ScriptedBrowser {
 
   /** What this browser sent to the BFF outside the client: only navigations (GET) to these routes are expected. */
   navigationsTo(origin: string): string[] {
-    return this.sent.filter((s) => !s.viaClient && s.url.origin === origin).map((s) => `${s.method} ${s.url.pathname.replace(/[0-9a-f-]{36}/, '{id}')}`);
+    return this.sent
+      .filter((s) => !s.viaClient && s.url.origin === origin)
+      .map((s) => `${s.method} ${s.url.pathname.replace(/[0-9a-f-]{36}/, '{id}')}`);
   }
 
   clientCalls(): Sent[] {
@@ -97,20 +111,34 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
     const check = await ok(bff.POST('/v1/validation/registration', { body: { mydexid: '12345', email: member.email, password: '12345' } }));
     expect(check.valid).toBe(false);
     expect(check.errors.map((e) => `${e.field}:${e.code}`)).toContain('mydexid:mydexid_digits_only');
-    expect(await ok(bff.POST('/v1/validation/registration', { body: { mydexid: member.mydexid, email: member.email, password: member.password } }))).toEqual({ valid: true, errors: [] });
+    expect(
+      await ok(
+        bff.POST('/v1/validation/registration', { body: { mydexid: member.mydexid, email: member.email, password: member.password } }),
+      ),
+    ).toEqual({ valid: true, errors: [] });
 
     const created: RegistrationCreated = await ok(
-      bff.POST('/v1/registrations', { body: { mydexid: member.mydexid, email: member.email, password: member.password, returnTo: `${FRONTEND_ORIGIN}/` } }),
+      bff.POST('/v1/registrations', {
+        body: { mydexid: member.mydexid, email: member.email, password: member.password, returnTo: `${FRONTEND_ORIGIN}/` },
+      }),
     );
     expect(created.status).toBe('awaiting_private_key');
-    expect(await ok(bff.GET('/v1/registrations/{id}', { params: { path: { id: created.registrationId } } }))).toMatchObject({ status: 'awaiting_private_key' });
+    expect(await ok(bff.GET('/v1/registrations/{id}', { params: { path: { id: created.registrationId } } }))).toMatchObject({
+      status: 'awaiting_private_key',
+    });
 
     // Mydex's Private Key form (the emulator's page), then back through the BFF's return route.
     const form = await browser.navigate(created.privateKeyUrl);
-    const landing = await browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+    const landing = await browser.submit(
+      form,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: atFrontendOrApp },
+    );
     expect(landing.url.searchParams.get('registration')).toBe(created.registrationId);
     expect(landing.url.searchParams.get('status')).toBe('completed');
-    expect(await ok(bff.GET('/v1/registrations/{id}', { params: { path: { id: created.registrationId } } }))).toMatchObject({ status: 'completed' });
+    expect(await ok(bff.GET('/v1/registrations/{id}', { params: { path: { id: created.registrationId } } }))).toMatchObject({
+      status: 'completed',
+    });
 
     // No session, but this browser may connect for a while (the registration binding).
     await expect(bff.GET('/v1/session')).rejects.toMatchObject({ status: 401, code: 'session_required' });
@@ -134,7 +162,9 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
 
   it('own form: a refusal is a ProblemError with the status, code, title, detail, errors[] and request id', async () => {
     const { browser, bff } = webClient();
-    const refused = await bff.POST('/v1/registrations', { body: { mydexid: '12345', email: 'nope', password: '12345' } }).catch((error: unknown) => error);
+    const refused = await bff
+      .POST('/v1/registrations', { body: { mydexid: '12345', email: 'nope', password: '12345' } })
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ProblemError);
     const problem = refused as ProblemError;
     expect(problem).toMatchObject({ status: 422, code: 'validation_failed', title: expect.any(String), detail: expect.any(String) });
@@ -145,9 +175,17 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
 
     // A MydexID Mydex already has (in another letter case): 409 with the field marked.
     const member = newMember('taken');
-    const first = await ok(bff.POST('/v1/registrations', { body: { mydexid: member.mydexid, email: member.email, password: member.password, returnTo: `${FRONTEND_ORIGIN}/` } }));
+    const first = await ok(
+      bff.POST('/v1/registrations', {
+        body: { mydexid: member.mydexid, email: member.email, password: member.password, returnTo: `${FRONTEND_ORIGIN}/` },
+      }),
+    );
     const form = await browser.navigate(first.privateKeyUrl);
-    await browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+    await browser.submit(
+      form,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: atFrontendOrApp },
+    );
     const other = newMember('other');
     const taken = await bff
       .POST('/v1/registrations', { body: { mydexid: member.mydexid.toUpperCase(), email: other.email, password: other.password } })
@@ -162,7 +200,9 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
     const { browser, bff } = webClient();
     const member: NewMember = newMember('clientweb');
 
-    const register = await ok(bff.POST('/v1/auth/oidc/authorize', { body: { intent: 'register', email: member.email, returnTo: `${FRONTEND_ORIGIN}/` } }));
+    const register = await ok(
+      bff.POST('/v1/auth/oidc/authorize', { body: { intent: 'register', email: member.email, returnTo: `${FRONTEND_ORIGIN}/` } }),
+    );
     expect(register.exchangeSecret).toBeUndefined();
     const registered = await registerThroughLaca(browser, register.authorizationUrl, member, { stopAt: atFrontendOrApp });
     expect(registered.url.toString()).toBe(`${FRONTEND_ORIGIN}/`);
@@ -197,7 +237,9 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
     const bff = createBffClient({ baseUrl: bffUrl, mode: 'native', getSessionToken: () => stored.token, fetch: browser.clientFetch });
     const member = newMember('clientapp');
 
-    const started = await ok(bff.POST('/v1/auth/oidc/authorize', { body: { intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI } }));
+    const started = await ok(
+      bff.POST('/v1/auth/oidc/authorize', { body: { intent: 'register', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI } }),
+    );
     expect(started.exchangeSecret).toEqual(expect.any(String));
     // The system browser at Mydex (its own cookies), back to the app's redirect URI with a one-time code.
     const landing = await registerThroughLaca(new ScriptedBrowser(), started.authorizationUrl, member, { stopAt: atFrontendOrApp });
@@ -221,7 +263,9 @@ describe.each(ENGINES)('the typed client against the emulator (%s)', (engine) =>
     const firstSession = calls.findIndex((c) => c.url.pathname === '/v1/session');
     expect(calls.slice(firstSession).length).toBeGreaterThanOrEqual(3);
     for (const [index, call] of calls.entries()) {
-      expect(call.headers.get('authorization'), `${call.method} ${call.url.pathname}`).toBe(index < firstSession ? null : `Bearer ${stored.token}`);
+      expect(call.headers.get('authorization'), `${call.method} ${call.url.pathname}`).toBe(
+        index < firstSession ? null : `Bearer ${stored.token}`,
+      );
       expect(call.headers.get('x-csrf')).toBeNull();
     }
     expect(browser.navigationsTo(bffUrl)).toEqual([]);

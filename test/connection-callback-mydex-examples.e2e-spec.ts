@@ -28,7 +28,8 @@ const AUTHENTICATION_PAGE_EXAMPLE_WITH_KEY =
 
 /** §9: "an older version has `587-99` and no `uid` at all". */
 const OLDER_EXAMPLE_WITHOUT_UID =
-  'connection_id=587-99&mydexid=olderexample1&key=member-key-from-the-older-02' + '&fields[field_ds_personal_details][0][][access][r][a]=1&fields[field_ds_personal_details][0][][access][r][s]=A';
+  'connection_id=587-99&mydexid=olderexample1&key=member-key-from-the-older-02' +
+  '&fields[field_ds_personal_details][0][][access][r][a]=1&fields[field_ds_personal_details][0][][access][r][s]=A';
 
 /** §7: "uid (int, e.g. 587) … connection_id ({uid}-{nid}, e.g. 587-4567)". */
 const DOCUMENTED_PARAMETERS =
@@ -79,7 +80,9 @@ describe.each(ENGINES)("Mydex's documented callback examples on %s", (engine) =>
     expect(res.status).toBe(200);
     const found = await connections.findByMydexid('alice.smith');
     expect(found).toMatchObject({ connectionId: '123-3736', uid: 1, mydexid: 'alice.smith' });
-    expect(found!.permissions).toEqual({ field_ds_personal_details: { read: true, write: false, readStyle: 'automatic', writeStyle: null } });
+    expect(found!.permissions).toEqual({
+      field_ds_personal_details: { read: true, write: false, readStyle: 'automatic', writeStyle: null },
+    });
     expect(await connections.memberKey('123-3736')).toBe('member-key-from-the-example-01');
     const [event] = await openedEvents(db);
     expect(event!.status).toBe('applied');

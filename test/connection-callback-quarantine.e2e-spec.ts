@@ -7,7 +7,16 @@ import { runConnectionsCommand } from '../src/connection/connections-command.js'
 import { ConnectionsService } from '../src/connection/connections.service.js';
 import { SessionsService } from '../src/session/sessions.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { CALLBACK_AUTH, callbackForm, callbackJson, countRows, NID, openedEvents, TEST_DATA_KEY, TEST_RING } from './support/connection-callback.js';
+import {
+  CALLBACK_AUTH,
+  callbackForm,
+  callbackJson,
+  countRows,
+  NID,
+  openedEvents,
+  TEST_DATA_KEY,
+  TEST_RING,
+} from './support/connection-callback.js';
 import { ENGINES } from './support/database.js';
 
 const CALLBACK = '/v1/connections/callback';
@@ -40,11 +49,21 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
   const put = () => request(t.url).put(CALLBACK).set('authentication', CALLBACK_AUTH);
   const statuses = async () => (await openedEvents(db)).map((event) => (event.reason ? `${event.status}:${event.reason}` : event.status));
   const liveRows = async () =>
-    (await db.query('SELECT connection_id, uid, mydexid_lower FROM connections WHERE superseded_at IS NULL ORDER BY connection_id')) as Record<string, unknown>[];
+    (await db.query(
+      'SELECT connection_id, uid, mydexid_lower FROM connections WHERE superseded_at IS NULL ORDER BY connection_id',
+    )) as Record<string, unknown>[];
 
   it('quarantines a second uid for a known MydexID: the member keeps one connection, with its own key', async () => {
-    expect((await post().type('form').send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'the-real-member-key-01' }))).status).toBe(200);
-    const forged = await post().type('form').send(callbackForm({ uid: 999, mydexid: 'Alice2024', key: 'attacker-chosen-key-01' }));
+    expect(
+      (
+        await post()
+          .type('form')
+          .send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'the-real-member-key-01' }))
+      ).status,
+    ).toBe(200);
+    const forged = await post()
+      .type('form')
+      .send(callbackForm({ uid: 999, mydexid: 'Alice2024', key: 'attacker-chosen-key-01' }));
     expect(forged.status).toBe(200);
     expect(forged.body).toEqual({ received: true });
 
@@ -112,7 +131,11 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
 
   it('keeps one live connection when a forged delivery races the real first one', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => post().type('form').send(callbackForm({ uid: 700 + i, mydexid: 'racer2024', key: `member-key-race-${String(i).padStart(4, '0')}` }))),
+      Array.from({ length: 12 }, (_, i) =>
+        post()
+          .type('form')
+          .send(callbackForm({ uid: 700 + i, mydexid: 'racer2024', key: `member-key-race-${String(i).padStart(4, '0')}` })),
+      ),
     );
     expect(answers.map((res) => res.status)).toEqual(Array(12).fill(200));
     expect(await liveRows()).toHaveLength(1);
@@ -121,8 +144,12 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
   });
 
   it('counts quarantines and anomalies in the metrics', async () => {
-    await post().type('form').send(callbackForm({ uid: 587, mydexid: 'metric2024' }));
-    await post().type('form').send(callbackForm({ uid: 588, mydexid: 'metric2024' }));
+    await post()
+      .type('form')
+      .send(callbackForm({ uid: 587, mydexid: 'metric2024' }));
+    await post()
+      .type('form')
+      .send(callbackForm({ uid: 588, mydexid: 'metric2024' }));
     await post().send({ ...callbackJson({ uid: 589, mydexid: 'alice.smith' }), connection_id: '123-3736' });
     const metrics = (await request(t.url).get('/metrics')).text;
     expect(metrics).toMatch(/bff_connection_deliveries_total\{status="quarantined",reason="uid_changed"\} [1-9]/);
@@ -138,8 +165,12 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
     };
 
     it('lists quarantined deliveries without the key, then applies one: the member moves to its uid, one live connection', async () => {
-      await post().type('form').send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'member-key-original-1' }));
-      await post().type('form').send(callbackForm({ uid: 600, mydexid: 'alice2024', key: 'member-key-reissued-2' }));
+      await post()
+        .type('form')
+        .send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'member-key-original-1' }));
+      await post()
+        .type('form')
+        .send(callbackForm({ uid: 600, mydexid: 'alice2024', key: 'member-key-reissued-2' }));
       const [, event] = await openedEvents(db);
 
       const listed = await run('quarantine');
@@ -162,8 +193,12 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
     });
 
     it('drops one: nothing applied, kept as dropped without its key', async () => {
-      await post().type('form').send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'member-key-original-1' }));
-      await post().type('form').send(callbackForm({ uid: 601, mydexid: 'alice2024', key: 'member-key-forged-0003' }));
+      await post()
+        .type('form')
+        .send(callbackForm({ uid: 587, mydexid: 'alice2024', key: 'member-key-original-1' }));
+      await post()
+        .type('form')
+        .send(callbackForm({ uid: 601, mydexid: 'alice2024', key: 'member-key-forged-0003' }));
       const [, event] = await openedEvents(db);
       expect((await run('quarantine', 'drop', String(event!.id))).code).toBe(0);
       expect(await liveRows()).toEqual([{ connection_id: `587-${NID}`, uid: 587, mydexid_lower: 'alice2024' }]);
@@ -180,13 +215,33 @@ describe.each(ENGINES)('forged and replayed callbacks on %s', (engine) => {
   });
 
   it('shows the latest notifications to the member in GET /v1/connections/me, uid given as a string', async () => {
-    await post().type('form').send(callbackForm({ uid: 4020, mydexid: 'notified1' }));
+    await post()
+      .type('form')
+      .send(callbackForm({ uid: 4020, mydexid: 'notified1' }));
     for (let i = 1; i <= 7; i++) {
-      await post().send({ type: 'notification', uid: '4020', message: `Data for member 4020 has changed (${i})`, dataset: 'ds_events', connection_id: `4020-${NID}`, action: 'create', updated_id: String(i) });
+      await post().send({
+        type: 'notification',
+        uid: '4020',
+        message: `Data for member 4020 has changed (${i})`,
+        dataset: 'ds_events',
+        connection_id: `4020-${NID}`,
+        action: 'create',
+        updated_id: String(i),
+      });
     }
     // Another member's notification is not shown.
-    await post().send({ type: 'notification', uid: '4021', message: 'not yours', dataset: 'ds_events', connection_id: `4021-${NID}`, action: 'create', updated_id: '1' });
-    const { token } = await t.app.get(SessionsService).create({ client: 'native', issuer: 'https://op.example/', sub: 'a'.repeat(64), mydexid: 'notified1', idToken: null });
+    await post().send({
+      type: 'notification',
+      uid: '4021',
+      message: 'not yours',
+      dataset: 'ds_events',
+      connection_id: `4021-${NID}`,
+      action: 'create',
+      updated_id: '1',
+    });
+    const { token } = await t.app
+      .get(SessionsService)
+      .create({ client: 'native', issuer: 'https://op.example/', sub: 'a'.repeat(64), mydexid: 'notified1', idToken: null });
     const me = await request(t.url).get('/v1/connections/me').set('authorization', `Bearer ${token}`);
     expect(me.status, me.text).toBe(200);
     expect(me.body.connected).toBe(true);
@@ -209,7 +264,14 @@ describe.each(ENGINES)('CALLBACK_ALLOWED_IPS on %s', (engine) => {
   let db: DataSource;
 
   beforeAll(async () => {
-    t = await startTestApp({ DATA_ENCRYPTION_KEY: TEST_DATA_KEY, TRUSTED_PROXIES: '127.0.0.1,::1', CALLBACK_ALLOWED_IPS: '203.0.113.0/24, 2001:db8::/32,198.51.100.7' }, engine);
+    t = await startTestApp(
+      {
+        DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+        TRUSTED_PROXIES: '127.0.0.1,::1',
+        CALLBACK_ALLOWED_IPS: '203.0.113.0/24, 2001:db8::/32,198.51.100.7',
+      },
+      engine,
+    );
     db = t.app.get(DataSource);
   });
   afterAll(async () => t?.close());
@@ -223,18 +285,26 @@ describe.each(ENGINES)('CALLBACK_ALLOWED_IPS on %s', (engine) => {
     expect((await from(address).send(callbackForm({ uid: 10 }))).status).toBe(200);
   });
 
-  it.each([['198.51.100.8'], ['203.0.114.1'], ['2001:db9::1'], [undefined]])('refuses a callback from %s with 403 callback_source_not_allowed and stores nothing', async (address) => {
-    await db.query('DELETE FROM connection_events');
-    await db.query('DELETE FROM connections');
-    const res = await from(address).send(callbackForm({ uid: 11 }));
-    expect(res.status).toBe(403);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body.code).toBe('callback_source_not_allowed');
-    // Even a malformed JSON body from outside the list is not kept.
-    await request(t.url).post(CALLBACK).set('authentication', CALLBACK_AUTH).set('x-forwarded-for', address ?? '192.0.2.1').type('json').send('{"key":');
-    expect(await countRows(db, 'connections')).toBe(0);
-    expect(await countRows(db, 'connection_events')).toBe(0);
-  });
+  it.each([['198.51.100.8'], ['203.0.114.1'], ['2001:db9::1'], [undefined]])(
+    'refuses a callback from %s with 403 callback_source_not_allowed and stores nothing',
+    async (address) => {
+      await db.query('DELETE FROM connection_events');
+      await db.query('DELETE FROM connections');
+      const res = await from(address).send(callbackForm({ uid: 11 }));
+      expect(res.status).toBe(403);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('callback_source_not_allowed');
+      // Even a malformed JSON body from outside the list is not kept.
+      await request(t.url)
+        .post(CALLBACK)
+        .set('authentication', CALLBACK_AUTH)
+        .set('x-forwarded-for', address ?? '192.0.2.1')
+        .type('json')
+        .send('{"key":');
+      expect(await countRows(db, 'connections')).toBe(0);
+      expect(await countRows(db, 'connection_events')).toBe(0);
+    },
+  );
 
   it('refuses to start with an entry that is not an address or CIDR range', () => {
     expect(() => validateEnvironment({ ...process.env, CALLBACK_ALLOWED_IPS: '203.0.113.0/24,not-an-ip' })).toThrow(/CALLBACK_ALLOWED_IPS/);

@@ -5,7 +5,17 @@ import { ConnectionsService } from '../src/connection/connections.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { openText } from '../src/common/crypto/sealed-text.js';
 import { fieldsContext } from '../src/connection/connection.entity.js';
-import { CALLBACK_AUTH, callbackForm, callbackJson, countRows, dumpAllTables, NID, openedEvents, TEST_DATA_KEY, TEST_RING } from './support/connection-callback.js';
+import {
+  CALLBACK_AUTH,
+  callbackForm,
+  callbackJson,
+  countRows,
+  dumpAllTables,
+  NID,
+  openedEvents,
+  TEST_DATA_KEY,
+  TEST_RING,
+} from './support/connection-callback.js';
 import { ENGINES } from './support/database.js';
 
 const CALLBACK = '/v1/connections/callback';
@@ -72,13 +82,22 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
 
   describe('storing a delivery', () => {
     it('stores a form-encoded First Time Connection: key encrypted, permissions raw and normalised', async () => {
-      const res = await post().type('form').send(callbackForm({ uid: 587, mydexid: 'Alice2024', key: 'member-key-form-0001' }));
+      const res = await post()
+        .type('form')
+        .send(callbackForm({ uid: 587, mydexid: 'Alice2024', key: 'member-key-form-0001' }));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ received: true });
       expect(res.headers['cache-control']).toBe('no-store');
 
       const [row] = (await db.query('SELECT * FROM connections')) as Record<string, unknown>[];
-      expect(row).toMatchObject({ connection_id: `587-${NID}`, uid: 587, mydexid: 'Alice2024', mydexid_lower: 'alice2024', version: 3, last_method: 'POST' });
+      expect(row).toMatchObject({
+        connection_id: `587-${NID}`,
+        uid: 587,
+        mydexid: 'Alice2024',
+        mydexid_lower: 'alice2024',
+        version: 3,
+        last_method: 'POST',
+      });
       expect(JSON.stringify(row)).not.toContain('member-key-form-0001');
       expect(Buffer.from(String(row!.key_iv), 'base64')).toHaveLength(12);
       expect(Buffer.from(String(row!.key_tag), 'base64')).toHaveLength(16);
@@ -95,7 +114,16 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
 
       const events = await openedEvents(db);
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ kind: 'connection', method: 'POST', connection_id: `587-${NID}`, uid: 587, content_type: 'form', request_id: res.headers['x-request-id'], status: 'applied', anomalies: null });
+      expect(events[0]).toMatchObject({
+        kind: 'connection',
+        method: 'POST',
+        connection_id: `587-${NID}`,
+        uid: 587,
+        content_type: 'form',
+        request_id: res.headers['x-request-id'],
+        status: 'applied',
+        anomalies: null,
+      });
       expect(events[0]!.sealed).toMatch(/^gcm1\./);
       const payload = events[0]!.payload;
       expect(payload).not.toHaveProperty('key');
@@ -113,10 +141,14 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     });
 
     it('overwrites on a repeated POST and keeps the time of the first connection', async () => {
-      await post().type('form').send(callbackForm({ key: 'member-key-first-0001', mydexid: 'alice2024' }));
+      await post()
+        .type('form')
+        .send(callbackForm({ key: 'member-key-first-0001', mydexid: 'alice2024' }));
       const [before] = (await db.query('SELECT created_at FROM connections')) as Record<string, unknown>[];
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const res = await post().type('form').send(callbackForm({ key: 'member-key-second-002', mydexid: 'ALICE2024' }));
+      const res = await post()
+        .type('form')
+        .send(callbackForm({ key: 'member-key-second-002', mydexid: 'ALICE2024' }));
       expect(res.status).toBe(200);
       const rows = (await db.query('SELECT * FROM connections')) as Record<string, unknown>[];
       expect(rows).toHaveLength(1);
@@ -128,7 +160,13 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     });
 
     it('creates the connection on a PUT for an unknown connection_id, and a later PUT updates it', async () => {
-      expect((await put().type('form').send(callbackForm({ uid: 900, key: 'member-key-put-00001' }))).status).toBe(200);
+      expect(
+        (
+          await put()
+            .type('form')
+            .send(callbackForm({ uid: 900, key: 'member-key-put-00001' }))
+        ).status,
+      ).toBe(200);
       expect((await put().send(callbackJson({ uid: 900, key: 'member-key-put-00002' }))).status).toBe(200);
       const rows = (await db.query('SELECT connection_id, last_method FROM connections')) as Record<string, unknown>[];
       expect(rows).toEqual([{ connection_id: `900-${NID}`, last_method: 'PUT' }]);
@@ -136,7 +174,15 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     });
 
     it('records a JSON notification as an event and touches no connection', async () => {
-      const notification = { type: 'notification', uid: 587, message: 'Dataset updated', dataset: 'field_ds_personal_details', connection_id: `587-${NID}`, action: 'update', updated_id: '12' };
+      const notification = {
+        type: 'notification',
+        uid: 587,
+        message: 'Dataset updated',
+        dataset: 'field_ds_personal_details',
+        connection_id: `587-${NID}`,
+        action: 'update',
+        updated_id: '12',
+      };
       const res = await post().send(notification);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ received: true });
@@ -157,27 +203,128 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
   describe('format surprises from Mydex: applied, with anomalies', () => {
     // [applied as, anomaly, send]: Mydex's word, authenticated; our rules are not Mydex's (issue 14 §1).
     const surprises: [string, () => PromiseLike<request.Response>, { connectionId: string; uid: number; mydexid?: string }, string][] = [
-      ['uid that is not a number', () => post().send({ ...callbackJson(), uid: 'abc' }), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
+      [
+        'uid that is not a number',
+        () => post().send({ ...callbackJson(), uid: 'abc' }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'uid_invalid',
+      ],
       ['uid of zero', () => post().send({ ...callbackJson(), uid: 0 }), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
-      ['negative uid', () => post().type('form').send(callbackForm({ extra: '' }).replace('uid=587', 'uid=-587')), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
+      [
+        'negative uid',
+        () =>
+          post()
+            .type('form')
+            .send(callbackForm({ extra: '' }).replace('uid=587', 'uid=-587')),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'uid_invalid',
+      ],
       ['fractional uid', () => post().send({ ...callbackJson(), uid: 5.5 }), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
-      ['uid beyond 32 bits', () => post().send({ ...callbackJson(), uid: 2 ** 31 }), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
-      ['a repeated uid in a form', () => post().type('form').send(callbackForm({ extra: 'uid=587' })), { connectionId: `587-${NID}`, uid: 587 }, 'uid_invalid'],
-      ['no uid (Mydex\'s older example)', () => post().send({ ...callbackJson(), uid: undefined }), { connectionId: `587-${NID}`, uid: 587 }, 'uid_missing'],
-      ['a MydexID with punctuation', () => post().send({ ...callbackJson(), mydexid: 'alice.smith' }), { connectionId: `587-${NID}`, uid: 587, mydexid: 'alice.smith' }, 'mydexid_rules'],
-      ['a MydexID made only of digits', () => post().send({ ...callbackJson(), mydexid: '12345' }), { connectionId: `587-${NID}`, uid: 587, mydexid: '12345' }, 'mydexid_rules'],
-      ['a key with spaces', () => post().send({ ...callbackJson(), key: 'has spaces in it' }), { connectionId: `587-${NID}`, uid: 587 }, 'key_format'],
-      ['a key of almost 1 MB', () => post().send({ ...callbackJson(), key: 'k'.repeat(1_000_000) }), { connectionId: `587-${NID}`, uid: 587 }, 'key_format'],
-      ['a connection_id of another connection', () => post().send({ ...callbackJson({ uid: 587 }), connection_id: '587-99999' }), { connectionId: '587-99999', uid: 587 }, 'connection_id_nid_mismatch'],
-      ['a connection_id whose first part is not the uid', () => post().send({ ...callbackJson({ uid: 587 }), connection_id: `588-${NID}` }), { connectionId: `588-${NID}`, uid: 587 }, 'connection_id_uid_mismatch'],
-      ['a connection_id not shaped {uid}-{nid}', () => post().send({ ...callbackJson(), connection_id: 'abc' }), { connectionId: 'abc', uid: 587 }, 'connection_id_format'],
-      ['no connection_id', () => post().send({ ...callbackJson(), connection_id: undefined }), { connectionId: `587-${NID}`, uid: 587 }, 'connection_id_missing'],
-      ['fields that is a string', () => post().send({ ...callbackJson(), fields: 'all of them' }), { connectionId: `587-${NID}`, uid: 587 }, 'fields_invalid'],
-      ['fields that is a list', () => post().send({ ...callbackJson(), fields: [1, 2] }), { connectionId: `587-${NID}`, uid: 587 }, 'fields_invalid'],
-      ['fields with a value of 20 000 characters', () => post().send({ ...callbackJson(), fields: { ds: { value: 'v'.repeat(20_000) } } }), { connectionId: `587-${NID}`, uid: 587 }, 'fields_invalid'],
-      ['fields nested 11 levels deep', () => post().send({ ...callbackJson(), fields: nest(11) }), { connectionId: `587-${NID}`, uid: 587 }, 'fields_invalid'],
-      ['a linking token of 300 characters', () => post().send({ ...callbackJson(), linking_token: 'x'.repeat(300) }), { connectionId: `587-${NID}`, uid: 587 }, 'linking_token_invalid'],
-      ['a version of zero', () => post().send({ ...callbackJson(), version: 0 }), { connectionId: `587-${NID}`, uid: 587 }, 'version_invalid'],
+      [
+        'uid beyond 32 bits',
+        () => post().send({ ...callbackJson(), uid: 2 ** 31 }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'uid_invalid',
+      ],
+      [
+        'a repeated uid in a form',
+        () =>
+          post()
+            .type('form')
+            .send(callbackForm({ extra: 'uid=587' })),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'uid_invalid',
+      ],
+      [
+        "no uid (Mydex's older example)",
+        () => post().send({ ...callbackJson(), uid: undefined }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'uid_missing',
+      ],
+      [
+        'a MydexID with punctuation',
+        () => post().send({ ...callbackJson(), mydexid: 'alice.smith' }),
+        { connectionId: `587-${NID}`, uid: 587, mydexid: 'alice.smith' },
+        'mydexid_rules',
+      ],
+      [
+        'a MydexID made only of digits',
+        () => post().send({ ...callbackJson(), mydexid: '12345' }),
+        { connectionId: `587-${NID}`, uid: 587, mydexid: '12345' },
+        'mydexid_rules',
+      ],
+      [
+        'a key with spaces',
+        () => post().send({ ...callbackJson(), key: 'has spaces in it' }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'key_format',
+      ],
+      [
+        'a key of almost 1 MB',
+        () => post().send({ ...callbackJson(), key: 'k'.repeat(1_000_000) }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'key_format',
+      ],
+      [
+        'a connection_id of another connection',
+        () => post().send({ ...callbackJson({ uid: 587 }), connection_id: '587-99999' }),
+        { connectionId: '587-99999', uid: 587 },
+        'connection_id_nid_mismatch',
+      ],
+      [
+        'a connection_id whose first part is not the uid',
+        () => post().send({ ...callbackJson({ uid: 587 }), connection_id: `588-${NID}` }),
+        { connectionId: `588-${NID}`, uid: 587 },
+        'connection_id_uid_mismatch',
+      ],
+      [
+        'a connection_id not shaped {uid}-{nid}',
+        () => post().send({ ...callbackJson(), connection_id: 'abc' }),
+        { connectionId: 'abc', uid: 587 },
+        'connection_id_format',
+      ],
+      [
+        'no connection_id',
+        () => post().send({ ...callbackJson(), connection_id: undefined }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'connection_id_missing',
+      ],
+      [
+        'fields that is a string',
+        () => post().send({ ...callbackJson(), fields: 'all of them' }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'fields_invalid',
+      ],
+      [
+        'fields that is a list',
+        () => post().send({ ...callbackJson(), fields: [1, 2] }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'fields_invalid',
+      ],
+      [
+        'fields with a value of 20 000 characters',
+        () => post().send({ ...callbackJson(), fields: { ds: { value: 'v'.repeat(20_000) } } }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'fields_invalid',
+      ],
+      [
+        'fields nested 11 levels deep',
+        () => post().send({ ...callbackJson(), fields: nest(11) }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'fields_invalid',
+      ],
+      [
+        'a linking token of 300 characters',
+        () => post().send({ ...callbackJson(), linking_token: 'x'.repeat(300) }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'linking_token_invalid',
+      ],
+      [
+        'a version of zero',
+        () => post().send({ ...callbackJson(), version: 0 }),
+        { connectionId: `587-${NID}`, uid: 587 },
+        'version_invalid',
+      ],
     ];
     for (const [name, send, stored, anomaly] of surprises) {
       it(`applies ${name} and notes ${anomaly}`, async () => {
@@ -205,16 +352,99 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     const refusals: [string, () => PromiseLike<request.Response>, number, string, string][] = [
       ['a missing key', () => post().send({ ...callbackJson(), key: undefined }), 422, 'validation_failed', 'key_missing'],
       ['a key that is an object', () => post().send({ ...callbackJson(), key: { nested: 'x' } }), 422, 'validation_failed', 'key_missing'],
-      ['a repeated key in a form', () => post().type('form').send(callbackForm({ extra: 'key=another-member-key' })), 422, 'validation_failed', 'key_missing'],
-      ['raw bytes that are not UTF-8 in a form', () => sendRaw(`${t.url}${CALLBACK}`, 'application/x-www-form-urlencoded', Buffer.concat([Buffer.from(callbackForm()), Buffer.from('&note='), Buffer.from([0xc3, 0x28])])), 400, 'malformed_form', 'malformed_form'],
-      ['a percent-escape that is not UTF-8 in a form', () => post().type('form').send(`${callbackForm()}&note=%FF%FE`), 400, 'malformed_form', 'malformed_form'],
-      ['a truncated percent-escape in a form', () => post().type('form').send(`${callbackForm()}&note=%E2%82`), 400, 'malformed_form', 'malformed_form'],
-      ['form keys nested 12 levels deep', () => post().type('form').send(`${callbackForm()}&fields${'[a]'.repeat(12)}=1`), 400, 'malformed_form', 'malformed_form'],
-      ['6000 form parameters', () => post().type('form').send(Array.from({ length: 6000 }, (_, i) => `p${i}=1`).join('&')), 400, 'malformed_form', 'malformed_form'],
-      ['a form list of 500 items', () => post().type('form').send(`${callbackForm()}&${Array.from({ length: 500 }, (_, i) => `fields[ds][${i}]=1`).join('&')}`), 400, 'malformed_form', 'malformed_form'],
+      [
+        'a repeated key in a form',
+        () =>
+          post()
+            .type('form')
+            .send(callbackForm({ extra: 'key=another-member-key' })),
+        422,
+        'validation_failed',
+        'key_missing',
+      ],
+      [
+        'raw bytes that are not UTF-8 in a form',
+        () =>
+          sendRaw(
+            `${t.url}${CALLBACK}`,
+            'application/x-www-form-urlencoded',
+            Buffer.concat([Buffer.from(callbackForm()), Buffer.from('&note='), Buffer.from([0xc3, 0x28])]),
+          ),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
+      [
+        'a percent-escape that is not UTF-8 in a form',
+        () => post().type('form').send(`${callbackForm()}&note=%FF%FE`),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
+      [
+        'a truncated percent-escape in a form',
+        () => post().type('form').send(`${callbackForm()}&note=%E2%82`),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
+      [
+        'form keys nested 12 levels deep',
+        () =>
+          post()
+            .type('form')
+            .send(`${callbackForm()}&fields${'[a]'.repeat(12)}=1`),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
+      [
+        '6000 form parameters',
+        () =>
+          post()
+            .type('form')
+            .send(Array.from({ length: 6000 }, (_, i) => `p${i}=1`).join('&')),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
+      [
+        'a form list of 500 items',
+        () =>
+          post()
+            .type('form')
+            .send(`${callbackForm()}&${Array.from({ length: 500 }, (_, i) => `fields[ds][${i}]=1`).join('&')}`),
+        400,
+        'malformed_form',
+        'malformed_form',
+      ],
       ['malformed JSON', () => post().type('json').send('{"uid":'), 400, 'malformed_json', 'malformed_json'],
-      ['invalid UTF-8 in a JSON string', () => sendRaw(`${t.url}${CALLBACK}`, 'application/json', Buffer.concat([Buffer.from(`{"uid":587,"mydexid":"alice2024","connection_id":"587-${NID}","key":"ab`), Buffer.from([0xff, 0xfe]), Buffer.from('cdefgh"}')])), 400, 'invalid_unicode', 'invalid_unicode'],
-      ['JSON nested 100 000 levels deep', () => post().type('json').send(`{"uid":1,"fields":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), 413, 'body_too_complex', 'body_too_complex'],
+      [
+        'invalid UTF-8 in a JSON string',
+        () =>
+          sendRaw(
+            `${t.url}${CALLBACK}`,
+            'application/json',
+            Buffer.concat([
+              Buffer.from(`{"uid":587,"mydexid":"alice2024","connection_id":"587-${NID}","key":"ab`),
+              Buffer.from([0xff, 0xfe]),
+              Buffer.from('cdefgh"}'),
+            ]),
+          ),
+        400,
+        'invalid_unicode',
+        'invalid_unicode',
+      ],
+      [
+        'JSON nested 100 000 levels deep',
+        () =>
+          post()
+            .type('json')
+            .send(`{"uid":1,"fields":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+        413,
+        'body_too_complex',
+        'body_too_complex',
+      ],
       ['a JSON list', () => post().type('json').send('[1,2,3]'), 400, 'body_not_object', 'body_not_object'],
       ['a JSON string', () => post().type('json').send('"hello"'), 400, 'body_not_object', 'body_not_object'],
     ];
@@ -249,10 +479,23 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
     });
 
     const nothingKept: [string, () => PromiseLike<request.Response>, number, string][] = [
-      ['a body of 2 MB', () => post().type('form').send(`${callbackForm()}&pad=${'x'.repeat(2 * 1024 * 1024)}`), 413, 'payload_too_large'],
+      [
+        'a body of 2 MB',
+        () =>
+          post()
+            .type('form')
+            .send(`${callbackForm()}&pad=${'x'.repeat(2 * 1024 * 1024)}`),
+        413,
+        'payload_too_large',
+      ],
       ['text/plain', () => post().type('text').send('uid=587'), 415, 'unsupported_media_type'],
       // The caller is checked before its body is read (callback-form.ts), so this is 401, not 400.
-      ['malformed JSON without the Authentication header', () => request(t.url).post(CALLBACK).type('json').send('{"uid":'), 401, 'callback_unauthenticated'],
+      [
+        'malformed JSON without the Authentication header',
+        () => request(t.url).post(CALLBACK).type('json').send('{"uid":'),
+        401,
+        'callback_unauthenticated',
+      ],
     ];
     for (const [name, send, status, code] of nothingKept) {
       it(`answers ${status} ${code} for ${name} and keeps nothing`, async () => {
@@ -269,7 +512,10 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
   });
 
   it('keeps answering 415 to a form body on every other route', async () => {
-    const res = await request(t.url).post('/v1/validation/registration').type('form').send('mydexid=alice2024&email=a%40b.org&password=longenough');
+    const res = await request(t.url)
+      .post('/v1/validation/registration')
+      .type('form')
+      .send('mydexid=alice2024&email=a%40b.org&password=longenough');
     expectProblem(res, 415, 'unsupported_media_type');
   });
 
@@ -285,7 +531,9 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
 
     it('ends concurrent POSTs and PUTs for one connection as one consistent row', async () => {
       const keys = Array.from({ length: 40 }, (_, i) => `member-key-race-${String(i).padStart(4, '0')}`);
-      const answers = await Promise.all(keys.map((key, i) => (i % 2 === 0 ? post() : put()).type('form').send(callbackForm({ uid: 777, key }))));
+      const answers = await Promise.all(
+        keys.map((key, i) => (i % 2 === 0 ? post() : put()).type('form').send(callbackForm({ uid: 777, key }))),
+      );
       expect(answers.map((res) => res.status)).toEqual(Array(40).fill(200));
       const rows = (await db.query('SELECT last_method FROM connections')) as { last_method: string }[];
       expect(rows).toHaveLength(1);
@@ -299,7 +547,9 @@ describe.each(ENGINES)('POST/PUT /v1/connections/callback on %s', (engine) => {
   it('keeps the member key out of every response and every table', async () => {
     const key = 'member-key-must-stay-secret-9f3a';
     const responses = [
-      await post().type('form').send(callbackForm({ uid: 31, key })),
+      await post()
+        .type('form')
+        .send(callbackForm({ uid: 31, key })),
       await put().send(callbackJson({ uid: 31, key })),
       await post().send({ ...callbackJson({ uid: 31, key }), mydexid: '!!' }),
       await post().send({ ...callbackJson({ uid: 31, key }), connection_id: '32-1' }),
@@ -328,7 +578,12 @@ function ms(value: unknown): number {
 async function sendRaw(url: string, contentType: string, body: Buffer): Promise<request.Response> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, authentication: CALLBACK_AUTH }, body });
   const text = await response.text();
-  return { status: response.status, text, body: JSON.parse(text), headers: Object.fromEntries(response.headers) } as unknown as request.Response;
+  return {
+    status: response.status,
+    text,
+    body: JSON.parse(text),
+    headers: Object.fromEntries(response.headers),
+  } as unknown as request.Response;
 }
 
 function nest(levels: number): Record<string, unknown> {

@@ -33,7 +33,11 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   };
   const api = (path: string, init: RequestInit = {}) => browser.request(`${bff!.url}${path}`, init);
   const startConnection = (body: unknown, csrf = true) =>
-    api('/v1/connections', { method: 'POST', headers: { 'content-type': 'application/json', ...(csrf ? { 'x-csrf': '1' } : {}) }, body: JSON.stringify(body) });
+    api('/v1/connections', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(csrf ? { 'x-csrf': '1' } : {}) },
+      body: JSON.stringify(body),
+    });
   interface Answer {
     code?: string;
     url?: string;
@@ -85,11 +89,24 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   it('shows a signed-in member who has not connected yet as not connected', async () => {
     const response = await api('/v1/connections/me');
     expect(response.status).toBe(200);
-    expect(await json(response)).toEqual({ connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null, notifications: [] });
+    expect(await json(response)).toEqual({
+      connected: false,
+      connectionId: null,
+      uid: null,
+      permissions: null,
+      version: null,
+      updateAvailable: false,
+      connectedAt: null,
+      notifications: [],
+    });
   });
 
   it('refuses to start without a session, without the CSRF header, or with a returnTo off the allowlist', async () => {
-    const anonymous = await fetch(`${bff!.url}/v1/connections`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf': '1' }, body: '{}' });
+    const anonymous = await fetch(`${bff!.url}/v1/connections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf': '1' },
+      body: '{}',
+    });
     expect(anonymous.status).toBe(401);
     expect((await json(anonymous)).code).toBe('session_required');
     const noCsrf = await startConnection({}, false);
@@ -117,7 +134,13 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
     expect(delivery).toMatchObject({ method: 'POST' });
     const me = await json(await api('/v1/connections/me'));
     connectionId = me.connectionId!;
-    expect(me).toMatchObject({ connected: true, uid: expect.any(Number), version: 1, updateAvailable: false, connectedAt: expect.any(String) });
+    expect(me).toMatchObject({
+      connected: true,
+      uid: expect.any(Number),
+      version: 1,
+      updateAvailable: false,
+      connectedAt: expect.any(String),
+    });
     expect(connectionId).toBe(`${me.uid}-${NID}`);
     expect(me.permissions).toEqual({
       field_ds_personal_details: { read: true, write: false, readStyle: 'automatic', writeStyle: null },
@@ -167,7 +190,9 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   });
 
   it('sends the browser back to the first frontend origin when the returnTo is not allowed', async () => {
-    const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('https://evil.example/x')}`, { redirect: 'manual' });
+    const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('https://evil.example/x')}`, {
+      redirect: 'manual',
+    });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`${FRONTEND_ORIGIN}/?connection=returned`);
   });
@@ -175,8 +200,10 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   it('connects a native app member and sends the browser back to the app, never a web member', async () => {
     const appMember = newMember('app');
     const token = await nativeSessionToken(bff!.url, appMember);
-    const asApp = (path: string, init: RequestInit = {}) => fetch(`${bff!.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
-    const start = (returnTo: string) => asApp('/v1/connections', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ returnTo }) });
+    const asApp = (path: string, init: RequestInit = {}) =>
+      fetch(`${bff!.url}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+    const start = (returnTo: string) =>
+      asApp('/v1/connections', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ returnTo }) });
 
     // An app's redirect URI is only for native sessions, and only when allowlisted.
     expect((await json(await startConnection({ returnTo: NATIVE_REDIRECT_URI }))).code).toBe('return_to_not_allowed');
@@ -197,7 +224,9 @@ describe.each(ENGINES)('connecting a PDS through the emulator on %s', (engine) =
   });
 
   it('sends a return to an app redirect URI off the allowlist to the first frontend origin instead', async () => {
-    const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('com.evil.app:/callback')}`, { redirect: 'manual' });
+    const response = await fetch(`${bff!.url}/v1/connections/return?returnTo=${encodeURIComponent('com.evil.app:/callback')}`, {
+      redirect: 'manual',
+    });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`${FRONTEND_ORIGIN}/?connection=returned`);
   });

@@ -23,7 +23,11 @@ const LEGACY_EMAIL = 'legacy-member-7731@example.org';
 const memberKey = (uid: number, generation: string) => `member-key-${generation}-${String(uid).padStart(6, '0')}`;
 
 async function deliver(t: TestApp, uid: number, key: string): Promise<number> {
-  const res = await request(t.url).post('/v1/connections/callback').set('authentication', CALLBACK_AUTH).type('form').send(callbackForm({ uid, key, mydexid: `member${uid}` }));
+  const res = await request(t.url)
+    .post('/v1/connections/callback')
+    .set('authentication', CALLBACK_AUTH)
+    .type('form')
+    .send(callbackForm({ uid, key, mydexid: `member${uid}` }));
   return res.status;
 }
 
@@ -54,10 +58,16 @@ describe.each(ENGINES)('rotating the data encryption key on %s', (engine) => {
   });
 
   it('serves keys under the old key once the new one is current', async () => {
-    bff = await startTestApp({ DATA_ENCRYPTION_KEY: NEW_KEY.toString('base64'), DATA_ENCRYPTION_KEYS_OLD: OLD_KEY.toString('base64') }, engine, { database });
+    bff = await startTestApp(
+      { DATA_ENCRYPTION_KEY: NEW_KEY.toString('base64'), DATA_ENCRYPTION_KEYS_OLD: OLD_KEY.toString('base64') },
+      engine,
+      { database },
+    );
     const connections = bff.app.get(ConnectionsService);
     expect(await connections.memberKey(`7-${NID}`)).toBe(memberKey(7, 'old'));
-    const [row] = (await rotationDb.query(`SELECT COUNT(*) AS n FROM connections WHERE key_id = '${keyIdOf(OLD_KEY)}'`)) as { n: number | string }[];
+    const [row] = (await rotationDb.query(`SELECT COUNT(*) AS n FROM connections WHERE key_id = '${keyIdOf(OLD_KEY)}'`)) as {
+      n: number | string;
+    }[];
     expect(Number(row!.n)).toBe(ROWS);
   });
 
@@ -110,20 +120,32 @@ describe.each(ENGINES)('rotating the data encryption key on %s', (engine) => {
     const rows = await rotationDb.getRepository(Connection).find();
     expect(rows).toHaveLength(expected.size);
     for (const row of rows) {
-      const plain = onlyNew.open({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, `connections.key:${row.connectionId}`);
+      const plain = onlyNew.open(
+        { keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext },
+        `connections.key:${row.connectionId}`,
+      );
       expect(plain).toBe(expected.get(row.uid));
       // `fields` too: sealed under the new key only.
       expect(row.permissionsRaw.startsWith(`gcm1.${keyIdOf(NEW_KEY)}.`)).toBe(true);
-      expect(JSON.parse(openText(onlyNew, row.permissionsRaw, fieldsContext(row.connectionId)))).toHaveProperty('field_ds_personal_details');
+      expect(JSON.parse(openText(onlyNew, row.permissionsRaw, fieldsContext(row.connectionId)))).toHaveProperty(
+        'field_ds_personal_details',
+      );
     }
     // Every callback body and the registration email: under the new key, the plaintext ones sealed.
     expect(report.sealedRemaining).toBe(0);
-    const events = (await rotationDb.query('SELECT request_id, payload FROM connection_events')) as { request_id: string; payload: string }[];
+    const events = (await rotationDb.query('SELECT request_id, payload FROM connection_events')) as {
+      request_id: string;
+      payload: string;
+    }[];
     for (const event of events) {
       expect(event.payload.startsWith(`gcm1.${keyIdOf(NEW_KEY)}.`)).toBe(true);
       expect(() => openText(onlyNew, event.payload, eventContext(event.request_id))).not.toThrow();
     }
-    const [registration] = (await rotationDb.query("SELECT id, email, email_sealed FROM registrations WHERE mydexid = 'legacy1'")) as { id: string; email: string | null; email_sealed: string }[];
+    const [registration] = (await rotationDb.query("SELECT id, email, email_sealed FROM registrations WHERE mydexid = 'legacy1'")) as {
+      id: string;
+      email: string | null;
+      email_sealed: string;
+    }[];
     expect(registration!.email).toBeNull();
     expect(openText(onlyNew, registration!.email_sealed, registrationEmailContext(registration!.id))).toBe(LEGACY_EMAIL);
     const dump = JSON.stringify(await allRows(rotationDb));

@@ -20,8 +20,14 @@ describe.each(ENGINES)('connection_events retention on %s', (engine) => {
       const events = t.app.get(DataSource).getRepository(ConnectionEvent);
       const at = (days: number) => new Date(Date.now() - days * DAY);
       const row = (days: number, i: number) => ({
-        kind: 'notification' as const, method: 'POST', connectionId: null, uid: null, contentType: 'form',
-        requestId: `bulk-${days}-${i}`, payload: '{}', receivedAt: at(days),
+        kind: 'notification' as const,
+        method: 'POST',
+        connectionId: null,
+        uid: null,
+        contentType: 'form',
+        requestId: `bulk-${days}-${i}`,
+        payload: '{}',
+        receivedAt: at(days),
       });
       for (let chunk = 0; chunk < 3; chunk++) await events.insert(Array.from({ length: 400 }, (_, i) => row(100, chunk * 400 + i)));
       await events.insert(Array.from({ length: 3 }, (_, i) => row(10, i)));
@@ -41,7 +47,10 @@ describe.each(ENGINES)('connection_events retention on %s', (engine) => {
     let t: TestApp;
     let db: DataSource;
     beforeAll(async () => {
-      t = await startTestApp({ DATA_ENCRYPTION_KEY: TEST_DATA_KEY, ...(setting === undefined ? {} : { CONNECTION_EVENTS_RETENTION_DAYS: setting }) }, engine);
+      t = await startTestApp(
+        { DATA_ENCRYPTION_KEY: TEST_DATA_KEY, ...(setting === undefined ? {} : { CONNECTION_EVENTS_RETENTION_DAYS: setting }) },
+        engine,
+      );
       db = t.app.get(DataSource);
     });
     afterAll(async () => t?.close());
@@ -51,11 +60,21 @@ describe.each(ENGINES)('connection_events retention on %s', (engine) => {
       const events = db.getRepository(ConnectionEvent);
       for (const days of [...keptDays, ...purgedDays]) {
         await events.insert({
-          kind: 'notification', method: 'POST', connectionId: null, uid: null, contentType: 'form',
-          requestId: `aged-${days}`, payload: '{}', receivedAt: new Date(now - days * DAY),
+          kind: 'notification',
+          method: 'POST',
+          connectionId: null,
+          uid: null,
+          contentType: 'form',
+          requestId: `aged-${days}`,
+          payload: '{}',
+          receivedAt: new Date(now - days * DAY),
         });
       }
-      const res = await request(t.url).post('/v1/connections/callback').set('authentication', CALLBACK_AUTH).type('form').send(callbackForm({ uid: 9001 }));
+      const res = await request(t.url)
+        .post('/v1/connections/callback')
+        .set('authentication', CALLBACK_AUTH)
+        .type('form')
+        .send(callbackForm({ uid: 9001 }));
       expect(res.status, res.text).toBe(200);
       const expected = [...keptDays.map((days) => `aged-${days}`), res.headers['x-request-id'] as string].sort();
       // The purge runs after the answer, not before it: wait for it (or give up after 5 s).

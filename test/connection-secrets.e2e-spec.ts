@@ -32,12 +32,31 @@ describe.each(ENGINES)('the member key and the logs on %s', (engine) => {
   it('logs every delivery, stored or refused, without the key', async () => {
     const auth = (r: request.Test) => r.set('authentication', CALLBACK_AUTH);
     const statuses = [
-      (await auth(request(url).post('/v1/connections/callback')).type('form').send(callbackForm({ uid: 5, key }))).status,
+      (
+        await auth(request(url).post('/v1/connections/callback'))
+          .type('form')
+          .send(callbackForm({ uid: 5, key }))
+      ).status,
       (await auth(request(url).put('/v1/connections/callback')).send(callbackJson({ uid: 5, key }))).status,
       (await auth(request(url).post('/v1/connections/callback')).send({ ...callbackJson({ uid: 5, key }), uid: 'x' })).status,
-      (await auth(request(url).post('/v1/connections/callback')).type('form').send(`${callbackForm({ uid: 5, key })}&x=%FF`)).status,
-      (await request(url).post('/v1/connections/callback').type('form').send(callbackForm({ uid: 5, key }))).status,
-      (await request(url).post(`/v1/connections/callback?key=${key}`).set('authentication', CALLBACK_AUTH).type('form').send(callbackForm({ uid: 5, key }))).status,
+      (
+        await auth(request(url).post('/v1/connections/callback'))
+          .type('form')
+          .send(`${callbackForm({ uid: 5, key })}&x=%FF`)
+      ).status,
+      (
+        await request(url)
+          .post('/v1/connections/callback')
+          .type('form')
+          .send(callbackForm({ uid: 5, key }))
+      ).status,
+      (
+        await request(url)
+          .post(`/v1/connections/callback?key=${key}`)
+          .set('authentication', CALLBACK_AUTH)
+          .type('form')
+          .send(callbackForm({ uid: 5, key }))
+      ).status,
     ];
     expect(statuses).toEqual([200, 200, 200, 400, 401, 200]);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -20,7 +20,11 @@ describe('demo SPA at /', () => {
   });
 
   it('serves the scripts as JavaScript modules and the stylesheet as CSS', async () => {
-    for (const [path, type] of [['/app.js', /javascript/], ['/client.js', /javascript/], ['/styles.css', /^text\/css/]] as const) {
+    for (const [path, type] of [
+      ['/app.js', /javascript/],
+      ['/client.js', /javascript/],
+      ['/styles.css', /^text\/css/],
+    ] as const) {
       const res = await fetch(`${t.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toMatch(type);
@@ -35,7 +39,11 @@ describe('demo SPA at /', () => {
     // One ES module: openapi-fetch and clients/typescript/src/index.ts, with nothing to load at run time.
     expect(client).toContain('// node_modules/openapi-fetch/dist/index.mjs');
     expect(client).toContain('// clients/typescript/src/index.ts');
-    const exported = /^export \{([^}]*)\};?$/m.exec(client)?.[1]?.split(',').map((name) => name.trim()) ?? [];
+    const exported =
+      /^export \{([^}]*)\};?$/m
+        .exec(client)?.[1]
+        ?.split(',')
+        .map((name) => name.trim()) ?? [];
     expect(exported).toEqual(expect.arrayContaining(['createBffClient', 'ok', 'ProblemError', 'authorizeUrl']));
     expect(client).not.toMatch(/^\s*import\b/m);
     // The hand-written client is gone.

@@ -92,7 +92,7 @@ function deployment(extra: Record<string, string | undefined> = {}): Record<stri
 
 const allSecrets = () => [secrets.clientSecret, secrets.connectionToken, secrets.callbackAuth, secrets.dataEncryptionKey];
 
-describe.each(ENGINES)('doctor with a deployment\'s settings pointed at the emulator (%s)', (engine) => {
+describe.each(ENGINES)("doctor with a deployment's settings pointed at the emulator (%s)", (engine) => {
   let database: DatabaseTarget;
   beforeAll(async () => {
     database = await freshDatabase(engine);
@@ -189,7 +189,12 @@ describe('doctor with one setting off', () => {
   });
 
   it('respects the MYDEX_*_URL overrides: the endpoint line names the setting it came from', async () => {
-    const run = await doctor(deployment({ MYDEX_END_SESSION_URL: `${emulator.url}/oauth2/sessions/logout`, MYDEX_JWKS_URL: `${emulator.url}/.well-known/jwks.json` }));
+    const run = await doctor(
+      deployment({
+        MYDEX_END_SESSION_URL: `${emulator.url}/oauth2/sessions/logout`,
+        MYDEX_JWKS_URL: `${emulator.url}/.well-known/jwks.json`,
+      }),
+    );
     expect(run.line('end_session_endpoint present').detail).toContain('from MYDEX_END_SESSION_URL');
     expect(run.line('jwks_uri present').detail).toContain('from MYDEX_JWKS_URL');
     expect(run.line('token_endpoint present').detail).toContain('from discovery');
@@ -226,7 +231,9 @@ describe('doctor with one setting off', () => {
   });
 
   it('outside production, real settings that production would refuse are a warning, not a failure', async () => {
-    const run = await doctor(deployment({ DATA_ENCRYPTION_KEY: undefined, DATA_ENCRYPTION_KEY_FILE: `${sqlite.url.slice('sqlite:'.length)}.key` }));
+    const run = await doctor(
+      deployment({ DATA_ENCRYPTION_KEY: undefined, DATA_ENCRYPTION_KEY_FILE: `${sqlite.url.slice('sqlite:'.length)}.key` }),
+    );
     expect(run.line('Settings valid').status).toBe('warn');
     expect(run.line('Settings valid').detail).toContain('DATA_ENCRYPTION_KEY: required in production');
     expect(run.report.exitCode).toBe(0);
@@ -235,7 +242,10 @@ describe('doctor with one setting off', () => {
   it('database and Redis unreachable: both lines fail without printing their passwords', async () => {
     const closed = await freePort();
     const run = await doctor(
-      deployment({ DATABASE_URL: `postgres://doctor:db-pass-${closed}@127.0.0.1:${closed}/bff`, REDIS_URL: `redis://:redis-pass-${closed}@127.0.0.1:${closed}` }),
+      deployment({
+        DATABASE_URL: `postgres://doctor:db-pass-${closed}@127.0.0.1:${closed}/bff`,
+        REDIS_URL: `redis://:redis-pass-${closed}@127.0.0.1:${closed}`,
+      }),
     );
     expect(run.line('Database reachable').status).toBe('fail');
     expect(run.line('Database reachable').detail).toContain(`postgres://127.0.0.1:${closed}/bff`);
@@ -294,7 +304,9 @@ describe('the doctor as a process (scripts/doctor.ts, what `npm run doctor` runs
   afterAll(() => build?.remove());
 
   function runCli(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
-    const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const clean = Object.fromEntries(
+      Object.entries({ PATH: process.env.PATH, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
     return new Promise((resolve) => {
       execFile(process.execPath, [join(build.dir, 'scripts', 'doctor.js')], { env: clean, timeout: 60_000 }, (error, stdout, stderr) => {
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, output: `${stdout}${stderr}` });

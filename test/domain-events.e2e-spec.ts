@@ -3,7 +3,12 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { approveDssa, completeLogout, newMember, type NewMember } from '../emulator/testing/journeys.js';
 import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
-import { DOMAIN_EVENT_NAMES, type DomainEventName, type DomainEventPayloads, type RegistrationCompletedEvent } from '../src/events/domain-events.js';
+import {
+  DOMAIN_EVENT_NAMES,
+  type DomainEventName,
+  type DomainEventPayloads,
+  type RegistrationCompletedEvent,
+} from '../src/events/domain-events.js';
 import { startBffStack, type BffStack } from './support/bff-stack.js';
 import { NID } from './support/connection-callback.js';
 import { ENGINES } from './support/database.js';
@@ -29,7 +34,8 @@ class EventRecorder implements OnModuleInit {
   constructor(private readonly emitter: EventEmitter2) {}
 
   onModuleInit(): void {
-    for (const name of DOMAIN_EVENT_NAMES) this.emitter.on(name, (payload: unknown) => void this.received.push({ name, payload } as Received));
+    for (const name of DOMAIN_EVENT_NAMES)
+      this.emitter.on(name, (payload: unknown) => void this.received.push({ name, payload } as Received));
   }
 
   of<N extends DomainEventName>(name: N): DomainEventPayloads[N][] {
@@ -55,7 +61,11 @@ class Saboteur {
   }
 }
 for (const name of DOMAIN_EVENT_NAMES) {
-  OnEvent(name, { suppressErrors: false })(Saboteur.prototype, 'rethrown', Object.getOwnPropertyDescriptor(Saboteur.prototype, 'rethrown')!);
+  OnEvent(name, { suppressErrors: false })(
+    Saboteur.prototype,
+    'rethrown',
+    Object.getOwnPropertyDescriptor(Saboteur.prototype, 'rethrown')!,
+  );
   OnEvent(name)(Saboteur.prototype, 'swallowed', Object.getOwnPropertyDescriptor(Saboteur.prototype, 'swallowed')!);
 }
 
@@ -101,7 +111,10 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
   const callback = (method: 'POST' | 'PUT', body: string | Record<string, unknown>) =>
     fetch(`${bff}/v1/connections/callback`, {
       method,
-      headers: { authentication: stack.secrets.callbackAuth, 'content-type': typeof body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json' },
+      headers: {
+        authentication: stack.secrets.callbackAuth,
+        'content-type': typeof body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json',
+      },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
 
@@ -110,7 +123,12 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
     return browser.request(`${bff}/v1/registrations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mydexid: member.mydexid, email: member.email, password: member.password, returnTo: `${FRONTEND_ORIGIN}/registered` }),
+      body: JSON.stringify({
+        mydexid: member.mydexid,
+        email: member.email,
+        password: member.password,
+        returnTo: `${FRONTEND_ORIGIN}/registered`,
+      }),
     });
   }
 
@@ -118,7 +136,11 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
   async function finishPrivateKey(browser: ScriptedBrowser, privateKeyUrl: string, member: NewMember) {
     const form = await browser.navigate(privateKeyUrl);
     expect(form.status).toBe(200);
-    return browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+    return browser.submit(
+      form,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: atFrontendOrApp },
+    );
   }
 
   it('own-form registration: registration.started, registration.completed on the return, registration.failed when Mydex refuses', async () => {
@@ -214,7 +236,9 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
       },
     ]);
     // A second logout with the same (ended) session is refused and publishes nothing.
-    expect((await fetch(`${bff}/v1/session/logout`, { method: 'POST', headers: { 'x-csrf': '1', cookie: `bff_session=${cookie}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${bff}/v1/session/logout`, { method: 'POST', headers: { 'x-csrf': '1', cookie: `bff_session=${cookie}` } })).status,
+    ).toBe(401);
     expect(recorder.of('member.logged_out')).toHaveLength(1);
 
     // Still logged in at Mydex: a login comes straight back.
@@ -253,7 +277,11 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
     recorder.received.length = 0;
 
     // A First Time Connection through the emulator: Mydex POSTs the callback.
-    const started = await browser.request(`${bff}/v1/connections`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf': '1' }, body: '{}' });
+    const started = await browser.request(`${bff}/v1/connections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf': '1' },
+      body: '{}',
+    });
     expect(started.status).toBe(200);
     const { url } = (await started.json()) as { url: string };
     await approveDssa(browser, url, member, { stopAt: atFrontendOrApp });
@@ -299,10 +327,26 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
 
     const message = `Data for ${member.email} has changed`;
     secrets.push(message);
-    const notified = await callback('POST', { type: 'notification', uid: String(me.uid), message, dataset: 'ds_events', connection_id: me.connectionId, action: 'create', updated_id: '7' });
+    const notified = await callback('POST', {
+      type: 'notification',
+      uid: String(me.uid),
+      message,
+      dataset: 'ds_events',
+      connection_id: me.connectionId,
+      action: 'create',
+      updated_id: '7',
+    });
     expect(notified.status).toBe(200);
     expect(recorder.of('connection.notification')).toEqual([
-      { connectionId: me.connectionId, uid: me.uid, dataset: 'ds_events', action: 'create', updatedId: '7', occurredAt: expect.stringMatching(ISO), requestId: notified.headers.get('x-request-id') },
+      {
+        connectionId: me.connectionId,
+        uid: me.uid,
+        dataset: 'ds_events',
+        action: 'create',
+        updatedId: '7',
+        occurredAt: expect.stringMatching(ISO),
+        requestId: notified.headers.get('x-request-id'),
+      },
     ]);
 
     // Someone with the Authentication header claims the MydexID for another uid: stored, not applied.
@@ -371,7 +415,10 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
       secrets.push(session.cookie);
       expect((await session.browser.request(`${bff}/v1/session`)).status).toBe(200);
 
-      const delivered = await callback('POST', `uid=424242&mydexid=${oidcMember.mydexid}&key=thrown-key-0123456789&connection_id=424242-${NID}`);
+      const delivered = await callback(
+        'POST',
+        `uid=424242&mydexid=${oidcMember.mydexid}&key=thrown-key-0123456789&connection_id=424242-${NID}`,
+      );
       secrets.push('thrown-key-0123456789');
       expect(delivered.status).toBe(200);
       expect(await delivered.json()).toEqual({ received: true });
@@ -382,7 +429,14 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
       expect(Object.keys((await logout.json()) as object)).toEqual(['endSessionUrl']);
 
       // Every event was still published to every subscriber.
-      expect(names()).toEqual(['registration.started', 'registration.completed', 'registration.completed', 'member.logged_in', 'connection.established', 'member.logged_out']);
+      expect(names()).toEqual([
+        'registration.started',
+        'registration.completed',
+        'registration.completed',
+        'member.logged_in',
+        'connection.established',
+        'member.logged_out',
+      ]);
       expect(saboteur.calls).toBe(2 * 6);
       expect(thrown).toBe(6);
     });

@@ -78,21 +78,39 @@ describe.each(ENGINES)('problem types resolve to error pages on %s', (engine) =>
     },
   );
 
-  it('carries each rule\'s params in the errors[] of a 422 (own form, DTO pipe) and of the validation endpoint', async () => {
-    const own = await request(t.url).post('/v1/registrations').set('content-type', 'application/json').send({ mydexid: 'alice1', email: 'alice@example.org', password: 'short' });
+  it("carries each rule's params in the errors[] of a 422 (own form, DTO pipe) and of the validation endpoint", async () => {
+    const own = await request(t.url)
+      .post('/v1/registrations')
+      .set('content-type', 'application/json')
+      .send({ mydexid: 'alice1', email: 'alice@example.org', password: 'short' });
     expect(own.status).toBe(422);
-    expect(own.body.errors).toEqual([{ field: 'password', code: 'password_too_short', message: 'The password must be at least 8 characters long.', params: { min: 8 } }]);
+    expect(own.body.errors).toEqual([
+      { field: 'password', code: 'password_too_short', message: 'The password must be at least 8 characters long.', params: { min: 8 } },
+    ]);
 
-    const check = await request(t.url).post('/v1/validation/registration').set('content-type', 'application/json').send({ mydexid: '12', email: 'alice@example.org', password: 'correct horse' });
+    const check = await request(t.url)
+      .post('/v1/validation/registration')
+      .set('content-type', 'application/json')
+      .send({ mydexid: '12', email: 'alice@example.org', password: 'correct horse' });
     expect(check.body.errors).toEqual([
-      { field: 'mydexid', code: 'mydexid_digits_only', message: 'A MydexID cannot be made up only of digits.', params: { pattern: '[^0-9]' } },
+      {
+        field: 'mydexid',
+        code: 'mydexid_digits_only',
+        message: 'A MydexID cannot be made up only of digits.',
+        params: { pattern: '[^0-9]' },
+      },
       { field: 'mydexid', code: 'mydexid_length', message: 'A MydexID must be 3 to 60 characters long.', params: { min: 3, max: 60 } },
     ]);
 
     // The global ValidationPipe: a catalogue rule carries its params, a constraint without any `{}`.
-    const pipe = await request(t.url).post('/v1/auth/oidc/authorize').set('content-type', 'application/json').send({ intent: 'sideways', email: 'not an address' });
+    const pipe = await request(t.url)
+      .post('/v1/auth/oidc/authorize')
+      .set('content-type', 'application/json')
+      .send({ intent: 'sideways', email: 'not an address' });
     expect(pipe.status).toBe(422);
-    const byCode = Object.fromEntries((pipe.body.errors as Array<{ code: string; params: unknown }>).map((entry) => [entry.code, entry.params]));
+    const byCode = Object.fromEntries(
+      (pipe.body.errors as Array<{ code: string; params: unknown }>).map((entry) => [entry.code, entry.params]),
+    );
     expect(byCode.email_invalid).toEqual({ max: 254, pattern: expect.any(String) });
     expect(byCode.intent_invalid).toEqual({});
   });

@@ -33,7 +33,15 @@ afterAll(() => {
 
 async function startBff(database: DatabaseTarget): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [RUNNER, build.appFactory], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', PORT: '0', DATABASE_URL: database.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      RATE_LIMITS: 'off',
+      PORT: '0',
+      DATABASE_URL: database.url,
+      DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -105,7 +113,9 @@ describe.each(ENGINES)('kill -9 during a burst of connection callbacks (%s)', (e
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     agent.destroy();
-    await new Promise((resolve) => (first.child.exitCode !== null || first.child.signalCode !== null ? resolve(undefined) : first.child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      first.child.exitCode !== null || first.child.signalCode !== null ? resolve(undefined) : first.child.once('exit', resolve),
+    );
     expect(first.child.signalCode).toBe('SIGKILL');
     expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKS);
 

@@ -41,11 +41,9 @@ describe.skipIf(SKIP)('PostgreSQL stopped and restarted under a running BFF', ()
     if ('missing' in binaries) return;
     pg = await createPrivatePostgres(binaries.bin);
     pg.start();
-    t = await startTestApp(
-      { DATA_ENCRYPTION_KEY: TEST_DATA_KEY },
-      'postgres',
-      { database: { engine: 'postgres', url: pg.url, drop: async () => undefined } },
-    );
+    t = await startTestApp({ DATA_ENCRYPTION_KEY: TEST_DATA_KEY }, 'postgres', {
+      database: { engine: 'postgres', url: pg.url, drop: async () => undefined },
+    });
   }, 90_000);
   afterAll(async () => {
     await t?.close();

@@ -85,7 +85,11 @@ describe('the emulator slow, then down, under a running BFF', () => {
     const authorize = await postJson(`${stack.a.url}/v1/auth/oidc/authorize`, { intent: 'login', returnTo: RETURN_TO });
     expect(authorize.status).toBe(200);
     const member = newMember('own');
-    await expectProblem(await postJson(`${stack.a.url}/v1/registrations`, { mydexid: member.mydexid, email: member.email, password: member.password }), 503, 'upstream_unavailable');
+    await expectProblem(
+      await postJson(`${stack.a.url}/v1/registrations`, { mydexid: member.mydexid, email: member.email, password: member.password }),
+      503,
+      'upstream_unavailable',
+    );
   });
 });
 
@@ -122,10 +126,17 @@ describe('OIDC authorize when Mydex cannot be reached at all (discovery never su
     await new Promise((resolve) => blackhole?.close(resolve));
   });
 
-  for (const [name, app] of [['refused', () => down], ['silent', () => slow]] as const) {
+  for (const [name, app] of [
+    ['refused', () => down],
+    ['silent', () => slow],
+  ] as const) {
     it(`answers POST /v1/auth/oidc/authorize with 503 upstream_unavailable when Mydex is ${name}`, async () => {
       const began = Date.now();
-      await expectProblem(await postJson(`${app().url}/v1/auth/oidc/authorize`, { intent: 'register', returnTo: RETURN_TO }), 503, 'upstream_unavailable');
+      await expectProblem(
+        await postJson(`${app().url}/v1/auth/oidc/authorize`, { intent: 'register', returnTo: RETURN_TO }),
+        503,
+        'upstream_unavailable',
+      );
       await expectProblem(
         await postJson(`${app().url}/v1/auth/oidc/authorize`, { intent: 'login', client: 'native', appRedirectUri: NATIVE_REDIRECT_URI }),
         503,
@@ -142,11 +153,18 @@ describe('OIDC authorize when Mydex cannot be reached at all (discovery never su
 
   it('answers an own-form registration with 503 upstream_unavailable, not 500', async () => {
     const member = newMember('nomydex');
-    await expectProblem(await postJson(`${down.url}/v1/registrations`, { mydexid: member.mydexid, email: member.email, password: member.password }), 503, 'upstream_unavailable');
+    await expectProblem(
+      await postJson(`${down.url}/v1/registrations`, { mydexid: member.mydexid, email: member.email, password: member.password }),
+      503,
+      'upstream_unavailable',
+    );
   });
 
   it('keeps serving what needs no Mydex (validation, readiness) while Mydex is unreachable', async () => {
     expect((await fetch(`${down.url}/health/ready`)).status).toBe(200);
-    expect((await postJson(`${down.url}/v1/validation/registration`, { mydexid: 'abc123', email: 'a@example.org', password: 'long enough pw' })).status).toBe(200);
+    expect(
+      (await postJson(`${down.url}/v1/validation/registration`, { mydexid: 'abc123', email: 'a@example.org', password: 'long enough pw' }))
+        .status,
+    ).toBe(200);
   });
 });

@@ -15,7 +15,13 @@ describe('HTTP foundation: problem+json for every error, request ids', () => {
   const expectProblem = (res: request.Response, status: number, code: string) => {
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ status, code, type: expect.stringContaining(code), title: expect.any(String), detail: expect.any(String) });
+    expect(res.body).toMatchObject({
+      status,
+      code,
+      type: expect.stringContaining(code),
+      title: expect.any(String),
+      detail: expect.any(String),
+    });
     expect(res.body.requestId).toBe(res.headers['x-request-id']);
   };
 

@@ -44,9 +44,14 @@ const disposable = await registerWebMember(bff);
 const registration = await fetch(`${bff}/v1/registrations`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ mydexid: `fuzz${Date.now().toString(36)}`, email: `fuzz${Date.now()}@example.org`, password: 'a long enough password' }),
+  body: JSON.stringify({
+    mydexid: `fuzz${Date.now().toString(36)}`,
+    email: `fuzz${Date.now()}@example.org`,
+    password: 'a long enough password',
+  }),
 });
-const registrationId = ((await registration.json()) as { registrationId?: string }).registrationId ?? '00000000-0000-4000-8000-000000000000';
+const registrationId =
+  ((await registration.json()) as { registrationId?: string }).registrationId ?? '00000000-0000-4000-8000-000000000000';
 
 const document = buildOpenApiDocument(stack.a.app);
 const ENDPOINTS = [...documentedEndpoints(document), ...undocumentedEndpoints()];
@@ -55,7 +60,10 @@ const counts = new Map<string, Map<number, number>>();
 afterAll(async () => {
   const lines = [...counts].map(([label, statuses]) => {
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
-    const by = [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}:${n}`).join(' ');
+    const by = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}:${n}`)
+      .join(' ');
     return `  ${label.padEnd(42)} ${String(total).padStart(6)}  ${by}`;
   });
   const total = [...counts.values()].flatMap((m) => [...m.values()]).reduce((a, b) => a + b, 0);
@@ -91,12 +99,22 @@ function propertiesOf(doc: OpenAPIObject, schema: unknown): string[] {
   if (!schema || typeof schema !== 'object') return [];
   const s = schema as { $ref?: string; oneOf?: unknown[]; anyOf?: unknown[]; allOf?: unknown[]; properties?: Record<string, unknown> };
   if (s.$ref) return propertiesOf(doc, doc.components?.schemas?.[s.$ref.split('/').pop()!]);
-  return [...Object.keys(s.properties ?? {}), ...[...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])].flatMap((x) => propertiesOf(doc, x))];
+  return [
+    ...Object.keys(s.properties ?? {}),
+    ...[...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])].flatMap((x) => propertiesOf(doc, x)),
+  ];
 }
 
 /** Routes served outside the documented API, and paths that match no route at all. */
 function undocumentedEndpoints(): Endpoint[] {
-  const bare = (method: string, template: string, label = `${method} ${template}`): Endpoint => ({ method, template, pathParams: [], queryParams: [], fields: [], label });
+  const bare = (method: string, template: string, label = `${method} ${template}`): Endpoint => ({
+    method,
+    template,
+    pathParams: [],
+    queryParams: [],
+    fields: [],
+    label,
+  });
   return [
     bare('GET', '/metrics'),
     bare('GET', '/openapi.yaml'),
@@ -111,15 +129,47 @@ function undocumentedEndpoints(): Endpoint[] {
 
 /** Strings the BFF has reason to treat specially. */
 const INTERESTING = [
-  '', ' ', '0', '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}', '__proto__', 'constructor', 'prototype',
-  '../../etc/passwd', '%00', '\u0000', '<script>alert(1)</script>', "' OR 1=1 --", 'a'.repeat(300), '😀'.repeat(40),
-  'https://app.example/', `${FRONTEND_ORIGIN}/x?y=1`, 'https://evil.example/', '//evil.example', 'javascript:alert(1)',
-  NATIVE_REDIRECT_URI, 'register', 'login', 'web', 'native', 'alice2024', 'alice@example.org', '12345',
-  '00000000-0000-4000-8000-000000000000', registrationId,
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '../../etc/passwd',
+  '%00',
+  '\u0000',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  'a'.repeat(300),
+  '😀'.repeat(40),
+  'https://app.example/',
+  `${FRONTEND_ORIGIN}/x?y=1`,
+  'https://evil.example/',
+  '//evil.example',
+  'javascript:alert(1)',
+  NATIVE_REDIRECT_URI,
+  'register',
+  'login',
+  'web',
+  'native',
+  'alice2024',
+  'alice@example.org',
+  '12345',
+  '00000000-0000-4000-8000-000000000000',
+  registrationId,
 ];
 
 /** A UTF-16 surrogate without its pair (not Unicode): JSON.stringify writes it as a `\udXXX` escape. */
-const loneSurrogate = fc.oneof(fc.integer({ min: 0xd800, max: 0xdbff }), fc.integer({ min: 0xdc00, max: 0xdfff })).map((unit) => String.fromCharCode(unit));
+const loneSurrogate = fc
+  .oneof(fc.integer({ min: 0xd800, max: 0xdbff }), fc.integer({ min: 0xdc00, max: 0xdfff }))
+  .map((unit) => String.fromCharCode(unit));
 /** Text with lone surrogates in it: alone, around an email, a high surrogate before an ordinary character. */
 const notUnicode = fc.oneof(
   fc.tuple(fc.string({ maxLength: 8 }), loneSurrogate, fc.string({ maxLength: 8 })).map(([a, lone, b]) => `${a}${lone}${b}`),
@@ -139,7 +189,10 @@ const headerChar = fc
   .integer({ min: 0x20, max: 0xff })
   .filter((c) => c !== 0x7f)
   .map((c) => String.fromCharCode(c));
-const headerText = fc.oneof(fc.string({ unit: headerChar, maxLength: 60 }), fc.constantFrom(...INTERESTING.filter((s) => /^[\x20-\x7e]*$/.test(s))));
+const headerText = fc.oneof(
+  fc.string({ unit: headerChar, maxLength: 60 }),
+  fc.constantFrom(...INTERESTING.filter((s) => /^[\x20-\x7e]*$/.test(s))),
+);
 
 function encode(value: string): string {
   try {
@@ -150,7 +203,28 @@ function encode(value: string): string {
   }
 }
 
-const RAW_SEGMENTS = ['%', '%zz', '%E0%A4%A', '%FF', '%00', '..', '.', '%2e%2e', '%2F', ';', ',', '~', "'", '*', '@', '!', '$', '(', ')', '%20'];
+const RAW_SEGMENTS = [
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%FF',
+  '%00',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2F',
+  ';',
+  ',',
+  '~',
+  "'",
+  '*',
+  '@',
+  '!',
+  '$',
+  '(',
+  ')',
+  '%20',
+];
 const pathSegment = fc.oneof(
   { weight: 4, arbitrary: jsonText.map(encode) },
   { weight: 2, arbitrary: fc.uuid() },
@@ -162,12 +236,23 @@ const RAW_QUERY = ['%', '%zz', '%E0%A4%A', '&&', '=', '==&=', '%00', 'a=%FF', 'a
 function queryArb(names: string[]): fc.Arbitrary<string> {
   const key = fc.oneof(
     { weight: names.length > 0 ? 4 : 0, arbitrary: names.length > 0 ? fc.constantFrom(...names) : fc.constant('x') },
-    { weight: 1, arbitrary: names.length > 0 ? fc.constantFrom(...names.map((n) => `${n}[]`), ...names.map((n) => `${n}[a][b]`)) : fc.constant('x[]') },
+    {
+      weight: 1,
+      arbitrary: names.length > 0 ? fc.constantFrom(...names.map((n) => `${n}[]`), ...names.map((n) => `${n}[a][b]`)) : fc.constant('x[]'),
+    },
     { weight: 2, arbitrary: jsonText },
   );
   const arbitraryPair = fc.tuple(key, jsonText);
   // Documented parameters with mostly-valid values, so the fuzz gets past validation too.
-  const plausiblePair = names.length > 0 ? fc.constantFrom(...names).chain((name) => fc.tuple(fc.constant(name), plausible(name).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))))) : arbitraryPair;
+  const plausiblePair =
+    names.length > 0
+      ? fc.constantFrom(...names).chain((name) =>
+          fc.tuple(
+            fc.constant(name),
+            plausible(name).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+          ),
+        )
+      : arbitraryPair;
   const pair = fc.oneof(arbitraryPair, plausiblePair).map(([k, v]) => `${encode(k)}=${encode(v)}`);
   return fc
     .array(fc.oneof({ weight: 5, arbitrary: pair }, { weight: 1, arbitrary: fc.constantFrom(...RAW_QUERY) }), { maxLength: 6 })
@@ -202,7 +287,12 @@ function bodyObject(fields: string[]): fc.Arbitrary<Record<string, unknown>> {
       field,
       // A JSON value of the wrong type (null most of all: `@IsOptional()` let it through to code that
       // expected a string or nothing, a 500 found with FUZZ_SEED=2102462858).
-      fc.oneof({ weight: 3, arbitrary: plausible(field) }, { weight: 2, arbitrary: jsonText }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(null, 0, false, [], {}) }),
+      fc.oneof(
+        { weight: 3, arbitrary: plausible(field) },
+        { weight: 2, arbitrary: jsonText },
+        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+        { weight: 1, arbitrary: fc.constantFrom(null, 0, false, [], {}) },
+      ),
     ]),
   );
   return fc
@@ -237,8 +327,12 @@ const MANY_KEYS = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ len
 /** Many keys (flat, or spread over nested objects and arrays), and deep nesting, in any size. */
 const complexBody = fc.oneof(
   fc.integer({ min: 100, max: 3000 }).map((n) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])))),
-  fc.integer({ min: 10, max: 600 }).map((n) => JSON.stringify({ fields: Array.from({ length: n }, (_, i) => ({ [`f${i}`]: [i, { a: '1' }] })) })),
-  fc.tuple(fc.integer({ min: 5, max: 40_000 }), fc.constantFrom('[', '{"a":')).map(([depth, open]) => `${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}`),
+  fc
+    .integer({ min: 10, max: 600 })
+    .map((n) => JSON.stringify({ fields: Array.from({ length: n }, (_, i) => ({ [`f${i}`]: [i, { a: '1' }] })) })),
+  fc
+    .tuple(fc.integer({ min: 5, max: 40_000 }), fc.constantFrom('[', '{"a":'))
+    .map(([depth, open]) => `${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}`),
 );
 
 function bodyArb(fields: string[]): fc.Arbitrary<{ body: Buffer | undefined; kind: 'json' | 'form' | 'other' }> {
@@ -251,21 +345,48 @@ function bodyArb(fields: string[]): fc.Arbitrary<{ body: Buffer | undefined; kin
     { weight: 10, arbitrary: bodyObject(fields).map((o) => ({ body: Buffer.from(formEncode(o)), kind: 'form' as const })) },
     { weight: 10, arbitrary: jsonText.map((s) => ({ body: Buffer.from(s), kind: 'other' as const })) },
     { weight: 5, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => ({ body: Buffer.from(b), kind: 'other' as const })) },
-    { weight: 5, arbitrary: fc.constantFrom('{"a":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', '[1,2', '\uFEFF{}', '"str"', '123', 'null').map((s) => ({ body: Buffer.from(s), kind: 'json' as const })) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .constantFrom('{"a":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', '[1,2', '\uFEFF{}', '"str"', '123', 'null')
+        .map((s) => ({ body: Buffer.from(s), kind: 'json' as const })),
+    },
     { weight: 5, arbitrary: fc.constant({ body: Buffer.from(JSON.stringify({ mydexid: 'x'.repeat(2000) })), kind: 'json' as const }) },
     { weight: 1, arbitrary: fc.constant({ body: TOO_LARGE, kind: 'json' as const }) },
     { weight: 1, arbitrary: fc.constant({ body: OVER_DEFAULT, kind: 'json' as const }) },
     { weight: 1, arbitrary: fc.constant({ body: MANY_KEYS, kind: 'json' as const }) },
     { weight: 4, arbitrary: complexBody.map((s) => ({ body: Buffer.from(s), kind: 'json' as const })) },
-    { weight: 3, arbitrary: fc.dictionary(notUnicode, notUnicode, { minKeys: 1, maxKeys: 3 }).map((o) => ({ body: Buffer.from(JSON.stringify(o)), kind: 'json' as const })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .dictionary(notUnicode, notUnicode, { minKeys: 1, maxKeys: 3 })
+        .map((o) => ({ body: Buffer.from(JSON.stringify(o)), kind: 'json' as const })),
+    },
   );
 }
 
 const CONTENT_TYPES = [
-  'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json;charset=latin1', 'APPLICATION/JSON',
-  'application/x-www-form-urlencoded; charset=iso-8859-1', 'text/plain', 'text/html', 'multipart/form-data; boundary=x',
-  'multipart/form-data', 'application/problem+json', 'application/merge-patch+json', 'application/xml', 'application/octet-stream',
-  '*/*', '', ';', 'application/', 'json', 'application/json; boundary="', 'application/jsonx', 'application/json, text/plain',
+  'application/json; charset=utf-8',
+  'application/json; charset=utf-16',
+  'application/json;charset=latin1',
+  'APPLICATION/JSON',
+  'application/x-www-form-urlencoded; charset=iso-8859-1',
+  'text/plain',
+  'text/html',
+  'multipart/form-data; boundary=x',
+  'multipart/form-data',
+  'application/problem+json',
+  'application/merge-patch+json',
+  'application/xml',
+  'application/octet-stream',
+  '*/*',
+  '',
+  ';',
+  'application/',
+  'json',
+  'application/json; boundary="',
+  'application/jsonx',
+  'application/json, text/plain',
 ];
 
 function contentTypeFor(kind: 'json' | 'form' | 'other'): fc.Arbitrary<string | undefined> {
@@ -309,7 +430,10 @@ function headersArb(endpoint: Endpoint): fc.Arbitrary<Record<string, string>> {
       'idempotency-key': fc.oneof(fc.uuid(), headerText, fc.constant('k'.repeat(300))),
       'x-request-id': fc.oneof(fc.uuid(), headerText, fc.constant('r'.repeat(500))),
       origin: fc.oneof(fc.constantFrom(FRONTEND_ORIGIN, 'https://evil.example', 'null'), headerText),
-      accept: fc.oneof(fc.constantFrom('application/json', 'application/problem+json', 'text/html', '*/*', 'application/xml', 'image/png'), headerText),
+      accept: fc.oneof(
+        fc.constantFrom('application/json', 'application/problem+json', 'text/html', '*/*', 'application/xml', 'image/png'),
+        headerText,
+      ),
       'accept-encoding': fc.constantFrom('gzip', 'br', 'deflate', 'identity', '*', 'x'),
       'content-encoding': fc.oneof(fc.constantFrom('gzip', 'br', 'identity'), headerText),
       'x-forwarded-for': fc.oneof(fc.ipV4(), fc.ipV6(), headerText),
@@ -317,7 +441,11 @@ function headersArb(endpoint: Endpoint): fc.Arbitrary<Record<string, string>> {
     },
     { requiredKeys: [] },
   );
-  const extraName = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/).filter((n) => !['host', 'content-length', 'transfer-encoding', 'connection', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive'].includes(n));
+  const extraName = fc
+    .stringMatching(/^[a-z][a-z0-9-]{0,20}$/)
+    .filter(
+      (n) => !['host', 'content-length', 'transfer-encoding', 'connection', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive'].includes(n),
+    );
   return fc.tuple(known, fc.dictionary(extraName, headerText, { maxKeys: 3 })).map(([a, extra]) => ({ ...extra, ...a }));
 }
 
@@ -327,9 +455,19 @@ function requestArb(endpoint: Endpoint): fc.Arbitrary<RawRequest> {
     { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') },
   );
   const params = fc.tuple(...endpoint.pathParams.map(() => pathSegment));
-  const suffix = fc.oneof({ weight: 8, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('/', '//', '/x', '.json', '%20', '/..') });
+  const suffix = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('') },
+    { weight: 1, arbitrary: fc.constantFrom('/', '//', '/x', '.json', '%20', '/..') },
+  );
   return fc
-    .record({ method, params, suffix, query: queryArb(endpoint.queryParams), body: bodyArb(endpoint.fields), headers: headersArb(endpoint) })
+    .record({
+      method,
+      params,
+      suffix,
+      query: queryArb(endpoint.queryParams),
+      body: bodyArb(endpoint.fields),
+      headers: headersArb(endpoint),
+    })
     .chain((r) => contentTypeFor(r.body.kind).map((contentType) => ({ ...r, contentType })))
     .map(({ method: m, params: values, suffix: s, query, body, headers, contentType }) => {
       let path = endpoint.template;
@@ -343,8 +481,16 @@ function requestArb(endpoint: Endpoint): fc.Arbitrary<RawRequest> {
 // --- the checks ----------------------------------------------------------------------------------
 
 const SECRETS = [secrets.clientSecret, secrets.connectionToken, secrets.callbackAuth, secrets.dataEncryptionKey];
-const STACK_TRACE = [/\n\s+at \S/, /\bat [\w.<>]+ \(.*:\d+:\d+\)/, /\.(?:ts|js|mjs|cjs):\d+:\d+/, /node_modules/, /file:\/\//, new RegExp(process.cwd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))];
-const INTERNAL_MESSAGES = /TypeError|ReferenceError|RangeError|QueryFailedError|EntityNotFound|SQLITE_|ECONNREFUSED|Cannot read propert|is not a function|is not defined|relation ".*" does not exist/;
+const STACK_TRACE = [
+  /\n\s+at \S/,
+  /\bat [\w.<>]+ \(.*:\d+:\d+\)/,
+  /\.(?:ts|js|mjs|cjs):\d+:\d+/,
+  /node_modules/,
+  /file:\/\//,
+  new RegExp(process.cwd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+];
+const INTERNAL_MESSAGES =
+  /TypeError|ReferenceError|RangeError|QueryFailedError|EntityNotFound|SQLITE_|ECONNREFUSED|Cannot read propert|is not a function|is not defined|relation ".*" does not exist/;
 
 function findings(req: RawRequest, res: RawResponse): string[] {
   const out: string[] = [];
@@ -395,7 +541,9 @@ async function exchange(endpoint: Endpoint, req: RawRequest): Promise<string[]> 
 
 describe(`fuzz: every endpoint, ${RUNS} cases each (FUZZ_RUNS)`, () => {
   it('enumerates the documented endpoints from the generated OpenAPI document', () => {
-    expect(ENDPOINTS.map((e) => e.label)).toEqual(expect.arrayContaining(['POST /v1/registrations', 'GET /v1/registrations/{id}', 'POST /v1/connections/callback', 'GET /v1/session']));
+    expect(ENDPOINTS.map((e) => e.label)).toEqual(
+      expect.arrayContaining(['POST /v1/registrations', 'GET /v1/registrations/{id}', 'POST /v1/connections/callback', 'GET /v1/session']),
+    );
     expect(registration.status).toBe(201);
   });
 
@@ -416,7 +564,11 @@ describe(`fuzz: every endpoint, ${RUNS} cases each (FUZZ_RUNS)`, () => {
           for (const body of [{ [field]: value }, { ...valid, [field]: value }]) {
             const path = endpoint.pathParams.reduce((p, name) => p.replace(`{${name}}`, registrationId), endpoint.template);
             const req: RawRequest = { method: endpoint.method, path, headers, body: Buffer.from(JSON.stringify(body)) };
-            problems.push(...(await exchange(endpoint, req)).filter((finding) => finding.startsWith('5') || finding.includes('without a catalogued code')));
+            problems.push(
+              ...(await exchange(endpoint, req)).filter(
+                (finding) => finding.startsWith('5') || finding.includes('without a catalogued code'),
+              ),
+            );
           }
         }
       }

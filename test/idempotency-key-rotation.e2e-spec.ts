@@ -26,7 +26,12 @@ const OLD_KEY = randomBytes(32);
 const NEW_KEY = randomBytes(32);
 const SCOPE = 'POST /v1/registrations';
 
-const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({ mydexid: member.mydexid, email: member.email, password: member.password, ...extra });
+const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({
+  mydexid: member.mydexid,
+  email: member.email,
+  password: member.password,
+  ...extra,
+});
 
 describe.each(ENGINES)('Idempotency-Key replay across a data-key rotation (%s)', (engine) => {
   let emulator: RunningEmulator;
@@ -116,7 +121,10 @@ describe.each(ENGINES)('Idempotency-Key replay across a data-key rotation (%s)',
   });
 
   it('still refuses the same key with another body as idempotency_key_reused', async () => {
-    const other = await request(bff!.url).post('/v1/registrations').set('idempotency-key', key).send(body(member, { password: `${member.password}-changed` }));
+    const other = await request(bff!.url)
+      .post('/v1/registrations')
+      .set('idempotency-key', key)
+      .send(body(member, { password: `${member.password}-changed` }));
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('idempotency_key_reused');
   });
@@ -125,13 +133,21 @@ describe.each(ENGINES)('Idempotency-Key replay across a data-key rotation (%s)',
     const store = bff!.app.get(IdempotencyStore);
     const fresh = crypto.randomUUID();
     await store.run('test', fresh, { password: 'Plain-Secret-456' }, 60_000, async () => ({ marker: 'ANSWER-MARKER-456' }));
-    const row = await bff!.app.get(DataSource).getRepository(IdempotencyKey).findOneByOrFail({ keyHash: createHash('sha256').update(`test\u0000${fresh}`).digest('hex') });
+    const row = await bff!.app
+      .get(DataSource)
+      .getRepository(IdempotencyKey)
+      .findOneByOrFail({ keyHash: createHash('sha256').update(`test\u0000${fresh}`).digest('hex') });
     expect(row.response!.startsWith(`gcm1.${keyIdOf(NEW_KEY)}.`)).toBe(true);
     expect(JSON.stringify(row)).not.toContain('ANSWER-MARKER-456');
     expect(JSON.stringify(row)).not.toContain('Plain-Secret-456');
     // The ring alone (no Idempotency-Key) does not open it.
     const [, keyId, iv, tag, ciphertext] = row.response!.split('.');
-    expect(() => new DataKeyRing(NEW_KEY).open({ keyId: keyId!, iv: iv!, tag: tag!, ciphertext: ciphertext! }, `idempotency_keys.response:${row.keyHash}`)).toThrow();
+    expect(() =>
+      new DataKeyRing(NEW_KEY).open(
+        { keyId: keyId!, iv: iv!, tag: tag!, ciphertext: ciphertext! },
+        `idempotency_keys.response:${row.keyHash}`,
+      ),
+    ).toThrow();
   });
 
   it('replays a row stored in the format from before the shared ring (bare base64url under the old key)', async () => {
@@ -143,18 +159,26 @@ describe.each(ENGINES)('Idempotency-Key replay across a data-key rotation (%s)',
     const cipher = createCipheriv('aes-256-gcm', derived('response'), iv);
     const sealed = Buffer.concat([cipher.update(JSON.stringify({ kind: 'value', value: { legacy: true } }), 'utf8'), cipher.final()]);
     const now = Date.now();
-    await bff!.app.get(DataSource).getRepository(IdempotencyKey).insert({
-      keyHash: createHash('sha256').update(`${SCOPE}\u0000${legacyKey}`).digest('hex'),
-      scope: SCOPE,
-      requestHash: createHmac('sha256', derived('request')).update(canonicalJson(requestBody)).digest('hex'),
-      state: 'completed',
-      response: Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url'),
-      lockedUntil: new Date(now),
-      createdAt: new Date(now),
-      expiresAt: new Date(now + 60_000),
-    });
+    await bff!.app
+      .get(DataSource)
+      .getRepository(IdempotencyKey)
+      .insert({
+        keyHash: createHash('sha256').update(`${SCOPE}\u0000${legacyKey}`).digest('hex'),
+        scope: SCOPE,
+        requestHash: createHmac('sha256', derived('request')).update(canonicalJson(requestBody)).digest('hex'),
+        state: 'completed',
+        response: Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url'),
+        lockedUntil: new Date(now),
+        createdAt: new Date(now),
+        expiresAt: new Date(now + 60_000),
+      });
     const store = bff!.app.get(IdempotencyStore);
-    expect(await store.run(SCOPE, legacyKey, requestBody, 60_000, async () => ({ ranAgain: true }))).toEqual({ value: { legacy: true }, replayed: true });
-    await expect(store.run(SCOPE, legacyKey, { ...requestBody, a: 2 }, 60_000, async () => 'other')).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    expect(await store.run(SCOPE, legacyKey, requestBody, 60_000, async () => ({ ranAgain: true }))).toEqual({
+      value: { legacy: true },
+      replayed: true,
+    });
+    await expect(store.run(SCOPE, legacyKey, { ...requestBody, a: 2 }, 60_000, async () => 'other')).rejects.toMatchObject({
+      code: 'idempotency_key_reused',
+    });
   });
 });

@@ -19,7 +19,8 @@ const ENGINE = POSTGRES_URL ? 'postgres' : 'sqlite';
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const RETURN_TO = `${FRONTEND_ORIGIN}/after-login`;
 
-if (!POSTGRES_URL) process.stdout.write('instances: TEST_DATABASE_URL is not set, so both instances share one SQLite file instead of PostgreSQL.\n');
+if (!POSTGRES_URL)
+  process.stdout.write('instances: TEST_DATABASE_URL is not set, so both instances share one SQLite file instead of PostgreSQL.\n');
 if (!REDIS_URL) process.stdout.write('instances: the shared rate limit is skipped: TEST_REDIS_URL is not set (.ci/run sets it).\n');
 
 const withCookie = (base: string, cookie: string, path = '/v1/session', init: RequestInit = {}) =>
@@ -66,7 +67,11 @@ describe(`two BFF instances on one ${ENGINE} database`, () => {
     const toApp = await browser.navigate(new URL(atA.url.pathname + atA.url.search, b.url), {}, { stopAt: atFrontendOrApp });
     expect(toApp.url.protocol).toBe('com.example.app:');
     const code = toApp.url.searchParams.get('code')!;
-    const exchanged = await fetch(`${b.url}/v1/auth/session/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, exchangeSecret }) });
+    const exchanged = await fetch(`${b.url}/v1/auth/session/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, exchangeSecret }),
+    });
     expect(exchanged.status).toBe(200);
     const { sessionToken } = (await exchanged.json()) as { sessionToken: string };
     const onA = await fetch(`${a.url}/v1/session`, { headers: { authorization: `Bearer ${sessionToken}` } });
@@ -80,7 +85,11 @@ describe(`two BFF instances on one ${ENGINE} database`, () => {
     expect(onB.status).toBe(200);
     expect(((await onB.json()) as { member: { mydexid: string } }).member.mydexid).toBe(member.mydexid);
 
-    const logout = await withCookie(b.url, cookie, '/v1/session/logout', { method: 'POST', headers: { 'x-csrf': '1', 'content-type': 'application/json' }, body: '{}' });
+    const logout = await withCookie(b.url, cookie, '/v1/session/logout', {
+      method: 'POST',
+      headers: { 'x-csrf': '1', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(logout.status).toBe(200);
     expect((await withCookie(a.url, cookie)).status).toBe(401);
     expect((await withCookie(b.url, cookie)).status).toBe(401);
@@ -114,7 +123,8 @@ describe(`two BFF instances on one ${ENGINE} database`, () => {
       redis.disconnect();
     }
     const limit = RATE_LIMIT_GROUPS.find((group) => group.name === 'registrations')!.limit;
-    const hit = (instance: TestApp) => fetch(`${instance.url}/v1/registrations/${randomUUID()}`, { headers: { 'x-forwarded-for': client } });
+    const hit = (instance: TestApp) =>
+      fetch(`${instance.url}/v1/registrations/${randomUUID()}`, { headers: { 'x-forwarded-for': client } });
     const statuses: number[] = [];
     for (let i = 0; i < limit; i++) statuses.push((await hit(i % 2 === 0 ? c : d)).status);
     expect(statuses.every((status) => status === 404)).toBe(true);
@@ -126,6 +136,12 @@ describe(`two BFF instances on one ${ENGINE} database`, () => {
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     // Another client is not affected.
-    expect((await fetch(`${c.url}/v1/registrations/${randomUUID()}`, { headers: { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}::1` } })).status).not.toBe(429);
+    expect(
+      (
+        await fetch(`${c.url}/v1/registrations/${randomUUID()}`, {
+          headers: { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}::1` },
+        })
+      ).status,
+    ).not.toBe(429);
   });
 });

@@ -22,9 +22,18 @@ import { sendRaw } from './support/raw-http.js';
  * as a backend team would (InvitationsService.create), read and used by the member's frontend over HTTP.
  */
 
-const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({ mydexid: member.mydexid, email: member.email, password: member.password, ...extra });
+const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({
+  mydexid: member.mydexid,
+  email: member.email,
+  password: member.password,
+  ...extra,
+});
 
-const expectProblem = (res: { status: number; headers: Record<string, unknown>; body: { code?: string; status?: number } }, status: number, code: string) => {
+const expectProblem = (
+  res: { status: number; headers: Record<string, unknown>; body: { code?: string; status?: number } },
+  status: number,
+  code: string,
+) => {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ code, status });
@@ -59,9 +68,15 @@ describe.each(ENGINES)('registration through an invitation link against the emul
     expect(read.headers['cache-control']).toBe('no-store');
     expect(read.body).toEqual({ email: member.email, expiresAt: invitation.expiresAt.toISOString() });
 
-    const created = await request(t.url).post(`/v1/invitations/${invitation.token}/registration`).send(body(member, { returnTo: '/welcome' }));
+    const created = await request(t.url)
+      .post(`/v1/invitations/${invitation.token}/registration`)
+      .send(body(member, { returnTo: '/welcome' }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toEqual({ registrationId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'awaiting_private_key', privateKeyUrl: expect.stringMatching(/\/private-key\//) });
+    expect(created.body).toEqual({
+      registrationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status: 'awaiting_private_key',
+      privateKeyUrl: expect.stringMatching(/\/private-key\//),
+    });
     const id = created.body.registrationId as string;
 
     const landing = await finishAtMydex(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
@@ -74,7 +89,11 @@ describe.each(ENGINES)('registration through an invitation link against the emul
     expect(spent).toMatchObject({ registrationId: id, usedAt: expect.any(Date) });
 
     const other = newMember('again');
-    expectProblem(await request(t.url).post(`/v1/invitations/${invitation.token}/registration`).send(body(other)), 404, 'invitation_not_found');
+    expectProblem(
+      await request(t.url).post(`/v1/invitations/${invitation.token}/registration`).send(body(other)),
+      404,
+      'invitation_not_found',
+    );
     expectProblem(await request(t.url).get(`/v1/invitations/${invitation.token}`), 404, 'invitation_not_found');
     expect(registered(other)).toBe(false);
   });
@@ -82,21 +101,30 @@ describe.each(ENGINES)('registration through an invitation link against the emul
   it('gives a native app its binding secret, which confirms the return and then stands in for a session in the connect window', async () => {
     const member = newMember('invnative');
     const { token } = await invitations.create({ email: member.email });
-    const created = await request(t.url).post(`/v1/invitations/${token}/registration`).send(body(member, { client: 'native' }));
+    const created = await request(t.url)
+      .post(`/v1/invitations/${token}/registration`)
+      .send(body(member, { client: 'native' }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const secret = created.body.registrationSecret as string;
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await finishAtMydex(created.body.privateKeyUrl, member);
 
-    const confirmed = await request(t.url).post(`/v1/registrations/${created.body.registrationId}/return`).set('x-registration-secret', secret);
+    const confirmed = await request(t.url)
+      .post(`/v1/registrations/${created.body.registrationId}/return`)
+      .set('x-registration-secret', secret);
     expect(confirmed.body).toMatchObject({ strategy: 'invitation', status: 'completed' });
-    expect(await t.app.get(RegistrationsService).findBound(secret, 'native')).toMatchObject({ registrationId: created.body.registrationId, mydexid: member.mydexid });
+    expect(await t.app.get(RegistrationsService).findBound(secret, 'native')).toMatchObject({
+      registrationId: created.body.registrationId,
+      mydexid: member.mydexid,
+    });
   });
 
   it('keeps an invitation single-use in the database: a second spend fails its transaction, recognised on this engine', async () => {
     const { id } = await invitations.create({ email: newMember('twice').email });
     await SqlEngine.of(db).transaction([invitations.spend(id, randomUUID())]);
-    const second = await SqlEngine.of(db).transaction([invitations.spend(id, randomUUID())]).catch((error: unknown) => error);
+    const second = await SqlEngine.of(db)
+      .transaction([invitations.spend(id, randomUUID())])
+      .catch((error: unknown) => error);
     expect(second).toBeInstanceOf(Error);
     expect(InvitationsService.isSecondUse(second)).toBe(true);
     expect(await db.getRepository(Invitation).findOneByOrFail({ id })).toMatchObject({ uses: 1 });
@@ -108,16 +136,34 @@ describe.each(ENGINES)('registration through an invitation link against the emul
     await db.getRepository(Invitation).update({ id: invitation.id }, { expiresAt: new Date(Date.now() - 1000) });
 
     expectProblem(await request(t.url).get(`/v1/invitations/${invitation.token}`), 404, 'invitation_not_found');
-    expectProblem(await request(t.url).post(`/v1/invitations/${invitation.token}/registration`).send(body(member)), 404, 'invitation_not_found');
+    expectProblem(
+      await request(t.url).post(`/v1/invitations/${invitation.token}/registration`).send(body(member)),
+      404,
+      'invitation_not_found',
+    );
     expect(registered(member)).toBe(false);
     expect(await db.getRepository(Registration).countBy({ mydexid: member.mydexid })).toBe(0);
   });
 
   it('answers bad tokens with problem+json, never a 500: unknown, percent-encoded, broken encodings, overlong, non-ASCII', async () => {
     const unknown = 'A'.repeat(43);
-    const tokens = [unknown, '%41%41%41', '%2e%2e', '%ZZ', '%', 'x'.repeat(5000), encodeURIComponent('ünïcødé-tøken'), encodeURIComponent('\u{1F600}'.repeat(20)), '%00', '%C3%28'];
+    const tokens = [
+      unknown,
+      '%41%41%41',
+      '%2e%2e',
+      '%ZZ',
+      '%',
+      'x'.repeat(5000),
+      encodeURIComponent('ünïcødé-tøken'),
+      encodeURIComponent('\u{1F600}'.repeat(20)),
+      '%00',
+      '%C3%28',
+    ];
     for (const token of tokens) {
-      for (const [method, path] of [['GET', `/v1/invitations/${token}`], ['POST', `/v1/invitations/${token}/registration`]] as const) {
+      for (const [method, path] of [
+        ['GET', `/v1/invitations/${token}`],
+        ['POST', `/v1/invitations/${token}/registration`],
+      ] as const) {
         const res = await sendRaw(t.url, {
           method,
           path,
@@ -141,7 +187,12 @@ describe.each(ENGINES)('registration through an invitation link against the emul
   it('npm run invitations -- create prints a working link with the token in its fragment; refuses a bad email or usage', async () => {
     const member = newMember('cli');
     const lines: string[] = [];
-    const code = await runInvitationsCommand(['create', '--email', member.email, '--days', '2'], invitations, `${FRONTEND}/invitation`, (line) => lines.push(line));
+    const code = await runInvitationsCommand(
+      ['create', '--email', member.email, '--days', '2'],
+      invitations,
+      `${FRONTEND}/invitation`,
+      (line) => lines.push(line),
+    );
     expect(code).toBe(0);
     const link = new URL(lines[1]!);
     expect(`${link.origin}${link.pathname}`).toBe(`${FRONTEND}/invitation`);
@@ -153,7 +204,12 @@ describe.each(ENGINES)('registration through an invitation link against the emul
     const refused: string[] = [];
     expect(await runInvitationsCommand(['create', '--email', 'not-an-email'], invitations, FRONTEND, (line) => refused.push(line))).toBe(1);
     expect(refused.join('\n')).toContain('The email is not valid');
-    for (const args of [['create'], ['delete', '--email', member.email], ['create', '--email', member.email, '--days', '0'], ['create', '--email', member.email, '--page', 'javascript:x']]) {
+    for (const args of [
+      ['create'],
+      ['delete', '--email', member.email],
+      ['create', '--email', member.email, '--days', '0'],
+      ['create', '--email', member.email, '--page', 'javascript:x'],
+    ]) {
       expect(await runInvitationsCommand(args, invitations, FRONTEND, () => undefined), args.join(' ')).toBe(64);
     }
   });

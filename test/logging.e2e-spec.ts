@@ -95,12 +95,16 @@ async function load(url: string): Promise<string[]> {
       const res =
         i % 2 === 0
           ? await sendRaw(url, { method: 'GET', path: `/v1/no-such-route?n=${i}&code=secret${i}`, headers: {} }, agent)
-          : await sendRaw(url, {
-              method: 'POST',
-              path: '/v1/validation/registration',
-              headers: { 'content-type': 'application/json' },
-              body: Buffer.from(JSON.stringify({ mydexid: `alice${i}`, email: 'alice@example.org', password: `correct horse ${i}` })),
-            }, agent);
+          : await sendRaw(
+              url,
+              {
+                method: 'POST',
+                path: '/v1/validation/registration',
+                headers: { 'content-type': 'application/json' },
+                body: Buffer.from(JSON.stringify({ mydexid: `alice${i}`, email: 'alice@example.org', password: `correct horse ${i}` })),
+              },
+              agent,
+            );
       ids.push(res.headers['x-request-id'] as string);
     }
   };
@@ -155,7 +159,10 @@ describe.each(ENGINES)('request log lines from the running BFF (%s)', (engine) =
       const logged = new Set(lines.filter((line) => line.msg === 'request completed').map((line) => line.requestId));
       expect(ids.filter((id) => !logged.has(id))).toEqual([]);
       const fatal = lines.find((line) => line.level === 60);
-      expect(fatal).toMatchObject({ msg: message, err: { message: `boom from the test: ${command === 'throw' ? 'uncaught' : 'rejected'}` } });
+      expect(fatal).toMatchObject({
+        msg: message,
+        err: { message: `boom from the test: ${command === 'throw' ? 'uncaught' : 'rejected'}` },
+      });
       expect(String((fatal!.err as { stack: string }).stack)).toContain('fatal-on-stdin.mjs');
     });
   }
@@ -209,14 +216,21 @@ describe('the request log line', () => {
     const agent = new Agent({ keepAlive: true });
     try {
       for (let i = 0; i < 20; i++) {
-        const res = await sendRaw(t.url, { method: 'GET', path: '/v1/validation/rules', headers: { 'x-request-id': `client-${i}` } }, agent);
+        const res = await sendRaw(
+          t.url,
+          { method: 'GET', path: '/v1/validation/rules', headers: { 'x-request-id': `client-${i}` } },
+          agent,
+        );
         expect(res.status).toBe(200);
       }
     } finally {
       proto.child = original;
       agent.destroy();
     }
-    const lines = output.lines.join('').split('\n').filter((line) => line.includes('"request completed"'));
+    const lines = output.lines
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"request completed"'));
     expect(lines.length).toBeGreaterThanOrEqual(20);
     expect(children).toBe(0);
   });

@@ -46,10 +46,14 @@ describe('registration metrics', () => {
 
   it('counts own-form registrations started, completed and refused by Mydex', async () => {
     const member = newMember();
-    const created = await request(t.url).post('/v1/registrations').send({ mydexid: member.mydexid, email: member.email, password: member.password });
+    const created = await request(t.url)
+      .post('/v1/registrations')
+      .send({ mydexid: member.mydexid, email: member.email, password: member.password });
     expect(created.status).toBe(201);
     await finishAtMydex(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
-    const taken = await request(t.url).post('/v1/registrations').send({ mydexid: member.mydexid, email: `x${member.email}`, password: member.password });
+    const taken = await request(t.url)
+      .post('/v1/registrations')
+      .send({ mydexid: member.mydexid, email: `x${member.email}`, password: member.password });
     expect(taken.status).toBe(409);
     const res = await request(t.url).get('/metrics');
     expect(res.text).toMatch(/bff_registrations_total\{strategy="own_form",outcome="awaiting_private_key"\} 1/);

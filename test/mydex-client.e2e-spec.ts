@@ -87,11 +87,24 @@ function client(overrides: Partial<{ timeoutMs: number; clientSecret: string; pd
     timeoutMs: overrides.timeoutMs ?? 2000,
   } as unknown as ConstructorParameters<typeof MydexClient>[0];
   // The one discovery client, as MydexModule provides it (MYDEX_TOKEN_URL is its tokenEndpoint override).
-  const oidc = { timeoutMs: settings.timeoutMs, callbackUrl: 'http://127.0.0.1:1/v1/auth/oidc/callback', overrides: { tokenEndpoint: overrides.tokenUrl } };
-  return new MydexClient(settings, metrics, new MydexOidcProvider(settings, oidc as ConstructorParameters<typeof MydexOidcProvider>[1], metrics));
+  const oidc = {
+    timeoutMs: settings.timeoutMs,
+    callbackUrl: 'http://127.0.0.1:1/v1/auth/oidc/callback',
+    overrides: { tokenEndpoint: overrides.tokenUrl },
+  };
+  return new MydexClient(
+    settings,
+    metrics,
+    new MydexOidcProvider(settings, oidc as ConstructorParameters<typeof MydexOidcProvider>[1], metrics),
+  );
 }
 
-const member = { mydexid: 'alice2024', email: 'alice@example.org', password: PASSWORD, returnTo: 'https://bff.example/v1/registrations/r1/return' };
+const member = {
+  mydexid: 'alice2024',
+  email: 'alice@example.org',
+  password: PASSWORD,
+  returnTo: 'https://bff.example/v1/registrations/r1/return',
+};
 
 async function problemOf(promise: Promise<unknown>): Promise<ProblemException> {
   try {
@@ -111,7 +124,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const entry: Seen = { method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const entry: Seen = {
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0] ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       seen.push(entry);
       const handler = routes[`${entry.method} ${entry.path}`];
       if (handler) handler(entry, res);
@@ -182,7 +200,9 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
     await client().registerMember(member);
     const after = await metrics.registry.getSingleMetricAsString('bff_upstream_request_duration_seconds');
     expect(count(after, 'endpoint="POST /api/pds",outcome="ok"')).toBe(count(before, 'endpoint="POST /api/pds",outcome="ok"') + 1);
-    expect(count(after, 'endpoint="GET /access-token/45678",outcome="ok"')).toBe(count(before, 'endpoint="GET /access-token/45678",outcome="ok"') + 1);
+    expect(count(after, 'endpoint="GET /access-token/45678",outcome="ok"')).toBe(
+      count(before, 'endpoint="GET /access-token/45678",outcome="ok"') + 1,
+    );
   });
 
   it('uses {issuer}/oauth2/token when discovery is not served', async () => {
@@ -200,7 +220,8 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
   });
 
   it('does not use a discovery document that names another issuer: its token endpoint is never called', async () => {
-    routes['GET /.well-known/openid-configuration'] = (_req, res) => json(res, 200, { issuer: 'https://elsewhere.example', token_endpoint: `${base}/custom/token` });
+    routes['GET /.well-known/openid-configuration'] = (_req, res) =>
+      json(res, 200, { issuer: 'https://elsewhere.example', token_endpoint: `${base}/custom/token` });
     routes['POST /oauth2/token'] = routes['POST /custom/token']!;
     await client().registerMember(member);
     expect(count('GET /.well-known/openid-configuration')).toBe(1);
@@ -258,7 +279,7 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
     expect((await problemOf(client().registerMember(member))).code).toBe('mydexid_taken');
   });
 
-  it('maps any other 400 to 422 mydex_rejected carrying Mydex\'s message, without an echoed password', async () => {
+  it("maps any other 400 to 422 mydex_rejected carrying Mydex's message, without an echoed password", async () => {
     routes['POST /api/pds'] = (_req, res) => json(res, 400, { success: 0, message: `Password ${PASSWORD} is not allowed.` });
     const problem = await problemOf(client().registerMember(member));
     expect(problem.code).toBe('mydex_rejected');
@@ -285,7 +306,8 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
   });
 
   it('maps a token endpoint refusal (wrong client secret) to 502 upstream_auth_failed', async () => {
-    routes['POST /custom/token'] = (_req, res) => json(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+    routes['POST /custom/token'] = (_req, res) =>
+      json(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
     logs.length = 0;
     const problem = await problemOf(client({ clientSecret: 'wrong' }).registerMember(member));
     expect(problem.code).toBe('upstream_auth_failed');
@@ -293,7 +315,7 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
     expect(count('POST /api/pds')).toBe(0);
   });
 
-  it('maps a 5xx to 503 upstream_unavailable with Retry-After, passing Mydex\'s own value on', async () => {
+  it("maps a 5xx to 503 upstream_unavailable with Retry-After, passing Mydex's own value on", async () => {
     routes['POST /api/pds'] = (_req, res) => json(res, 500, { error: { message: 'boom' } });
     const plain = await problemOf(client().registerMember(member));
     expect(plain.code).toBe('upstream_unavailable');
@@ -358,8 +380,12 @@ describe('MydexClient against a scripted Mydex over real HTTP', () => {
 
   it('starts a First Time Connection, and an update with version, with the same headers', async () => {
     const mydex = client();
-    expect(await mydex.startConnection({ mydexid: 'alice2024', returnTo: 'https://bff.example/v1/connections/return' })).toEqual({ url: `${base}/dssa/1` });
-    expect(await mydex.startConnection({ mydexid: 'alice2024', returnTo: 'https://bff.example/v1/connections/return', version: 2 })).toEqual({ url: `${base}/dssa/2` });
+    expect(await mydex.startConnection({ mydexid: 'alice2024', returnTo: 'https://bff.example/v1/connections/return' })).toEqual({
+      url: `${base}/dssa/1`,
+    });
+    expect(
+      await mydex.startConnection({ mydexid: 'alice2024', returnTo: 'https://bff.example/v1/connections/return', version: 2 }),
+    ).toEqual({ url: `${base}/dssa/2` });
     const first = seen.find((s) => s.path === '/api/connection');
     const update = seen.find((s) => s.path === '/api/connection/update');
     expect(JSON.parse(first?.body ?? '')).toEqual({

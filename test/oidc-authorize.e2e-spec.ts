@@ -40,7 +40,13 @@ describe('starting delegated registration or login (POST and GET /v1/auth/oidc/a
     fetch(`${bff}/v1/auth/oidc/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('answers the authorization URL with state, nonce, PKCE S256 and only the allowed extra parameters', async () => {
-    const response = await post({ intent: 'register', email: '  someone@example.org ', returnTo: `${FRONTEND_ORIGIN}/x`, prompt: 'none', acr_values: 'x' });
+    const response = await post({
+      intent: 'register',
+      email: '  someone@example.org ',
+      returnTo: `${FRONTEND_ORIGIN}/x`,
+      prompt: 'none',
+      acr_values: 'x',
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const cookie = response.headers.getSetCookie().find((value) => value.startsWith('bff_oidc='))!;
@@ -52,7 +58,18 @@ describe('starting delegated registration or login (POST and GET /v1/auth/oidc/a
     const url = new URL(authorizationUrl);
     expect(url.origin + url.pathname).toBe(`${stack.emulator.issuer}/oauth2/auth`);
     expect([...url.searchParams.keys()].sort()).toEqual(
-      ['action', 'client_id', 'code_challenge', 'code_challenge_method', 'email', 'nonce', 'redirect_uri', 'response_type', 'scope', 'state'].sort(),
+      [
+        'action',
+        'client_id',
+        'code_challenge',
+        'code_challenge_method',
+        'email',
+        'nonce',
+        'redirect_uri',
+        'response_type',
+        'scope',
+        'state',
+      ].sort(),
     );
     expect(url.searchParams.get('email')).toBe('someone@example.org');
     expect(url.searchParams.get('scope')).toBe('openid mydexid');
@@ -62,7 +79,9 @@ describe('starting delegated registration or login (POST and GET /v1/auth/oidc/a
 
   it('redirects a browser navigation (GET) to Mydex with the binding cookie', async () => {
     const browser = new ScriptedBrowser();
-    const response = await browser.request(`${bff}/v1/auth/oidc/authorize?intent=login&returnTo=${encodeURIComponent(`${FRONTEND_ORIGIN}/in`)}`);
+    const response = await browser.request(
+      `${bff}/v1/auth/oidc/authorize?intent=login&returnTo=${encodeURIComponent(`${FRONTEND_ORIGIN}/in`)}`,
+    );
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toMatch(new RegExp(`^${stack.emulator.issuer}/oauth2/auth\\?`));
     expect(browser.jar.get('bff_oidc', bff)).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -78,27 +97,40 @@ describe('starting delegated registration or login (POST and GET /v1/auth/oidc/a
 
   it.each(OFF_ALLOWLIST)('refuses returnTo %j with 400 return_to_not_allowed and stores nothing', async (returnTo) => {
     const before = await countRows(stack.a.app, 'oidc_transactions');
-    for (const response of [await post({ intent: 'login', returnTo }), await fetch(`${bff}/v1/auth/oidc/authorize?intent=login&returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' })]) {
+    for (const response of [
+      await post({ intent: 'login', returnTo }),
+      await fetch(`${bff}/v1/auth/oidc/authorize?intent=login&returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' }),
+    ]) {
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(response.headers.getSetCookie()).toEqual([]);
-      expect(await response.json()).toMatchObject({ code: 'return_to_not_allowed', errors: [{ field: 'returnTo', code: 'return_to_not_allowed' }] });
+      expect(await response.json()).toMatchObject({
+        code: 'return_to_not_allowed',
+        errors: [{ field: 'returnTo', code: 'return_to_not_allowed' }],
+      });
     }
     expect(await countRows(stack.a.app, 'oidc_transactions')).toBe(before);
   });
 
-  it.each(['com.evil.app:/oauth/callback', `${NATIVE_REDIRECT_URI}/`, `${NATIVE_REDIRECT_URI}?x=1`, 'COM.EXAMPLE.APP:/oauth/callback', 'https://evil.example/cb', ''])(
-    'refuses appRedirectUri %j',
-    async (appRedirectUri) => {
-      const response = await post({ intent: 'login', client: 'native', appRedirectUri });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ code: 'return_to_not_allowed', errors: [{ field: 'appRedirectUri' }] });
-    },
-  );
+  it.each([
+    'com.evil.app:/oauth/callback',
+    `${NATIVE_REDIRECT_URI}/`,
+    `${NATIVE_REDIRECT_URI}?x=1`,
+    'COM.EXAMPLE.APP:/oauth/callback',
+    'https://evil.example/cb',
+    '',
+  ])('refuses appRedirectUri %j', async (appRedirectUri) => {
+    const response = await post({ intent: 'login', client: 'native', appRedirectUri });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'return_to_not_allowed', errors: [{ field: 'appRedirectUri' }] });
+  });
 
   it('refuses a native start without appRedirectUri, and a native start by navigation (it could not receive the exchange secret)', async () => {
     expect((await post({ intent: 'login', client: 'native' })).status).toBe(400);
-    const navigation = await fetch(`${bff}/v1/auth/oidc/authorize?intent=login&client=native&appRedirectUri=${encodeURIComponent(NATIVE_REDIRECT_URI)}`, { redirect: 'manual' });
+    const navigation = await fetch(
+      `${bff}/v1/auth/oidc/authorize?intent=login&client=native&appRedirectUri=${encodeURIComponent(NATIVE_REDIRECT_URI)}`,
+      { redirect: 'manual' },
+    );
     expect(navigation.status).toBe(400);
     expect(((await navigation.json()) as { code: string }).code).toBe('invalid_request');
   });

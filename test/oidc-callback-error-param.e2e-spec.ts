@@ -31,7 +31,12 @@ describe('OIDC callback with an error parameter', () => {
     const state = new URL(authorizationUrl).searchParams.get('state')!;
     const callback = new URL(`${stack.publicBaseUrl}/v1/auth/oidc/callback`);
     // A code alongside the error: without the early refusal, passport would go on to run.
-    callback.search = new URLSearchParams([...errors.map((error): [string, string] => ['error', error]), ['code', 'not-a-real-code'], ['state', state], ['iss', stack.emulator.issuer]]).toString();
+    callback.search = new URLSearchParams([
+      ...errors.map((error): [string, string] => ['error', error]),
+      ['code', 'not-a-real-code'],
+      ['state', state],
+      ['iss', stack.emulator.issuer],
+    ]).toString();
 
     const loggedErrors = vi.spyOn(Logger.prototype, 'error');
     const sessions = await countRows(stack.a.app, 'sessions');

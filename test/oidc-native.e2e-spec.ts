@@ -33,7 +33,11 @@ describe('OIDC delegation for native clients against the emulator', () => {
   }
 
   const exchange = (code: string, exchangeSecret: string) =>
-    fetch(`${bff}/v1/auth/session/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, exchangeSecret }) });
+    fetch(`${bff}/v1/auth/session/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, exchangeSecret }),
+    });
 
   const bearer = (token: string, path = '/v1/session', init: RequestInit = {}) =>
     fetch(`${bff}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
@@ -82,7 +86,9 @@ describe('OIDC delegation for native clients against the emulator', () => {
     const response = await exchange(landing.url.searchParams.get('code')!, start.exchangeSecret);
     const { sessionToken } = (await response.json()) as { sessionToken: string };
     expect((await bearer(sessionToken)).status).toBe(200);
-    const sids = (await stack.a.app.get(DataSource).query("SELECT sid FROM sessions WHERE client = 'native' AND sid IS NOT NULL")) as unknown[];
+    const sids = (await stack.a.app
+      .get(DataSource)
+      .query("SELECT sid FROM sessions WHERE client = 'native' AND sid IS NOT NULL")) as unknown[];
     expect(sids.length).toBeGreaterThan(0);
 
     const logout = new URL(`${stack.emulator.issuer}/oauth2/sessions/logout`);
@@ -133,7 +139,11 @@ describe('OIDC delegation for native clients against the emulator', () => {
   it('refuses an exchange with an unknown code or a malformed body', async () => {
     const unknown = await exchange('A'.repeat(43), 'B'.repeat(43));
     expect(unknown.status).toBe(400);
-    const malformed = await fetch(`${bff}/v1/auth/session/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 5 }) });
+    const malformed = await fetch(`${bff}/v1/auth/session/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 5 }),
+    });
     expect(malformed.status).toBe(422);
     expect(((await malformed.json()) as { code: string }).code).toBe('validation_failed');
   });

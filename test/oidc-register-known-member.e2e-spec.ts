@@ -25,8 +25,10 @@ describe.each(ENGINES)('intent=register for a member already known (%s)', (engin
   });
   afterAll(async () => stack?.close());
 
-  const registrationsOf = (member: NewMember) => stack.a.app.get(DataSource).getRepository(Registration).findBy({ mydexid: member.mydexid });
-  const loggedInAs = async (browser: ScriptedBrowser) => ((await (await browser.request(`${bff}/v1/session`)).json()) as { member?: { mydexid?: string } }).member?.mydexid;
+  const registrationsOf = (member: NewMember) =>
+    stack.a.app.get(DataSource).getRepository(Registration).findBy({ mydexid: member.mydexid });
+  const loggedInAs = async (browser: ScriptedBrowser) =>
+    ((await (await browser.request(`${bff}/v1/session`)).json()) as { member?: { mydexid?: string } }).member?.mydexid;
 
   /** intent=register at the BFF; on Mydex's registration page the member chooses "Log in" instead. */
   async function registerButLogIn(browser: ScriptedBrowser, member: NewMember): Promise<URL> {
@@ -97,7 +99,11 @@ describe.each(ENGINES)('intent=register for a member already known (%s)', (engin
     expect(created.status, await created.clone().text()).toBe(201);
     const { privateKeyUrl } = (await created.json()) as { privateKeyUrl: string };
     const form = await browser.navigate(privateKeyUrl);
-    await browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+    await browser.submit(
+      form,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: atFrontendOrApp },
+    );
     expect(await registrationsOf(member)).toMatchObject([{ strategy: 'own_form', status: 'completed' }]);
 
     expect((await registerButLogIn(new ScriptedBrowser(), member)).href).toBe(RETURN_TO);

@@ -74,7 +74,12 @@ describe.each(ENGINES)('the OIDC state store on %s', (engine) => {
     const input = pending(null);
     const state = await store.insert(input);
     expect((await store.consume(state, undefined)).ok).toBe(true);
-    const code = await store.attachExchange(input.id, { issuer: 'https://op.example/', sub: 'a'.repeat(64), mydexid: 'alice1', idToken: 'eyJ.x.y' });
+    const code = await store.attachExchange(input.id, {
+      issuer: 'https://op.example/',
+      sub: 'a'.repeat(64),
+      mydexid: 'alice1',
+      idToken: 'eyJ.x.y',
+    });
     // The wrong secret: refused, and every later attempt too (the first attempt used the code up).
     const results = await Promise.all(Array.from({ length: 5 }, () => store.redeemExchange(code, 'W'.repeat(43))));
     expect(results.every((result) => result === undefined)).toBe(true);
@@ -82,9 +87,16 @@ describe.each(ENGINES)('the OIDC state store on %s', (engine) => {
     const second = pending(null);
     second.exchangeSecretHash = sha256Hex('S'.repeat(43));
     await store.consume(await store.insert(second), undefined);
-    const code2 = await store.attachExchange(second.id, { issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y' });
+    const code2 = await store.attachExchange(second.id, {
+      issuer: 'https://op.example/',
+      sub: 'b'.repeat(64),
+      mydexid: null,
+      idToken: 'eyJ.x.y',
+    });
     const redeemed = await Promise.all(Array.from({ length: 5 }, () => store.redeemExchange(code2, 'S'.repeat(43))));
-    expect(redeemed.filter((result) => result !== undefined)).toEqual([{ issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y', intent: 'login' }]);
+    expect(redeemed.filter((result) => result !== undefined)).toEqual([
+      { issuer: 'https://op.example/', sub: 'b'.repeat(64), mydexid: null, idToken: 'eyJ.x.y', intent: 'login' },
+    ]);
   });
 
   it('writes a new transaction (a prepared statement on the driver) as TypeORM reads it back: every column, dates to the millisecond, the rest NULL', async () => {
@@ -127,7 +139,10 @@ describe.each(ENGINES)('the OIDC state store on %s', (engine) => {
     await repository.clear();
     const expired = Array.from({ length: 11 }, () => pending(null));
     for (const input of expired) await store.insert(input);
-    await repository.update(expired.map((input) => input.id), { expiresAt: new Date(Date.now() - 2 * 3600 * 1000) });
+    await repository.update(
+      expired.map((input) => input.id),
+      { expiresAt: new Date(Date.now() - 2 * 3600 * 1000) },
+    );
     const live = [pending(null), pending(newOpaqueToken())];
     for (const input of live) await store.insert(input);
     const cutoff = new Date(Date.now() - 3600 * 1000);

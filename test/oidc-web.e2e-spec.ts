@@ -7,7 +7,15 @@ import { Registration } from '../src/registration/registration.entity.js';
 import { OidcTransaction } from '../src/auth/oidc/oidc-transaction.entity.js';
 import { sha256Hex } from '../src/session/session-token.js';
 import { ENGINES } from './support/database.js';
-import { atCallback, atFrontendOrApp, countRows, FRONTEND_ORIGIN, redirectError, registerWebMember, startWebFlow } from './support/oidc-browser.js';
+import {
+  atCallback,
+  atFrontendOrApp,
+  countRows,
+  FRONTEND_ORIGIN,
+  redirectError,
+  registerWebMember,
+  startWebFlow,
+} from './support/oidc-browser.js';
 
 const RETURN_TO = `${FRONTEND_ORIGIN}/welcome?from=mydex`;
 const DEFAULT_TARGET = `${FRONTEND_ORIGIN}/`;
@@ -45,7 +53,11 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
   it('registers through Mydex (action=register, email pre-filled), records the registration and opens a cookie session', async () => {
     const member = newMember('web');
     const browser = new ScriptedBrowser();
-    const { authorizationUrl, transactionId } = await startWebFlow(browser, bff, { intent: 'register', email: member.email, returnTo: RETURN_TO });
+    const { authorizationUrl, transactionId } = await startWebFlow(browser, bff, {
+      intent: 'register',
+      email: member.email,
+      returnTo: RETURN_TO,
+    });
     expect(transactionId).toMatch(/^[0-9a-f-]{36}$/);
     const request = new URL(authorizationUrl).searchParams;
     expect(request.get('action')).toBe('register');
@@ -134,7 +146,9 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
     const cookie = browser.jar.get('bff_session', bff)!;
     const bystander = await registerViaBff(newMember('bcother'));
     const bystanderCookie = bystander.jar.get('bff_session', bff)!;
-    const [row] = (await stack.a.app.get(DataSource).query(`SELECT sid FROM sessions WHERE token_hash = '${sha256Hex(cookie)}'`)) as { sid: string | null }[];
+    const [row] = (await stack.a.app.get(DataSource).query(`SELECT sid FROM sessions WHERE token_hash = '${sha256Hex(cookie)}'`)) as {
+      sid: string | null;
+    }[];
     expect(row?.sid).toMatch(/.{8,}/);
     expect((await withCookie(bff, cookie)).status).toBe(200);
 
@@ -237,7 +251,12 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
       await registerViaBff(member);
       const browser = new ScriptedBrowser();
       const callback = await callbackUrlFor(browser, member, 'login');
-      await stack.a.app.get(DataSource).createQueryBuilder().update(OidcTransaction).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
+      await stack.a.app
+        .get(DataSource)
+        .createQueryBuilder()
+        .update(OidcTransaction)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .execute();
       await expectRefused(browser, callback, 'transaction_expired');
     });
 
@@ -246,7 +265,12 @@ describe.each(ENGINES)('OIDC delegation for web clients against the emulator (%s
       const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'register', returnTo: RETURN_TO });
       const state = new URL(authorizationUrl).searchParams.get('state')!;
       const denied = new URL(`${stack.publicBaseUrl}/v1/auth/oidc/callback`);
-      denied.search = new URLSearchParams({ error: 'access_denied', error_description: 'The member cancelled', state, iss: stack.emulator.issuer }).toString();
+      denied.search = new URLSearchParams({
+        error: 'access_denied',
+        error_description: 'The member cancelled',
+        state,
+        iss: stack.emulator.issuer,
+      }).toString();
       await expectRefused(browser, denied, 'access_denied');
       await expectRefused(browser, denied, 'state_reused');
     });

@@ -82,7 +82,11 @@ function toJsonSchema(value: unknown): unknown {
   const out = Object.fromEntries(
     Object.entries(rest).map(([key, inner]) => [
       key,
-      key === '$ref' && typeof inner === 'string' ? inner.replace(/^#\/components\//, 'openapi.json#/components/') : key === 'example' || key === 'enum' ? inner : toJsonSchema(inner),
+      key === '$ref' && typeof inner === 'string'
+        ? inner.replace(/^#\/components\//, 'openapi.json#/components/')
+        : key === 'example' || key === 'enum'
+          ? inner
+          : toJsonSchema(inner),
     ]),
   );
   return nullable === true ? { anyOf: [out, { type: 'null' }] } : out;
@@ -129,7 +133,9 @@ describe(`the OpenAPI contract (${FILE}) for generated clients`, () => {
     const described = new Map((document.tags ?? []).map((tag) => [tag.name, tag.description ?? '']));
     const untagged = operations.filter(({ operation }) => (operation.tags ?? []).length === 0).map(({ route }) => route);
     expect(untagged).toEqual([]);
-    const undescribed = operations.flatMap(({ route, operation }) => (operation.tags ?? []).filter((tag) => !described.get(tag)?.trim()).map((tag) => `${route}: ${tag}`));
+    const undescribed = operations.flatMap(({ route, operation }) =>
+      (operation.tags ?? []).filter((tag) => !described.get(tag)?.trim()).map((tag) => `${route}: ${tag}`),
+    );
     expect(undescribed).toEqual([]);
     const used = new Set(operations.flatMap(({ operation }) => operation.tags ?? []));
     expect([...described.keys()].filter((tag) => !used.has(tag))).toEqual([]);
@@ -171,6 +177,8 @@ describe(`the OpenAPI contract (${FILE}) for generated clients`, () => {
   it('can fail: an example that breaks its schema is reported', () => {
     const validate = validatorFor({ $ref: '#/components/schemas/Problem' });
     expect(validate({ type: 'not a uri', title: 'x', status: '422', detail: 'x', code: 'x', requestId: 'x' })).toBe(false);
-    expect(validate({ type: 'http://localhost:3000/errors/x', title: 'x', status: 422, detail: 'x', code: 'x', requestId: 'x' })).toBe(true);
+    expect(validate({ type: 'http://localhost:3000/errors/x', title: 'x', status: 422, detail: 'x', code: 'x', requestId: 'x' })).toBe(
+      true,
+    );
   });
 });

@@ -21,7 +21,11 @@ const COOKIE = 'bff_registration'; // plain-http 127.0.0.1: no __Host- prefix
 /** Mydex's Private Key form in `browser`, back through the BFF's return route, stopping at the frontend or app. */
 async function finishAtMydex(privateKeyUrl: string, member: NewMember, browser: ScriptedBrowser) {
   const form = await browser.navigate(privateKeyUrl);
-  return browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+  return browser.submit(
+    form,
+    { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+    { stopAt: atFrontendOrApp },
+  );
 }
 
 interface Answer {
@@ -49,7 +53,11 @@ describe.each(ENGINES)('registration binding and connecting right after register
       body: JSON.stringify({ mydexid: member.mydexid, email: member.email, password: member.password, ...extra }),
     });
   const startConnection = (browser: ScriptedBrowser, headers: Record<string, string> = { 'x-csrf': '1' }, body: unknown = {}) =>
-    browser.request(`${bff}/v1/connections`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    browser.request(`${bff}/v1/connections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const statusOf = async (id: string) => (await json(await fetch(`${bff}/v1/registrations/${id}`))).status;
 
   beforeAll(async () => {
@@ -91,7 +99,10 @@ describe.each(ENGINES)('registration binding and connecting right after register
       expect(landing.url.toString()).toBe(`${FRONTEND_ORIGIN}/?registration=${id}&status=awaiting_private_key`);
       expect(await statusOf(id)).toBe('awaiting_private_key');
       // …or with a cookie of its own making, or another registration's cookie.
-      const forged = await fetch(`${bff}/v1/registrations/${id}/return`, { redirect: 'manual', headers: { cookie: `${COOKIE}=${'A'.repeat(43)}` } });
+      const forged = await fetch(`${bff}/v1/registrations/${id}/return`, {
+        redirect: 'manual',
+        headers: { cookie: `${COOKIE}=${'A'.repeat(43)}` },
+      });
       expect(forged.headers.get('location')).toBe(`${FRONTEND_ORIGIN}/?registration=${id}&status=awaiting_private_key`);
       const other = new ScriptedBrowser();
       await register(other, newMember('other'));
@@ -171,7 +182,10 @@ describe.each(ENGINES)('registration binding and connecting right after register
       expect((await browser.request(`${bff}/v1/connections/me`)).status).toBe(200);
 
       // 31 minutes later (the default window is 30).
-      await stack.a.app.get(DataSource).getRepository(Registration).update({ id }, { completedAt: new Date(Date.now() - 31 * 60 * 1000) });
+      await stack.a.app
+        .get(DataSource)
+        .getRepository(Registration)
+        .update({ id }, { completedAt: new Date(Date.now() - 31 * 60 * 1000) });
       const late = await browser.request(`${bff}/v1/connections/me`);
       expect(late.status).toBe(401);
       expect((await json(late)).code).toBe('session_required');
@@ -213,8 +227,13 @@ describe.each(ENGINES)('registration binding and connecting right after register
       expect(await json(confirmed)).toMatchObject({ registrationId: id, status: 'completed' });
 
       // The header stands in for the session on the connection routes (no CSRF header needed: not a cookie).
-      const asApp = (path: string, init: RequestInit = {}) => fetch(`${bff}${path}`, { ...init, headers: { ...init.headers, 'x-registration-secret': secret } });
-      const started = await asApp('/v1/connections', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ returnTo: NATIVE_REDIRECT_URI }) });
+      const asApp = (path: string, init: RequestInit = {}) =>
+        fetch(`${bff}${path}`, { ...init, headers: { ...init.headers, 'x-registration-secret': secret } });
+      const started = await asApp('/v1/connections', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ returnTo: NATIVE_REDIRECT_URI }),
+      });
       expect(started.status).toBe(200);
       const { url } = await json(started);
       const back = await approveDssa(systemBrowser, url!, member, { stopAt: atFrontendOrApp });
@@ -231,7 +250,13 @@ describe.each(ENGINES)('registration binding and connecting right after register
   describe('a session without a MydexID', () => {
     it('starts the First Time Connection without one; the member registers at Mydex and the connection is found again', async () => {
       const sessions = stack.a.app.get(SessionsService);
-      const { token } = await sessions.create({ client: 'web', issuer: stack.emulator.issuer, sub: 'f'.repeat(64), mydexid: null, idToken: null });
+      const { token } = await sessions.create({
+        client: 'web',
+        issuer: stack.emulator.issuer,
+        sub: 'f'.repeat(64),
+        mydexid: null,
+        idToken: null,
+      });
       const browser = new ScriptedBrowser();
       browser.jar.setCookie(new URL(bff), `bff_session=${token}; Path=/`);
 

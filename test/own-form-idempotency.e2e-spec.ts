@@ -48,10 +48,15 @@ describe.each(ENGINES)('IdempotencyStore (%s)', (engine) => {
     await expect(store.run('test', key, {}, LEASE, async () => Promise.reject(taken))).rejects.toBe(taken);
     const replayed = await store.run('test', key, {}, LEASE, async () => 'never').catch((error: unknown) => error);
     expect(replayed).toBeInstanceOf(ProblemException);
-    expect(replayed).toMatchObject({ code: 'mydexid_taken', options: { errors: taken.options.errors, headers: { 'idempotent-replayed': 'true' } } });
+    expect(replayed).toMatchObject({
+      code: 'mydexid_taken',
+      options: { errors: taken.options.errors, headers: { 'idempotent-replayed': 'true' } },
+    });
 
     const other = crypto.randomUUID();
-    await expect(store.run('test', other, {}, LEASE, async () => Promise.reject(new ProblemException('upstream_unavailable', 'down')))).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(
+      store.run('test', other, {}, LEASE, async () => Promise.reject(new ProblemException('upstream_unavailable', 'down'))),
+    ).rejects.toMatchObject({ code: 'upstream_unavailable' });
     expect(await store.run('test', other, {}, LEASE, async () => 'ran again')).toEqual({ value: 'ran again', replayed: false });
   });
 
@@ -71,7 +76,10 @@ describe.each(ENGINES)('IdempotencyStore (%s)', (engine) => {
   it('treats a key older than 24 hours as new', async () => {
     const key = crypto.randomUUID();
     await store.run('test', key, {}, LEASE, async () => 'old');
-    await rows().update({ keyHash: createHash('sha256').update(`test\u0000${key}`).digest('hex') }, { expiresAt: new Date(Date.now() - 1000) });
+    await rows().update(
+      { keyHash: createHash('sha256').update(`test\u0000${key}`).digest('hex') },
+      { expiresAt: new Date(Date.now() - 1000) },
+    );
     expect(await store.run('test', key, {}, LEASE, async () => 'new')).toEqual({ value: 'new', replayed: false });
   });
 

@@ -14,7 +14,12 @@ import { cookieHeader, creatingBrowser, finishAtMydex as finish, FRONTEND, OTHER
 
 const TIMEOUT_MS = 1500;
 
-const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({ mydexid: member.mydexid, email: member.email, password: member.password, ...extra });
+const body = (member: NewMember, extra: Record<string, unknown> = {}) => ({
+  mydexid: member.mydexid,
+  email: member.email,
+  password: member.password,
+  ...extra,
+});
 
 const expectProblem = (res: request.Response, status: number, code: string) => {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
@@ -37,9 +42,15 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
 
   it('registers through the Private Key form to completed, and lands on the frontend with the registration id', async () => {
     const member = newMember('happy');
-    const created = await request(t.url).post('/v1/registrations').send(body(member, { returnTo: `${OTHER_FRONTEND}/welcome?x=1` }));
+    const created = await request(t.url)
+      .post('/v1/registrations')
+      .send(body(member, { returnTo: `${OTHER_FRONTEND}/welcome?x=1` }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toEqual({ registrationId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'awaiting_private_key', privateKeyUrl: expect.stringMatching(/^http:\/\/localhost:\d+\/private-key\//) });
+    expect(created.body).toEqual({
+      registrationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status: 'awaiting_private_key',
+      privateKeyUrl: expect.stringMatching(/^http:\/\/localhost:\d+\/private-key\//),
+    });
     expect(JSON.stringify(created.body)).not.toContain(member.password);
     const id = created.body.registrationId as string;
 
@@ -70,9 +81,13 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     expect(landing.url.toString()).toBe(`${FRONTEND}/?registration=${created.body.registrationId}&status=completed`);
 
     const other = newMember('path');
-    const withPath = await request(t.url).post('/v1/registrations').send(body(other, { returnTo: '/done' }));
+    const withPath = await request(t.url)
+      .post('/v1/registrations')
+      .send(body(other, { returnTo: '/done' }));
     expect(withPath.status).toBe(201);
-    const returned = await request(t.url).get(`/v1/registrations/${withPath.body.registrationId}/return`).set('cookie', cookieHeader(withPath));
+    const returned = await request(t.url)
+      .get(`/v1/registrations/${withPath.body.registrationId}/return`)
+      .set('cookie', cookieHeader(withPath));
     expect(returned.headers.location).toBe(`${FRONTEND}/done?registration=${withPath.body.registrationId}&status=completed`);
   });
 
@@ -82,15 +97,51 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     afterAll(() => emulator.setFaults({}));
 
     const cases: [string, Record<string, unknown>, [string, string][]][] = [
-      ['all three missing', {}, [['mydexid', 'required'], ['email', 'required'], ['password', 'required']]],
-      ['whitespace only', { mydexid: '   ', email: ' ', password: '\t' }, [['mydexid', 'required'], ['email', 'required'], ['password', 'required']]],
-      ['a non-alphanumeric MydexID', { mydexid: 'alice_2024', email: 'a@example.org', password: 'longenough1' }, [['mydexid', 'mydexid_not_alphanumeric']]],
-      ['a digits-only MydexID', { mydexid: '123456', email: 'a@example.org', password: 'longenough1' }, [['mydexid', 'mydexid_digits_only']]],
+      [
+        'all three missing',
+        {},
+        [
+          ['mydexid', 'required'],
+          ['email', 'required'],
+          ['password', 'required'],
+        ],
+      ],
+      [
+        'whitespace only',
+        { mydexid: '   ', email: ' ', password: '\t' },
+        [
+          ['mydexid', 'required'],
+          ['email', 'required'],
+          ['password', 'required'],
+        ],
+      ],
+      [
+        'a non-alphanumeric MydexID',
+        { mydexid: 'alice_2024', email: 'a@example.org', password: 'longenough1' },
+        [['mydexid', 'mydexid_not_alphanumeric']],
+      ],
+      [
+        'a digits-only MydexID',
+        { mydexid: '123456', email: 'a@example.org', password: 'longenough1' },
+        [['mydexid', 'mydexid_digits_only']],
+      ],
       ['a MydexID of 2 characters', { mydexid: 'ab', email: 'a@example.org', password: 'longenough1' }, [['mydexid', 'mydexid_length']]],
-      ['a MydexID of 61 characters', { mydexid: `a${'b'.repeat(60)}`, email: 'a@example.org', password: 'longenough1' }, [['mydexid', 'mydexid_length']]],
+      [
+        'a MydexID of 61 characters',
+        { mydexid: `a${'b'.repeat(60)}`, email: 'a@example.org', password: 'longenough1' },
+        [['mydexid', 'mydexid_length']],
+      ],
       ['an invalid email', { mydexid: 'alice2024', email: 'not-an-email', password: 'longenough1' }, [['email', 'email_invalid']]],
-      ['a password equal to the MydexID (after trimming)', { mydexid: 'alice2024x', email: 'a@example.org', password: '  alice2024x ' }, [['password', 'password_same_as_mydexid']]],
-      ['a password of 7 characters', { mydexid: 'alice2024', email: 'a@example.org', password: 'short77' }, [['password', 'password_too_short']]],
+      [
+        'a password equal to the MydexID (after trimming)',
+        { mydexid: 'alice2024x', email: 'a@example.org', password: '  alice2024x ' },
+        [['password', 'password_same_as_mydexid']],
+      ],
+      [
+        'a password of 7 characters',
+        { mydexid: 'alice2024', email: 'a@example.org', password: 'short77' },
+        [['password', 'password_too_short']],
+      ],
     ];
 
     it.each(cases)('refuses %s', async (_name, input, expected) => {
@@ -107,7 +158,9 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
 
     it('refuses a returnTo off the allowlist with 400 return_to_not_allowed', async () => {
       for (const returnTo of ['https://evil.example/', '//evil.example', `${FRONTEND}@evil.example`, 'javascript:alert(1)', 42]) {
-        const res = await request(t.url).post('/v1/registrations').send(body(newMember('rt'), { returnTo }));
+        const res = await request(t.url)
+          .post('/v1/registrations')
+          .send(body(newMember('rt'), { returnTo }));
         expectProblem(res, 400, 'return_to_not_allowed');
       }
     });
@@ -118,11 +171,15 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     const created = await request(t.url).post('/v1/registrations').send(body(member));
     await finish(created.body.privateKeyUrl, member);
 
-    const sameId = await request(t.url).post('/v1/registrations').send({ ...body(newMember('x')), mydexid: member.mydexid.toUpperCase() });
+    const sameId = await request(t.url)
+      .post('/v1/registrations')
+      .send({ ...body(newMember('x')), mydexid: member.mydexid.toUpperCase() });
     expectProblem(sameId, 409, 'mydexid_taken');
     expect(sameId.body.errors).toEqual([{ field: 'mydexid', code: 'mydexid_taken', message: expect.any(String), params: {} }]);
 
-    const sameEmail = await request(t.url).post('/v1/registrations').send({ ...body(newMember('y')), email: member.email.toUpperCase() });
+    const sameEmail = await request(t.url)
+      .post('/v1/registrations')
+      .send({ ...body(newMember('y')), email: member.email.toUpperCase() });
     expectProblem(sameEmail, 409, 'email_taken');
     expect(sameEmail.body.errors).toEqual([{ field: 'email', code: 'email_taken', message: expect.any(String), params: {} }]);
   });
@@ -131,7 +188,9 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     emulator.setFaults({ pdxDelayMs: TIMEOUT_MS + 1000 });
     try {
       const started = Date.now();
-      const res = await request(t.url).post('/v1/registrations').send(body(newMember('slow')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .send(body(newMember('slow')));
       expectProblem(res, 504, 'upstream_timeout');
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 900);
     } finally {
@@ -142,7 +201,9 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
   it('answers 502 upstream_bad_response when the emulator answers garbage', async () => {
     emulator.setFaults({ pdxGarbage: true });
     try {
-      const res = await request(t.url).post('/v1/registrations').send(body(newMember('garbage')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .send(body(newMember('garbage')));
       expectProblem(res, 502, 'upstream_bad_response');
     } finally {
       emulator.setFaults({});
@@ -152,7 +213,9 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
   it('answers 503 upstream_unavailable with Retry-After when the emulator answers 5xx', async () => {
     emulator.setFaults({ pdxStatus: 500 });
     try {
-      const res = await request(t.url).post('/v1/registrations').send(body(newMember('down')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .send(body(newMember('down')));
       expectProblem(res, 503, 'upstream_unavailable');
       expect(res.headers['retry-after']).toMatch(/^\d+$/);
     } finally {
@@ -214,7 +277,10 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
       const key = crypto.randomUUID();
       const member = newMember('reuse');
       expect((await request(t.url).post('/v1/registrations').set('idempotency-key', key).send(body(member))).status).toBe(201);
-      const other = await request(t.url).post('/v1/registrations').set('idempotency-key', key).send(body(member, { password: `${member.password}-changed` }));
+      const other = await request(t.url)
+        .post('/v1/registrations')
+        .set('idempotency-key', key)
+        .send(body(member, { password: `${member.password}-changed` }));
       expectProblem(other, 422, 'idempotency_key_reused');
     });
 
@@ -223,7 +289,11 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
       const member = newMember('flight');
       emulator.setFaults({ pdxDelayMs: 500 });
       try {
-        const first = request(t.url).post('/v1/registrations').set('idempotency-key', key).send(body(member)).then((res) => res);
+        const first = request(t.url)
+          .post('/v1/registrations')
+          .set('idempotency-key', key)
+          .send(body(member))
+          .then((res) => res);
         await new Promise((resolve) => setTimeout(resolve, 200));
         const second = await request(t.url).post('/v1/registrations').set('idempotency-key', key).send(body(member));
         expectProblem(second, 409, 'idempotency_in_progress');
@@ -252,7 +322,11 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
       const member = newMember('retry');
       emulator.setFaults({ pdxStatus: 503 });
       try {
-        expectProblem(await request(t.url).post('/v1/registrations').set('idempotency-key', retryKey).send(body(member)), 503, 'upstream_unavailable');
+        expectProblem(
+          await request(t.url).post('/v1/registrations').set('idempotency-key', retryKey).send(body(member)),
+          503,
+          'upstream_unavailable',
+        );
       } finally {
         emulator.setFaults({});
       }
@@ -262,7 +336,10 @@ describe.each(ENGINES)('own-form registration against the emulator (%s)', (engin
     });
 
     it('refuses a malformed Idempotency-Key with 400 idempotency_key_invalid', async () => {
-      const res = await request(t.url).post('/v1/registrations').set('idempotency-key', 'k'.repeat(256)).send(body(newMember('badkey')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .set('idempotency-key', 'k'.repeat(256))
+        .send(body(newMember('badkey')));
       expectProblem(res, 400, 'idempotency_key_invalid');
     });
   });
@@ -273,7 +350,9 @@ describe('own-form registration when Mydex cannot be used', () => {
     const emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
     const t = await startBffFor(emulator, 'sqlite', { MYDEX_CLIENT_SECRET: 'not-the-emulator-secret' });
     try {
-      const res = await request(t.url).post('/v1/registrations').send(body(newMember('wrong')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .send(body(newMember('wrong')));
       expectProblem(res, 502, 'upstream_auth_failed');
       expect(res.text).not.toContain('not-the-emulator-secret');
     } finally {
@@ -286,9 +365,17 @@ describe('own-form registration when Mydex cannot be used', () => {
     const emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
     const t = await startBffFor(emulator, 'sqlite');
     try {
-      expect((await request(t.url).post('/v1/registrations').send(body(newMember('before')))).status).toBe(201);
+      expect(
+        (
+          await request(t.url)
+            .post('/v1/registrations')
+            .send(body(newMember('before')))
+        ).status,
+      ).toBe(201);
       await emulator.close();
-      const res = await request(t.url).post('/v1/registrations').send(body(newMember('after')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .send(body(newMember('after')));
       expectProblem(res, 503, 'upstream_unavailable');
       expect(res.headers['retry-after']).toMatch(/^\d+$/);
     } finally {

@@ -30,20 +30,52 @@ describe.each(ENGINES)('the password after a full own-form run (%s)', (engine) =
     // Every outcome, each one carrying the password.
     const member = { ...newMember('scan'), password };
     const key = crypto.randomUUID();
-    const created = await request(t.url).post('/v1/registrations').set('idempotency-key', key).send({ mydexid: member.mydexid, email: member.email, password, returnTo: '/after' });
+    const created = await request(t.url)
+      .post('/v1/registrations')
+      .set('idempotency-key', key)
+      .send({ mydexid: member.mydexid, email: member.email, password, returnTo: '/after' });
     expect(created.status).toBe(201);
-    expect((await request(t.url).post('/v1/registrations').set('idempotency-key', key).send({ mydexid: member.mydexid, email: member.email, password, returnTo: '/after' })).status).toBe(201);
-    expect((await request(t.url).post('/v1/registrations').set('idempotency-key', key).send({ mydexid: member.mydexid, email: member.email, password: `${password}x` })).status).toBe(422);
+    expect(
+      (
+        await request(t.url)
+          .post('/v1/registrations')
+          .set('idempotency-key', key)
+          .send({ mydexid: member.mydexid, email: member.email, password, returnTo: '/after' })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await request(t.url)
+          .post('/v1/registrations')
+          .set('idempotency-key', key)
+          .send({ mydexid: member.mydexid, email: member.email, password: `${password}x` })
+      ).status,
+    ).toBe(422);
     await finishAtMydex(created.body.privateKeyUrl, member, creatingBrowser(t.url, created));
     expect((await request(t.url).get(`/v1/registrations/${created.body.registrationId}`)).body.status).toBe('completed');
 
-    const taken = await request(t.url).post('/v1/registrations').set('idempotency-key', crypto.randomUUID()).send({ mydexid: member.mydexid, email: 'other@example.org', password });
+    const taken = await request(t.url)
+      .post('/v1/registrations')
+      .set('idempotency-key', crypto.randomUUID())
+      .send({ mydexid: member.mydexid, email: 'other@example.org', password });
     expect(taken.status).toBe(409);
     expect((await request(t.url).post('/v1/registrations').send({ mydexid: 'ok1234', email: 'nope', password })).status).toBe(422);
     emulator.setFaults({ pdxStatus: 500 });
-    expect((await request(t.url).post('/v1/registrations').send({ ...newMember('fault'), password })).status).toBe(503);
+    expect(
+      (
+        await request(t.url)
+          .post('/v1/registrations')
+          .send({ ...newMember('fault'), password })
+      ).status,
+    ).toBe(503);
     emulator.setFaults({ pdxGarbage: true });
-    expect((await request(t.url).post('/v1/registrations').send({ ...newMember('garbage'), password })).status).toBe(502);
+    expect(
+      (
+        await request(t.url)
+          .post('/v1/registrations')
+          .send({ ...newMember('garbage'), password })
+      ).status,
+    ).toBe(502);
     emulator.setFaults({});
   });
 
@@ -56,7 +88,12 @@ describe.each(ENGINES)('the password after a full own-form run (%s)', (engine) =
     await emulator?.close();
   });
 
-  const forms = () => [password, encodeURIComponent(password), Buffer.from(password).toString('base64'), Buffer.from(password).toString('hex')];
+  const forms = () => [
+    password,
+    encodeURIComponent(password),
+    Buffer.from(password).toString('base64'),
+    Buffer.from(password).toString('hex'),
+  ];
 
   it('is in no column of any table', async () => {
     const rows = await allRows(t.app.get(DataSource));

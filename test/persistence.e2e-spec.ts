@@ -29,9 +29,18 @@ describe.each(ENGINES)('persistence on %s', (engine) => {
   it('round-trips a registration with its timestamps to the millisecond', async () => {
     const createdAt = new Date('2026-11-30T05:06:07.089Z');
     await db.getRepository(Registration).insert({
-      id: '00000000-0000-4000-8000-000000000001', strategy: 'own_form', status: 'awaiting_private_key',
-      mydexid: 'alice1', emailSealed: null, sub: null, returnTo: null, failureCode: null,
-      createdAt, updatedAt: createdAt, completedAt: null, expiresAt: null,
+      id: '00000000-0000-4000-8000-000000000001',
+      strategy: 'own_form',
+      status: 'awaiting_private_key',
+      mydexid: 'alice1',
+      emailSealed: null,
+      sub: null,
+      returnTo: null,
+      failureCode: null,
+      createdAt,
+      updatedAt: createdAt,
+      completedAt: null,
+      expiresAt: null,
     });
     const row = await db.getRepository(Registration).findOneByOrFail({ id: '00000000-0000-4000-8000-000000000001' });
     expect(row.createdAt.toISOString()).toBe(createdAt.toISOString());
@@ -41,9 +50,18 @@ describe.each(ENGINES)('persistence on %s', (engine) => {
   it('reads through a prepared statement what TypeORM wrote: dates to the millisecond, nulls, a placeholder used twice', async () => {
     const createdAt = new Date('2026-11-30T23:59:58.765Z');
     await db.getRepository(Registration).insert({
-      id: '00000000-0000-4000-8000-000000000002', strategy: 'oidc', status: 'completed',
-      mydexid: 'Bob2', emailSealed: 'b@example.org', sub: null, returnTo: null, failureCode: null,
-      createdAt, updatedAt: createdAt, completedAt: null, expiresAt: null,
+      id: '00000000-0000-4000-8000-000000000002',
+      strategy: 'oidc',
+      status: 'completed',
+      mydexid: 'Bob2',
+      emailSealed: 'b@example.org',
+      sub: null,
+      returnTo: null,
+      failureCode: null,
+      createdAt,
+      updatedAt: createdAt,
+      completedAt: null,
+      expiresAt: null,
     });
     const query = new PreparedQuery<{ id: string; sub: string | null; created_at: unknown }>(
       db,

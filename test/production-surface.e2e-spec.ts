@@ -86,7 +86,15 @@ describe('production with METRICS_TOKEN', () => {
   });
 
   it('refuses a missing, wrong, truncated or differently-schemed token with 401 problem+json', async () => {
-    for (const authorization of [undefined, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, token, 'Bearer ', `Bearer ${token.toUpperCase()}`]) {
+    for (const authorization of [
+      undefined,
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(0, -1)}`,
+      `Basic ${token}`,
+      token,
+      'Bearer ',
+      `Bearer ${token.toUpperCase()}`,
+    ]) {
       const req = request(t.url).get('/metrics');
       const res = await (authorization === undefined ? req : req.set('authorization', authorization));
       expect(res.status, String(authorization)).toBe(401);

@@ -18,7 +18,11 @@ async function hit(url: string, times: number): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < times; i += 25) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(25, times - i) }, () => request(url).get('/v1/validation/rules').then((r) => r.status)),
+      Array.from({ length: Math.min(25, times - i) }, () =>
+        request(url)
+          .get('/v1/validation/rules')
+          .then((r) => r.status),
+      ),
     );
     statuses.push(...batch);
   }
@@ -64,31 +68,35 @@ describe('rate limits per client IP', () => {
 
   if (!REDIS_URL) process.stdout.write('Redis rate-limit test skipped: TEST_REDIS_URL is not set (.ci/run sets it).\n');
   it.skipIf(!REDIS_URL)('shares the limit across two instances through Redis', async () => {
-      if (!REDIS_URL) return;
-      // Counters of an earlier run may still be inside their window.
-      const redis = new Redis(REDIS_URL);
-      const stale = await redis.keys('bff:rl:*');
-      if (stale.length) await redis.del(...stale);
-      redis.disconnect();
-      const a = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
-      const b = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
-      try {
-        const half = Math.ceil(LIMIT / 2);
-        const first = await hit(a.url, half);
-        const second = await hit(b.url, LIMIT - half);
-        expect([...first, ...second].every((status) => status === 200)).toBe(true);
-        expect((await request(b.url).get('/v1/validation/rules')).status).toBe(429);
-        expect((await request(a.url).get('/v1/validation/rules')).status).toBe(429);
-      } finally {
-        // Closed here, newest first, so REDIS_URL is unset again for the suites below.
-        await b.close();
-        await a.close();
-      }
+    if (!REDIS_URL) return;
+    // Counters of an earlier run may still be inside their window.
+    const redis = new Redis(REDIS_URL);
+    const stale = await redis.keys('bff:rl:*');
+    if (stale.length) await redis.del(...stale);
+    redis.disconnect();
+    const a = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
+    const b = await startTestApp({ RATE_LIMITS: 'on', REDIS_URL });
+    try {
+      const half = Math.ceil(LIMIT / 2);
+      const first = await hit(a.url, half);
+      const second = await hit(b.url, LIMIT - half);
+      expect([...first, ...second].every((status) => status === 200)).toBe(true);
+      expect((await request(b.url).get('/v1/validation/rules')).status).toBe(429);
+      expect((await request(a.url).get('/v1/validation/rules')).status).toBe(429);
+    } finally {
+      // Closed here, newest first, so REDIS_URL is unset again for the suites below.
+      await b.close();
+      await a.close();
+    }
   });
 });
 
 const limitOf = (name: string) => RATE_LIMIT_GROUPS.find((group) => group.name === name)!.limit;
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify(body)),
+});
 
 describe('rate limits follow the route the router matched, not the URL text', () => {
   let t: TestApp;
@@ -117,7 +125,12 @@ describe('rate limits follow the route the router matched, not the URL text', ()
     const limit = limitOf('auth');
     const statuses: number[] = [];
     for (let i = 0; i < limit - 1; i += 20) {
-      const batch = Array.from({ length: Math.min(20, limit - 1 - i) }, () => request(t.url).post('/v1/auth/session/exchange').send({}).then((r) => r.status));
+      const batch = Array.from({ length: Math.min(20, limit - 1 - i) }, () =>
+        request(t.url)
+          .post('/v1/auth/session/exchange')
+          .send({})
+          .then((r) => r.status),
+      );
       statuses.push(...(await Promise.all(batch)));
     }
     expect(statuses.filter((status) => status === 429)).toEqual([]);
@@ -140,7 +153,10 @@ describe('per-member limit on POST /v1/connections', () => {
 
   it('answers 429 to a member after its budget, not to another member, and does not count unauthenticated calls', async () => {
     const limit = limitOf('connections');
-    const [alice, bob] = [await nativeSessionToken(stack.a.url, newMember('rlalice')), await nativeSessionToken(stack.a.url, newMember('rlbob'))];
+    const [alice, bob] = [
+      await nativeSessionToken(stack.a.url, newMember('rlalice')),
+      await nativeSessionToken(stack.a.url, newMember('rlbob')),
+    ];
     const start = (token?: string) =>
       request(stack.a.url)
         .post('/v1/connections')
@@ -149,7 +165,10 @@ describe('per-member limit on POST /v1/connections', () => {
     for (let i = 0; i < limit + 2; i++) expect((await start()).status).toBe(401);
     const statuses: number[] = [];
     for (let i = 0; i < limit; i++) statuses.push((await start(alice)).status);
-    expect(statuses.every((status) => status === 200), String(statuses)).toBe(true);
+    expect(
+      statuses.every((status) => status === 200),
+      String(statuses),
+    ).toBe(true);
     const over = await start(alice);
     expect(over.status).toBe(429);
     expect(over.body.code).toBe('rate_limited');

@@ -54,7 +54,7 @@ async function startStub(): Promise<{ server: Server; url: string; seen: Verific
 const body = (member: NewMember) => ({ mydexid: member.mydexid, email: member.email, password: member.password });
 
 describe('the registration challenge settings', () => {
-  it('names the providers\' documented siteverify endpoints', () => {
+  it("names the providers' documented siteverify endpoints", () => {
     expect(SITEVERIFY_URLS).toEqual({
       turnstile: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
       hcaptcha: 'https://api.hcaptcha.com/siteverify',
@@ -63,7 +63,9 @@ describe('the registration challenge settings', () => {
 
   it('refuses to start with a provider but no secret, or an unknown provider', () => {
     expect(() => validateEnvironment({ REGISTRATION_CHALLENGE: 'turnstile' })).toThrow(EnvironmentError);
-    expect(() => validateEnvironment({ REGISTRATION_CHALLENGE: 'recaptcha', REGISTRATION_CHALLENGE_SECRET: 's' })).toThrow(/REGISTRATION_CHALLENGE/);
+    expect(() => validateEnvironment({ REGISTRATION_CHALLENGE: 'recaptcha', REGISTRATION_CHALLENGE_SECRET: 's' })).toThrow(
+      /REGISTRATION_CHALLENGE/,
+    );
     expect(validateEnvironment({}).REGISTRATION_CHALLENGE).toBe('off');
   });
 });
@@ -83,7 +85,10 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
   /** How many registrations the BFF has sent to Mydex's POST /api/pds (its upstream metric). */
   const sentToMydex = async (t: TestApp) => {
     const text = (await request(t.url).get('/metrics')).text;
-    return [...text.matchAll(/^bff_upstream_request_duration_seconds_count\{endpoint="POST \/api\/pds"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return [...text.matchAll(/^bff_upstream_request_duration_seconds_count\{endpoint="POST \/api\/pds"[^}]*\} (\d+)/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
   };
 
   describe.each(['turnstile', 'hcaptcha'] as const)('with %s', (provider) => {
@@ -116,7 +121,11 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       expect(await sentToMydex(t)).toBe(sent + 1);
       expect(stub.seen.slice(before)).toEqual([
-        { path: `/${provider}/siteverify`, contentType: 'application/x-www-form-urlencoded', form: { secret, response: 'pass', remoteip: '127.0.0.1' } },
+        {
+          path: `/${provider}/siteverify`,
+          contentType: 'application/x-www-form-urlencoded',
+          form: { secret, response: 'pass', remoteip: '127.0.0.1' },
+        },
       ]);
     });
 
@@ -149,7 +158,11 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
     it('lets an allowed frontend origin send the X-Challenge-Token header (CORS preflight)', async () => {
       const preflight = await request(t.url)
         .options('/v1/registrations')
-        .set({ origin: FRONTEND, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-challenge-token' });
+        .set({
+          origin: FRONTEND,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-challenge-token',
+        });
       expect(preflight.status).toBeLessThan(300);
       expect(preflight.headers['access-control-allow-headers']).toMatch(/x-challenge-token/i);
     });
@@ -170,7 +183,10 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
       REGISTRATION_CHALLENGE_VERIFY_URL: `http://127.0.0.1:${closedPort}/siteverify`,
     });
     try {
-      const res = await request(t.url).post('/v1/registrations').set('X-Challenge-Token', 'pass').send(body(newMember('unreach')));
+      const res = await request(t.url)
+        .post('/v1/registrations')
+        .set('X-Challenge-Token', 'pass')
+        .send(body(newMember('unreach')));
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('challenge_unavailable');
     } finally {

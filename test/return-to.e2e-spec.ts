@@ -46,7 +46,12 @@ describe.each(ENGINES)('returnTo that leaves the origin once normalised (%s)', (
   it.each(LEAVING)('POST /v1/registrations refuses %s and creates nothing at Mydex', async (returnTo) => {
     const member = newMember('rt');
     const before = emulator.state.members.length;
-    expectRefused(await request(t.url).post('/v1/registrations').send({ mydexid: member.mydexid, email: member.email, password: member.password, returnTo }), returnTo);
+    expectRefused(
+      await request(t.url)
+        .post('/v1/registrations')
+        .send({ mydexid: member.mydexid, email: member.email, password: member.password, returnTo }),
+      returnTo,
+    );
     expect(emulator.state.members.length).toBe(before);
   });
 

@@ -25,14 +25,20 @@ const joinPath = (...parts: (string | undefined)[]) =>
     .join('/')}`;
 
 /** Every handler of the given controller classes, with its declared access and rate-limit decision. */
-function routesOf(controllers: { metatype: abstract new (...args: never[]) => unknown; prototype: Record<string, unknown> }[], scanner: MetadataScanner, reflector: Reflector): AuditedRoute[] {
+function routesOf(
+  controllers: { metatype: abstract new (...args: never[]) => unknown; prototype: Record<string, unknown> }[],
+  scanner: MetadataScanner,
+  reflector: Reflector,
+): AuditedRoute[] {
   const routes: AuditedRoute[] = [];
   for (const { metatype, prototype } of controllers) {
     for (const name of scanner.getAllMethodNames(prototype)) {
       const handler = prototype[name] as (...args: unknown[]) => unknown;
       if (Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
       const access = reflector.getAllAndMerge<string[]>(ROUTE_ACCESS, [handler, metatype]);
-      const declared = [Reflect.getMetadata(ROUTE_ACCESS, handler), Reflect.getMetadata(ROUTE_ACCESS, metatype)].filter((v) => v !== undefined);
+      const declared = [Reflect.getMetadata(ROUTE_ACCESS, handler), Reflect.getMetadata(ROUTE_ACCESS, metatype)].filter(
+        (v) => v !== undefined,
+      );
       routes.push({
         name: `${metatype.name}.${name} ${RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number]}`,
         path: joinPath(Reflect.getMetadata(PATH_METADATA, metatype) as string, Reflect.getMetadata(PATH_METADATA, handler) as string),
@@ -51,7 +57,8 @@ function rateLimitProblem(route: AuditedRoute): string | undefined {
   if ('skip' in decision) return decision.skip.trim().length < 10 ? `${route.name}: @SkipRateLimit needs a reason` : undefined;
   const group = RATE_LIMIT_GROUP_BY_NAME.get(decision.group);
   if (!group) return `${route.name}: unknown rate-limit group ${decision.group}`;
-  if (group.per === 'member' && route.access !== 'member_session') return `${route.name}: the per-member group ${group.name} on a route without a member session`;
+  if (group.per === 'member' && route.access !== 'member_session')
+    return `${route.name}: the per-member group ${group.name} on a route without a member session`;
   return undefined;
 }
 
@@ -81,7 +88,10 @@ describe('route audit', () => {
     const controllers = discovery
       .getControllers()
       .filter((wrapper) => wrapper.instance && wrapper.metatype)
-      .map((wrapper) => ({ metatype: wrapper.metatype as never, prototype: Object.getPrototypeOf(wrapper.instance) as Record<string, unknown> }));
+      .map((wrapper) => ({
+        metatype: wrapper.metatype as never,
+        prototype: Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>,
+      }));
     routes = routesOf(controllers, t.app.get(MetadataScanner), t.app.get(Reflector));
   });
   afterAll(async () => t?.close());
@@ -96,7 +106,10 @@ describe('route audit', () => {
   it('finds a rate-limit decision (a group or a reasoned skip) on every route, per-member groups only on member routes', () => {
     expect(routes.map(rateLimitProblem).filter((problem) => problem !== undefined)).toEqual([]);
     // The limits the issue names, on the routes the router matches (not URL prefixes).
-    const groupOf = (path: string) => routes.filter((route) => route.path === path).map((route) => route.rateLimit && ('group' in route.rateLimit ? route.rateLimit.group : 'skip'));
+    const groupOf = (path: string) =>
+      routes
+        .filter((route) => route.path === path)
+        .map((route) => route.rateLimit && ('group' in route.rateLimit ? route.rateLimit.group : 'skip'));
     expect(new Set(groupOf('/v1/registrations'))).toEqual(new Set(['registrations']));
     expect(new Set(groupOf('/v1/auth/session/exchange'))).toEqual(new Set(['auth']));
     expect(new Set(groupOf('/v1/validation/registration'))).toEqual(new Set(['validation']));
@@ -114,7 +127,11 @@ describe('route audit', () => {
       @RateLimit('connections')
       create(): void {}
     }
-    const audited = routesOf([{ metatype: ForgottenController, prototype: ForgottenController.prototype as unknown as Record<string, unknown> }], t.app.get(MetadataScanner), t.app.get(Reflector));
+    const audited = routesOf(
+      [{ metatype: ForgottenController, prototype: ForgottenController.prototype as unknown as Record<string, unknown> }],
+      t.app.get(MetadataScanner),
+      t.app.get(Reflector),
+    );
     const problems = audited.map(rateLimitProblem).filter((problem) => problem !== undefined);
     expect(problems).toEqual([
       expect.stringContaining('ForgottenController.list GET /v1/forgotten: no @RateLimit'),
@@ -127,7 +144,9 @@ describe('route audit', () => {
     const served = fastifyRoutes(fastify).filter((route) => !(route.path === '*' && route.methods.every((method) => method === 'OPTIONS')));
     expect(served.length).toBeGreaterThan(routes.length / 2);
     const nestPaths = new Set(routes.map((route) => route.path));
-    const unaccounted = served.filter((route) => !nestPaths.has(route.path) && !ROUTES_OUTSIDE_NEST.some((entry) => entry.pattern.test(route.path)));
+    const unaccounted = served.filter(
+      (route) => !nestPaths.has(route.path) && !ROUTES_OUTSIDE_NEST.some((entry) => entry.pattern.test(route.path)),
+    );
     expect(unaccounted).toEqual([]);
     // And the list is not a blanket: API routes are never "outside Nest".
     expect(ROUTES_OUTSIDE_NEST.some((entry) => entry.pattern.test('/v1/registrations') || entry.pattern.test('/health/live'))).toBe(false);

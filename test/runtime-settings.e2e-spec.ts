@@ -25,7 +25,9 @@ describe('runtime heap settings', () => {
 
   it('give V8 the old-generation limit they name (so the growth policy for small heaps applies)', () => {
     const limit = Number(
-      execFileSync(process.execPath, [...HEAP_NODE_OPTIONS.split(' '), '-p', 'require("node:v8").getHeapStatistics().heap_size_limit'], { encoding: 'utf8' }),
+      execFileSync(process.execPath, [...HEAP_NODE_OPTIONS.split(' '), '-p', 'require("node:v8").getHeapStatistics().heap_size_limit'], {
+        encoding: 'utf8',
+      }),
     );
     const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(HEAP_NODE_OPTIONS)?.[1]);
     expect(oldSpace).toBeGreaterThan(0);

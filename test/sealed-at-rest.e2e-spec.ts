@@ -42,7 +42,11 @@ describe.each(ENGINES)('personal data sealed at rest after a full journey on %s'
     expect(created.status).toBe(201);
     const { privateKeyUrl } = (await created.json()) as { privateKeyUrl: string };
     const form = await browser.navigate(privateKeyUrl);
-    await browser.submit(form, { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' }, { stopAt: atFrontendOrApp });
+    await browser.submit(
+      form,
+      { privateKey: member.privateKey, privateKeyConfirmation: member.privateKey, termsAccepted: 'yes' },
+      { stopAt: atFrontendOrApp },
+    );
 
     const started = await browser.request(`${bff}/v1/connections`, {
       method: 'POST',
@@ -52,7 +56,11 @@ describe.each(ENGINES)('personal data sealed at rest after a full journey on %s'
     expect(started.status).toBe(200);
     const { url } = (await started.json()) as { url: string };
     await approveDssa(browser, url, member, { stopAt: atFrontendOrApp });
-    const me = (await (await browser.request(`${bff}/v1/connections/me`)).json()) as { connected: boolean; connectionId: string; uid: number };
+    const me = (await (await browser.request(`${bff}/v1/connections/me`)).json()) as {
+      connected: boolean;
+      connectionId: string;
+      uid: number;
+    };
     expect(me.connected).toBe(true);
     connectionId = me.connectionId;
     memberKey = (await stack.a.app.get(ConnectionsService).memberKey(connectionId))!;
@@ -72,7 +80,10 @@ describe.each(ENGINES)('personal data sealed at rest after a full journey on %s'
     });
     const update = await fetch(`${bff}/v1/connections/callback`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authentication: createHash('sha512').update(stack.secrets.connectionToken).digest('hex') },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authentication: createHash('sha512').update(stack.secrets.connectionToken).digest('hex'),
+      },
       body: withValues.toString(),
     });
     expect(update.status).toBe(200);
@@ -100,7 +111,9 @@ describe.each(ENGINES)('personal data sealed at rest after a full journey on %s'
   it('stores what it must, sealed: the values open with the data key', async () => {
     const db = stack.a.app.get(DataSource);
     const ring = new DataKeyRing(Buffer.from(stack.secrets.dataEncryptionKey, 'base64'));
-    const [row] = (await db.query(`SELECT permissions_raw FROM connections WHERE connection_id = '${connectionId}'`)) as { permissions_raw: string }[];
+    const [row] = (await db.query(`SELECT permissions_raw FROM connections WHERE connection_id = '${connectionId}'`)) as {
+      permissions_raw: string;
+    }[];
     expect(openText(ring, row!.permissions_raw, fieldsContext(connectionId))).toContain(FIELD_VALUE);
     const registration = await db.getRepository(Registration).findOneByOrFail({ mydexid: member.mydexid });
     expect(openText(ring, registration.emailSealed!, registrationEmailContext(registration.id))).toBe(member.email);

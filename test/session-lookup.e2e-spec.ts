@@ -30,7 +30,8 @@ describe.each(ENGINES)('session lookup with the connection status on %s', (engin
   });
 
   const nativeSession = async (mydexid: string | null) =>
-    (await sessions.create({ client: 'native', issuer: 'https://mydex.example/', sub: `sub-${Math.random()}`, mydexid, idToken: null })).token;
+    (await sessions.create({ client: 'native', issuer: 'https://mydex.example/', sub: `sub-${Math.random()}`, mydexid, idToken: null }))
+      .token;
 
   const session = async (token: string) => {
     const response = await fetch(`${bff.url}/v1/session`, { headers: { authorization: `Bearer ${token}` } });
@@ -59,25 +60,26 @@ describe.each(ENGINES)('session lookup with the connection status on %s', (engin
   });
 
   // PostgreSQL only: there a statement is a round trip (SQLite runs in the process).
-  if (engine === 'postgres') it('sends one statement to PostgreSQL per GET /v1/session (the connection check included)', async () => {
-    const token = await nativeSession('roundtrip1');
-    // last_seen_at was written at creation, so no idle-timeout touch is due: only the lookup runs.
-    const pool = (dataSource.driver as unknown as { master: Pool }).master;
-    const sent: string[] = [];
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      const first = args[0];
-      sent.push(typeof first === 'string' ? first : String((first as { text?: string }).text));
-      return query(...args);
-    };
-    try {
-      expect(await session(token)).toMatchObject({ status: 200, body: { connected: false } });
-    } finally {
-      (pool as unknown as { query: unknown }).query = query;
-    }
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toContain('"connections"');
-  });
+  if (engine === 'postgres')
+    it('sends one statement to PostgreSQL per GET /v1/session (the connection check included)', async () => {
+      const token = await nativeSession('roundtrip1');
+      // last_seen_at was written at creation, so no idle-timeout touch is due: only the lookup runs.
+      const pool = (dataSource.driver as unknown as { master: Pool }).master;
+      const sent: string[] = [];
+      const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+      (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0];
+        sent.push(typeof first === 'string' ? first : String((first as { text?: string }).text));
+        return query(...args);
+      };
+      try {
+        expect(await session(token)).toMatchObject({ status: 200, body: { connected: false } });
+      } finally {
+        (pool as unknown as { query: unknown }).query = query;
+      }
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toContain('"connections"');
+    });
 });
 
 describe.each(ENGINES)('the sessions purge on %s', (engine) => {
@@ -114,10 +116,13 @@ describe.each(ENGINES)('the sessions purge on %s', (engine) => {
     const live = row(now + 3600 * 1000);
     await repository.insert([recent, live]);
     // The app's first session starts the purge (beside the request, not in it).
-    await bff.app.get(SessionsService).create({ client: 'native', issuer: 'https://mydex.example/', sub: 'purge-trigger', mydexid: null, idToken: null });
+    await bff.app
+      .get(SessionsService)
+      .create({ client: 'native', issuer: 'https://mydex.example/', sub: 'purge-trigger', mydexid: null, idToken: null });
     const cutoff = new Date(now - 24 * 3600 * 1000);
     const deadline = Date.now() + 20_000;
-    while ((await repository.countBy({ expiresAt: LessThan(cutoff) })) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while ((await repository.countBy({ expiresAt: LessThan(cutoff) })) > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await repository.countBy({ expiresAt: LessThan(cutoff) })).toBe(0);
     expect(await repository.existsBy({ id: recent.id })).toBe(true);
     expect(await repository.existsBy({ id: live.id })).toBe(true);

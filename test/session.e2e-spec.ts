@@ -6,7 +6,15 @@ import { ScriptedBrowser } from '../emulator/testing/scripted-browser.js';
 import { MemberSession } from '../src/session/member-session.entity.js';
 import { sha256Hex } from '../src/session/session-token.js';
 import { ENGINES } from './support/database.js';
-import { atCallback, atFrontendOrApp, FRONTEND_ORIGIN, NATIVE_REDIRECT_URI, nativeSessionToken, registerWebMember, startWebFlow } from './support/oidc-browser.js';
+import {
+  atCallback,
+  atFrontendOrApp,
+  FRONTEND_ORIGIN,
+  NATIVE_REDIRECT_URI,
+  nativeSessionToken,
+  registerWebMember,
+  startWebFlow,
+} from './support/oidc-browser.js';
 
 describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF header', (engine) => {
   let stack: BffStack;
@@ -26,15 +34,22 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
 
   const nativeToken = () => nativeSessionToken(bff, newMember('tok'));
 
-
-  const expire = () => stack.a.app.get(DataSource).createQueryBuilder().update(MemberSession).set({ expiresAt: new Date(Date.now() - 1000) }).execute();
+  const expire = () =>
+    stack.a.app
+      .get(DataSource)
+      .createQueryBuilder()
+      .update(MemberSession)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .execute();
   const problemCode = async (response: Response) => ((await response.json()) as { code: string }).code;
   const withCookie = (cookie: string) => fetch(`${bff}/v1/session`, { headers: { cookie: `bff_session=${cookie}` } });
 
   it('sets the session cookie HttpOnly, SameSite=Lax, Path=/, as a browser-session cookie (no Max-Age or Expires; named bff_session on plain-http localhost)', async () => {
     const browser = new ScriptedBrowser();
     const { authorizationUrl } = await startWebFlow(browser, bff, { intent: 'register', returnTo: `${FRONTEND_ORIGIN}/` });
-    const callback = await registerThroughLaca(browser, authorizationUrl, newMember('cookie'), { stopAt: (url) => url.pathname === '/v1/auth/oidc/callback' });
+    const callback = await registerThroughLaca(browser, authorizationUrl, newMember('cookie'), {
+      stopAt: (url) => url.pathname === '/v1/auth/oidc/callback',
+    });
     const response = await browser.request(callback.url);
     expect(response.status).toBe(303);
     const cookie = response.headers.getSetCookie().find((value) => value.startsWith('bff_session='))!;
@@ -60,7 +75,13 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
   });
 
   it('answers 401 session_required without a session, with a garbage cookie and with a garbage bearer token', async () => {
-    for (const headers of <Record<string, string>[]>[{}, { cookie: 'bff_session=garbage' }, { cookie: `bff_session=${'A'.repeat(43)}` }, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { cookie: 'bff_session=garbage' },
+      { cookie: `bff_session=${'A'.repeat(43)}` },
+      { authorization: 'Bearer nope' },
+      { authorization: 'Basic abc' },
+    ]) {
       const response = await fetch(`${bff}/v1/session`, { headers });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
@@ -112,9 +133,20 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
 
   describe('idle timeout (SESSION_IDLE_SECONDS, default 1800)', () => {
     const lastSeen = async (cookie: string) =>
-      (await stack.a.app.get(DataSource).getRepository(MemberSession).findOneByOrFail({ tokenHash: sha256Hex(cookie) })).lastSeenAt!.getTime();
+      (
+        await stack.a.app
+          .get(DataSource)
+          .getRepository(MemberSession)
+          .findOneByOrFail({ tokenHash: sha256Hex(cookie) })
+      ).lastSeenAt!.getTime();
     const setLastSeen = (cookie: string, secondsAgo: number) =>
-      stack.a.app.get(DataSource).createQueryBuilder().update(MemberSession).set({ lastSeenAt: new Date(Date.now() - secondsAgo * 1000) }).where('token_hash = :hash', { hash: sha256Hex(cookie) }).execute();
+      stack.a.app
+        .get(DataSource)
+        .createQueryBuilder()
+        .update(MemberSession)
+        .set({ lastSeenAt: new Date(Date.now() - secondsAgo * 1000) })
+        .where('token_hash = :hash', { hash: sha256Hex(cookie) })
+        .execute();
 
     it('ends a web session unused for longer than the idle timeout (401 session_required), though its absolute lifetime remains', async () => {
       const { cookie } = await webSession();
@@ -180,7 +212,11 @@ describe.each(ENGINES)('member sessions on %s: cookie and bearer, expiry, CSRF h
       const secondCookie = second.jar.get('bff_session', bff)!;
       const token = await loginNative(member);
       const bystander = await webSession();
-      for (const check of [withCookie(cookie), withCookie(secondCookie), fetch(`${bff}/v1/session`, { headers: { authorization: `Bearer ${token}` } })]) {
+      for (const check of [
+        withCookie(cookie),
+        withCookie(secondCookie),
+        fetch(`${bff}/v1/session`, { headers: { authorization: `Bearer ${token}` } }),
+      ]) {
         expect((await check).status).toBe(200);
       }
 

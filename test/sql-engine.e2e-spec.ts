@@ -54,7 +54,9 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
     await sql.run(INSERT, ['a', 'x', true, AT]);
     await sql.run(INSERT, ['x', null, false, AT]);
     for (let i = 0; i < 3; i++) {
-      expect(await sql.all<{ id: string }>('SELECT "id" FROM "engine_probe" WHERE "id" = $1 OR "label" = $1 ORDER BY "id"', ['x'])).toEqual([{ id: 'a' }, { id: 'x' }]);
+      expect(await sql.all<{ id: string }>('SELECT "id" FROM "engine_probe" WHERE "id" = $1 OR "label" = $1 ORDER BY "id"', ['x'])).toEqual(
+        [{ id: 'a' }, { id: 'x' }],
+      );
     }
   });
 
@@ -72,7 +74,10 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
 
   it('reads what TypeORM wrote: dates to the millisecond (dateColumn), booleans, nulls; compares dates as TypeORM wrote them', async () => {
     await db.getRepository(Probe).insert({ id: 'd', label: null, flag: true, at: AT });
-    const [row] = await sql.all<{ label: string | null; flag: unknown; at: unknown }>('SELECT "label", "flag", "at" FROM "engine_probe" WHERE "at" = $1 AND "flag" = $2', [AT, true]);
+    const [row] = await sql.all<{ label: string | null; flag: unknown; at: unknown }>(
+      'SELECT "label", "flag", "at" FROM "engine_probe" WHERE "at" = $1 AND "flag" = $2',
+      [AT, true],
+    );
     expect(row?.label).toBeNull();
     expect(row?.flag === true || row?.flag === 1).toBe(true);
     expect(dateColumn(row?.at).toISOString()).toBe(AT.toISOString());
@@ -86,20 +91,44 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
   });
 
   it('transaction answers the rows each statement changed, and a failing statement rolls back all of them', async () => {
-    expect(await sql.transaction([[INSERT, ['t1', null, true, AT]], ['UPDATE "engine_probe" SET "label" = $1 WHERE "id" = $2', ['done', 't1']]])).toEqual([1, 1]);
-    await expect(sql.transaction([[INSERT, ['t2', null, true, AT]], ['SELECT "no_such_column" FROM "engine_probe"', []]])).rejects.toThrow();
-    await expect(sql.transaction([[INSERT, ['t3', null, true, AT]], [INSERT, ['t1', null, true, AT]]])).rejects.toThrow();
+    expect(
+      await sql.transaction([
+        [INSERT, ['t1', null, true, AT]],
+        ['UPDATE "engine_probe" SET "label" = $1 WHERE "id" = $2', ['done', 't1']],
+      ]),
+    ).toEqual([1, 1]);
+    await expect(
+      sql.transaction([
+        [INSERT, ['t2', null, true, AT]],
+        ['SELECT "no_such_column" FROM "engine_probe"', []],
+      ]),
+    ).rejects.toThrow();
+    await expect(
+      sql.transaction([
+        [INSERT, ['t3', null, true, AT]],
+        [INSERT, ['t1', null, true, AT]],
+      ]),
+    ).rejects.toThrow();
     expect(await ids()).toEqual(['t1']);
   });
 
   it('transaction builds a step from what the earlier ones changed, inside the transaction', async () => {
     await sql.run(INSERT, ['s1', 'old', false, AT]);
-    const mark = (label: string) => (changed: readonly number[]): [string, unknown[]][] => (changed[0] > 0 ? [[INSERT, [`${label}-${changed[0]}`, null, true, AT]]] : []);
-    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('ended')])).toEqual([1, 1]);
-    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('again')])).toEqual([0]);
+    const mark =
+      (label: string) =>
+      (changed: readonly number[]): [string, unknown[]][] =>
+        changed[0] > 0 ? [[INSERT, [`${label}-${changed[0]}`, null, true, AT]]] : [];
+    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('ended')])).toEqual([
+      1, 1,
+    ]);
+    expect(await sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['new', 'old']], mark('again')])).toEqual([
+      0,
+    ]);
     // A failing built step rolls back the statement before it.
     const failing = () => [['SELECT "no_such_column" FROM "engine_probe"', []] as [string, unknown[]]];
-    await expect(sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['newest', 'new']], failing])).rejects.toThrow();
+    await expect(
+      sql.transaction([['UPDATE "engine_probe" SET "label" = $1 WHERE "label" = $2', ['newest', 'new']], failing]),
+    ).rejects.toThrow();
     expect(await ids()).toEqual(['ended-1', 's1']);
     expect((await db.getRepository(Probe).findOneByOrFail({ id: 's1' })).label).toBe('new');
   });
@@ -110,12 +139,20 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
       ['INSERT INTO "engine_probe" ("id", "label", "flag", "at") VALUES ($1, $1, $2, $3)', ['w2', false, AT]],
     ]);
     expect(await db.getRepository(Probe).findOneByOrFail({ id: 'w2' })).toMatchObject({ label: 'w2', flag: false });
-    await expect(sql.writeAtomically([[INSERT, ['w3', null, true, AT]], [INSERT, ['w1', null, true, AT]]])).rejects.toThrow();
+    await expect(
+      sql.writeAtomically([
+        [INSERT, ['w3', null, true, AT]],
+        [INSERT, ['w1', null, true, AT]],
+      ]),
+    ).rejects.toThrow();
     expect(await ids()).toEqual(['w1', 'w2']);
   });
 
-  it('forEntityManager: the same statement inside a caller\'s TypeORM transaction, committed or rolled back with it', async () => {
-    const repeated: [string, unknown[]] = ['INSERT INTO "engine_probe" ("id", "label", "flag", "at") VALUES ($1, $1, $2, $3)', ['m1', true, AT]];
+  it("forEntityManager: the same statement inside a caller's TypeORM transaction, committed or rolled back with it", async () => {
+    const repeated: [string, unknown[]] = [
+      'INSERT INTO "engine_probe" ("id", "label", "flag", "at") VALUES ($1, $1, $2, $3)',
+      ['m1', true, AT],
+    ];
     await db.transaction(async (manager) => {
       const [text, values] = sql.forEntityManager(repeated);
       await manager.query(text, values);
@@ -130,7 +167,7 @@ describe.each(ENGINES)('SqlEngine on %s', (engine) => {
     expect(await db.getRepository(Probe).find()).toEqual([{ id: 'm1', label: 'm1', flag: true, at: AT }]);
   });
 
-  it('never runs inside another caller\'s open TypeORM transaction: that one rolling back keeps the adapter\'s write', async () => {
+  it("never runs inside another caller's open TypeORM transaction: that one rolling back keeps the adapter's write", async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let opened!: () => void;

@@ -30,7 +30,9 @@ describe.each(ENGINES)('the column maps on %s', (engine) => {
   let db: DataSource;
   beforeAll(async () => {
     target = await freshDatabase(engine);
-    db = new DataSource(dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction, Registration, Invitation]));
+    db = new DataSource(
+      dataSourceOptions(target.url, [Connection, ConnectionEvent, MemberSession, OidcTransaction, Registration, Invitation]),
+    );
     await db.initialize();
     await db.runMigrations();
   });
@@ -39,20 +41,28 @@ describe.each(ENGINES)('the column maps on %s', (engine) => {
     await target?.drop();
   });
 
-  it.each(TABLES.map(([table, entity]) => [table.name, table, entity] as const))('%s: the map names exactly the columns the migrations made', async (_name, table) => {
-    const runner = db.createQueryRunner();
-    try {
-      const made = await runner.getTable(table.name);
-      expect(made, `table ${table.name}`).toBeDefined();
-      const unmapped = UNMAPPED[table.name] ?? [];
-      expect(Object.values(table.columns as Record<string, string>).sort()).toEqual(made!.columns.map((column) => column.name).filter((name) => !unmapped.includes(name)).sort());
-    } finally {
-      await runner.release();
-    }
-  });
+  it.each(TABLES.map(([table, entity]) => [table.name, table, entity] as const))(
+    '%s: the map names exactly the columns the migrations made',
+    async (_name, table) => {
+      const runner = db.createQueryRunner();
+      try {
+        const made = await runner.getTable(table.name);
+        expect(made, `table ${table.name}`).toBeDefined();
+        const unmapped = UNMAPPED[table.name] ?? [];
+        expect(Object.values(table.columns as Record<string, string>).sort()).toEqual(
+          made!.columns
+            .map((column) => column.name)
+            .filter((name) => !unmapped.includes(name))
+            .sort(),
+        );
+      } finally {
+        await runner.release();
+      }
+    },
+  );
 
   it.each(TABLES.filter(([, entity]) => entity !== null).map(([table, entity]) => [table.name, table, entity!] as const))(
-    '%s: the entity maps every property to the map\'s column',
+    "%s: the entity maps every property to the map's column",
     (_name, table, entity) => {
       const metadata = db.getMetadata(entity);
       expect(metadata.tableName).toBe(table.name);

@@ -7,7 +7,6 @@ import { freePort } from '../emulator/testing/free-port.js';
 
 const entry = join(import.meta.dirname, '../dist/src/main.js');
 
-
 /** The environment of a fresh machine: nothing of ours set. */
 function bareEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };

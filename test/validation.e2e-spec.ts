@@ -36,7 +36,12 @@ const PARAMS: Record<string, object> = {
 };
 
 /** One `errors[]` entry: field, code, the English message and the rule's params. */
-const fieldError = (field: string, code: string) => ({ field, code, message: MESSAGES[`${field}:${code}`], params: PARAMS[`${field}:${code}`] ?? {} });
+const fieldError = (field: string, code: string) => ({
+  field,
+  code,
+  message: MESSAGES[`${field}:${code}`],
+  params: PARAMS[`${field}:${code}`] ?? {},
+});
 
 describe('validation endpoints', () => {
   let t: TestApp;
@@ -53,13 +58,15 @@ describe('validation endpoints', () => {
       expect(res.headers['cache-control']).toBe('public, max-age=300');
       // The catalogue as the code holds it, in its order; the messages are checked against this file's own table.
       expect(res.body).toEqual({ trimmed: true, lengthUnit: 'codePoints', rules: JSON.parse(JSON.stringify(RULES)) });
-      expect(res.body.rules.filter((rule: { local: boolean }) => !rule.local).map((rule: { code: string }) => rule.code)).toEqual(['mydexid_taken', 'email_taken']);
+      expect(res.body.rules.filter((rule: { local: boolean }) => !rule.local).map((rule: { code: string }) => rule.code)).toEqual([
+        'mydexid_taken',
+        'email_taken',
+      ]);
       for (const rule of res.body.rules as { form: string; field: string; code: string; message: string }[]) {
         const message = MESSAGES[`${rule.field}:${rule.code}`];
         if (rule.form === 'registration' && message) expect(rule.message).toBe(message);
       }
     });
-
   });
 
   describe('POST /v1/validation/registration', () => {
@@ -105,7 +112,10 @@ describe('validation endpoints', () => {
       const password = 'S3cret-Password-Value';
       const res = await post(t, JSON.stringify({ mydexid: 'é', email: 'alice@example.org', password, isAdmin: true, note: 'ECHO-ME' }));
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ valid: false, errors: [fieldError('mydexid', 'mydexid_not_alphanumeric'), fieldError('mydexid', 'mydexid_length')] });
+      expect(res.body).toEqual({
+        valid: false,
+        errors: [fieldError('mydexid', 'mydexid_not_alphanumeric'), fieldError('mydexid', 'mydexid_length')],
+      });
       expect(res.text).not.toContain(password);
       expect(res.text).not.toContain('ECHO-ME');
       expect(res.text).not.toContain('é');
@@ -195,7 +205,10 @@ describe('one email rule on both endpoints: own form (POST /v1/validation/regist
   const details = { mydexid: 'alice2024', password: 'correct horse' };
   const checkEmail = (email: string) => post(stack.a, JSON.stringify({ ...details, email }));
   const authorize = (email: unknown) =>
-    request(stack.a.url).post('/v1/auth/oidc/authorize').set('content-type', 'application/json').send(JSON.stringify({ intent: 'register', email }));
+    request(stack.a.url)
+      .post('/v1/auth/oidc/authorize')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ intent: 'register', email }));
   const emailInvalid = fieldError('email', 'email_invalid');
 
   it.each(EMAILS_ACCEPTED)('accepts %s on both, and hands Mydex the trimmed address', async (_label, email) => {
@@ -231,9 +244,11 @@ describe('one email rule on both endpoints: own form (POST /v1/validation/regist
     }
   });
 
-  it('publishes the email rule the two endpoints apply as the BFF\'s own (source bff)', async () => {
+  it("publishes the email rule the two endpoints apply as the BFF's own (source bff)", async () => {
     const res = await request(stack.a.url).get('/v1/validation/rules');
-    const rule = (res.body.rules as { code: string; source: string; params: { pattern: string } }[]).find((r) => r.code === 'email_invalid')!;
+    const rule = (res.body.rules as { code: string; source: string; params: { pattern: string } }[]).find(
+      (r) => r.code === 'email_invalid',
+    )!;
     expect(rule.source).toBe('bff');
     const pattern = new RegExp(rule.params.pattern, 'u');
     for (const [, email] of EMAILS_ACCEPTED) expect(pattern.test(email.trim())).toBe(true);

@@ -43,10 +43,18 @@ describe('the receiver example of docs/extending.md', () => {
     expect(code.trim().split('\n').length).toBeLessThanOrEqual(22);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/webhooks`;
-    receiver = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, WEBHOOK_SECRET: SECRET, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    receiver = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      env: { ...process.env, WEBHOOK_SECRET: SECRET, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     receiver.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     receiver.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor('the example to listen', async () => fetch(url, { method: 'POST', body: '{}' }).then(() => true, () => false));
+    await waitFor('the example to listen', async () =>
+      fetch(url, { method: 'POST', body: '{}' }).then(
+        () => true,
+        () => false,
+      ),
+    );
     bff = await startTestApp({ WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET, WEBHOOK_POLL_INTERVAL_MS: '100' });
   });
   afterAll(async () => {
@@ -57,10 +65,15 @@ describe('the receiver example of docs/extending.md', () => {
   it('verifies a webhook the BFF sends, and the BFF marks it delivered on its 204', async () => {
     const outbox = bff.app.get(WebhookOutbox);
     const dataSource = bff.app.get(DataSource);
-    const id = await dataSource.transaction((manager) => outbox.enqueue(manager, { type: 'connection.established', data: { connectionId: '7-45678', uid: 7 } }));
+    const id = await dataSource.transaction((manager) =>
+      outbox.enqueue(manager, { type: 'connection.established', data: { connectionId: '7-45678', uid: 7 } }),
+    );
     await waitFor('the example to print the event', () => output.includes(`verified connection.established ${id}`));
     await waitFor('the row marked delivered', async () => {
-      const [row] = (await dataSource.query('SELECT "delivered_at", "attempts" FROM "webhook_outbox"')) as { delivered_at: unknown; attempts: number }[];
+      const [row] = (await dataSource.query('SELECT "delivered_at", "attempts" FROM "webhook_outbox"')) as {
+        delivered_at: unknown;
+        attempts: number;
+      }[];
       return row?.delivered_at != null && Number(row.attempts) === 1;
     });
   });
@@ -68,14 +81,27 @@ describe('the receiver example of docs/extending.md', () => {
   it('refuses a wrong signature, a stale timestamp and a missing signature with 401', async () => {
     const body = JSON.stringify({ type: 'connection.established', timestamp: new Date().toISOString(), data: {} });
     const sign = (id: string, timestamp: number, secret = SECRET) =>
-      `v1,${createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
-    const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((response) => response.status);
+      `v1,${createHmac('sha256', Buffer.from(secret.slice(6), 'base64'))
+        .update(`${id}.${timestamp}.${body}`)
+        .digest('base64')}`;
+    const post = (headers: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((response) => response.status);
     const now = Math.floor(Date.now() / 1000);
     expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now), 'webhook-signature': sign('msg_a', now) })).toBe(204);
-    expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now), 'webhook-signature': `v1,abc ${sign('msg_a', now)}` })).toBe(204);
-    expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now), 'webhook-signature': sign('msg_a', now, `whsec_${randomBytes(32).toString('base64')}`) })).toBe(401);
+    expect(
+      await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now), 'webhook-signature': `v1,abc ${sign('msg_a', now)}` }),
+    ).toBe(204);
+    expect(
+      await post({
+        'webhook-id': 'msg_a',
+        'webhook-timestamp': String(now),
+        'webhook-signature': sign('msg_a', now, `whsec_${randomBytes(32).toString('base64')}`),
+      }),
+    ).toBe(401);
     expect(await post({ 'webhook-id': 'msg_b', 'webhook-timestamp': String(now), 'webhook-signature': sign('msg_a', now) })).toBe(401);
-    expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now - 600), 'webhook-signature': sign('msg_a', now - 600) })).toBe(401);
+    expect(
+      await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now - 600), 'webhook-signature': sign('msg_a', now - 600) }),
+    ).toBe(401);
     expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': String(now) })).toBe(401);
     expect(await post({ 'webhook-id': 'msg_a', 'webhook-timestamp': 'soon', 'webhook-signature': sign('msg_a', Number.NaN) })).toBe(401);
   });

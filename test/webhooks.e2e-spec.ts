@@ -39,7 +39,8 @@ interface OutboxRow {
   last_error: string | null;
 }
 
-const SELECT_ROWS = 'SELECT "id", "event_type", "payload", "attempts", "created_at", "claimed_until", "delivered_at", "failed_at", "last_error" FROM "webhook_outbox" ORDER BY "created_at"';
+const SELECT_ROWS =
+  'SELECT "id", "event_type", "payload", "attempts", "created_at", "claimed_until", "delivered_at", "failed_at", "last_error" FROM "webhook_outbox" ORDER BY "created_at"';
 
 /** Enqueues in a transaction of the app's own data source, as a producer does. */
 function emit(app: TestApp, event: WebhookEvent): Promise<string | null> {
@@ -81,7 +82,11 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
   }
 
   async function app(env: Record<string, string | undefined>, database?: DatabaseTarget): Promise<TestApp> {
-    const started = await startTestApp({ WEBHOOK_SECRET: env.WEBHOOK_URL ? SECRET : undefined, WEBHOOK_POLL_INTERVAL_MS: '100', ...env }, engine, { database });
+    const started = await startTestApp(
+      { WEBHOOK_SECRET: env.WEBHOOK_URL ? SECRET : undefined, WEBHOOK_POLL_INTERVAL_MS: '100', ...env },
+      engine,
+      { database },
+    );
     cleanups.push(() => started.close());
     return started;
   }
@@ -120,7 +125,14 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
 
     await waitFor('the row marked delivered', async () => (await rowsOf(bff))[0]?.delivered_at != null);
     const [row] = await rowsOf(bff);
-    expect(row).toMatchObject({ id, event_type: 'connection.established', payload: delivery.body, last_error: null, failed_at: null, claimed_until: null });
+    expect(row).toMatchObject({
+      id,
+      event_type: 'connection.established',
+      payload: delivery.body,
+      last_error: null,
+      failed_at: null,
+      claimed_until: null,
+    });
     expect(Number(row.attempts)).toBe(1);
     const metrics = await metricsOf(bff);
     expect(metrics).toMatch(/bff_webhooks_delivered_total\{type="connection.established"\} 1\n/);
@@ -278,21 +290,54 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
     const callback = (method: string, body: string) =>
-      fetch(`${bff.url}/v1/connections/callback`, { method, headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body });
+      fetch(`${bff.url}/v1/connections/callback`, {
+        method,
+        headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
     expect((await callback('POST', callbackForm({ uid: 602, mydexid: 'hooked2' }))).status).toBe(200);
     expect((await callback('PUT', callbackForm({ uid: 602, mydexid: 'hooked2', key: 'member-key-rotated-0123456789' }))).status).toBe(200);
-    const notification = JSON.stringify({ type: 'notification', uid: '602', connection_id: `602-${NID}`, dataset: 'ds_events', action: 'create', updated_id: '7', message: 'hidden text' });
-    const notified = await fetch(`${bff.url}/v1/connections/callback`, { method: 'POST', headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/json' }, body: notification });
+    const notification = JSON.stringify({
+      type: 'notification',
+      uid: '602',
+      connection_id: `602-${NID}`,
+      dataset: 'ds_events',
+      action: 'create',
+      updated_id: '7',
+      message: 'hidden text',
+    });
+    const notified = await fetch(`${bff.url}/v1/connections/callback`, {
+      method: 'POST',
+      headers: { authentication: CALLBACK_AUTH, 'content-type': 'application/json' },
+      body: notification,
+    });
     expect(notified.status).toBe(200);
     // The MydexID claimed for another uid: stored, quarantined, not applied.
     expect((await callback('POST', callbackForm({ uid: 603, mydexid: 'hooked2', key: 'forged-key-0123456789' }))).status).toBe(200);
     await waitFor('four webhooks', () => hooks.received.length === 4);
     for (const delivery of hooks.received) expect(verifiesWith(SECRET, delivery)).toBe(true);
     const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
-    expect(bodies.map((body) => body.type).sort()).toEqual(['connection.established', 'connection.notification', 'connection.quarantined', 'connection.updated']);
+    expect(bodies.map((body) => body.type).sort()).toEqual([
+      'connection.established',
+      'connection.notification',
+      'connection.quarantined',
+      'connection.updated',
+    ]);
     const byType = Object.fromEntries(bodies.map((body) => [body.type, body.data]));
-    expect(byType['connection.updated']).toEqual({ connectionId: `602-${NID}`, uid: 602, method: 'PUT', version: 1, previousConnectionId: null });
-    expect(byType['connection.notification']).toMatchObject({ connectionId: `602-${NID}`, uid: 602, dataset: 'ds_events', action: 'create', updatedId: '7' });
+    expect(byType['connection.updated']).toEqual({
+      connectionId: `602-${NID}`,
+      uid: 602,
+      method: 'PUT',
+      version: 1,
+      previousConnectionId: null,
+    });
+    expect(byType['connection.notification']).toMatchObject({
+      connectionId: `602-${NID}`,
+      uid: 602,
+      dataset: 'ds_events',
+      action: 'create',
+      updatedId: '7',
+    });
     expect(byType['connection.quarantined']).toMatchObject({ connectionId: `603-${NID}`, uid: 603, reason: 'uid_changed', method: 'POST' });
     for (const delivery of hooks.received) {
       for (const secret of ['member-key', 'forged-key', 'hidden text', CALLBACK_AUTH]) expect(delivery.body).not.toContain(secret);
@@ -306,18 +351,34 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     const bff = await app({ WEBHOOK_URL: hooks.url, DATA_ENCRYPTION_KEY: TEST_DATA_KEY });
     const registrations = bff.app.get(RegistrationsService);
     const dataSource = bff.app.get(DataSource);
-    const created = await registrations.create({ strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'outboxed1', expiresAt: new Date(Date.now() + 60_000) }, { requestId: 'req-started' });
+    const created = await registrations.create(
+      { strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'outboxed1', expiresAt: new Date(Date.now() + 60_000) },
+      { requestId: 'req-started' },
+    );
     await registrations.finish(created.id, 'completed', undefined, { requestId: 'req-completed' });
     // A second finish changes nothing and writes no webhook.
     await registrations.finish(created.id, 'completed');
     await waitFor('two webhooks', () => hooks.received.length === 2);
     const bodies = hooks.received.map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> });
     expect(bodies.map((body) => body.type).sort()).toEqual(['registration.completed', 'registration.started']);
-    expect(bodies.find((body) => body.type === 'registration.completed')?.data).toMatchObject({ registrationId: created.id, strategy: 'own_form', mydexid: 'outboxed1', requestId: 'req-completed' });
+    expect(bodies.find((body) => body.type === 'registration.completed')?.data).toMatchObject({
+      registrationId: created.id,
+      strategy: 'own_form',
+      mydexid: 'outboxed1',
+      requestId: 'req-completed',
+    });
     // The outbox table gone: the registration's webhook row cannot be written, so the registration is not either.
     await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
     try {
-      await expect(registrations.create({ id: '00000000-0000-4000-8000-00000000a70c', strategy: 'oidc', status: 'completed', sub: 'sub-atomic', mydexid: 'atomic1' })).rejects.toThrow();
+      await expect(
+        registrations.create({
+          id: '00000000-0000-4000-8000-00000000a70c',
+          strategy: 'oidc',
+          status: 'completed',
+          sub: 'sub-atomic',
+          mydexid: 'atomic1',
+        }),
+      ).rejects.toThrow();
     } finally {
       await dataSource.query('ALTER TABLE "webhook_outbox_away" RENAME TO "webhook_outbox"');
     }
@@ -332,12 +393,33 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
     const sessions = bff.app.get(SessionsService);
     const events = bff.app.get(TransactionalEvents);
     const dataSource = bff.app.get(DataSource);
-    const member = { client: 'native' as const, issuer: 'https://mydex.example/', sub: 'sub-outboxed', mydexid: 'outboxed2', idToken: null };
+    const member = {
+      client: 'native' as const,
+      issuer: 'https://mydex.example/',
+      sub: 'sub-outboxed',
+      mydexid: 'outboxed2',
+      idToken: null,
+    };
     const loggedIn = (created: MemberSession) =>
-      events.prepare('member.logged_in', { sessionId: created.id, client: created.client, issuer: created.issuer, sub: created.sub, mydexid: created.mydexid, intent: 'login' });
+      events.prepare('member.logged_in', {
+        sessionId: created.id,
+        client: created.client,
+        issuer: created.issuer,
+        sub: created.sub,
+        mydexid: created.mydexid,
+        intent: 'login',
+      });
     const { token, session } = await sessions.create(member, loggedIn);
     const loggedOut = (sessionsEnded: number) =>
-      events.prepare('member.logged_out', { reason: 'logout', issuer: member.issuer, sub: member.sub, mydexid: member.mydexid, sessionId: session.id, sid: null, sessionsEnded });
+      events.prepare('member.logged_out', {
+        reason: 'logout',
+        issuer: member.issuer,
+        sub: member.sub,
+        mydexid: member.mydexid,
+        sessionId: session.id,
+        sid: null,
+        sessionsEnded,
+      });
     await dataSource.query('ALTER TABLE "webhook_outbox" RENAME TO "webhook_outbox_away"');
     try {
       await expect(sessions.end(session.id, loggedOut)).rejects.toThrow();
@@ -361,9 +443,20 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
   it('a registration refused by Mydex (nothing recorded) still gets its registration.failed webhook through the relay', async () => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url });
-    bff.app.get(DomainEventPublisher).publish('registration.failed', { registrationId: null, strategy: 'own_form', mydexid: 'refused1', status: 'refused', reason: 'mydexid_taken' });
+    bff.app
+      .get(DomainEventPublisher)
+      .publish('registration.failed', {
+        registrationId: null,
+        strategy: 'own_form',
+        mydexid: 'refused1',
+        status: 'refused',
+        reason: 'mydexid_taken',
+      });
     await waitFor('the webhook', () => hooks.received.length === 1);
-    expect(JSON.parse(hooks.received[0].body)).toMatchObject({ type: 'registration.failed', data: { registrationId: null, status: 'refused' } });
+    expect(JSON.parse(hooks.received[0].body)).toMatchObject({
+      type: 'registration.failed',
+      data: { registrationId: null, status: 'refused' },
+    });
   });
 
   it('deletes delivered and failed rows WEBHOOK_RETENTION_DAYS after delivery or failing, and keeps younger ones', async () => {
@@ -381,7 +474,14 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
       ['msg_young_failed', null, 6],
     ];
     for (const [id, delivered, failed] of aged) {
-      await insert.run([id, 'connection.established', '{}', daysAgo(9), delivered === null ? null : daysAgo(delivered), failed === null ? null : daysAgo(failed)]);
+      await insert.run([
+        id,
+        'connection.established',
+        '{}',
+        daysAgo(9),
+        delivered === null ? null : daysAgo(delivered),
+        failed === null ? null : daysAgo(failed),
+      ]);
     }
     // The worker purges after a pass that delivered something.
     const id = await emit(bff, ESTABLISHED);
@@ -436,7 +536,13 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
   it('refuses (throws, outside production) a payload with keys named like a secret or an email, and writes nothing', async () => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url });
-    for (const data of [{ member: { Email: 'a@example.org' } }, { linkingToken: 't' }, { keys: [{ keyId: 'k1' }] }, { password: 'p' }, { clientSecret: 's' }]) {
+    for (const data of [
+      { member: { Email: 'a@example.org' } },
+      { linkingToken: 't' },
+      { keys: [{ keyId: 'k1' }] },
+      { password: 'p' },
+      { clientSecret: 's' },
+    ]) {
       await expect(emit(bff, { type: 'connection.established', data })).rejects.toBeInstanceOf(SecretInWebhookPayloadError);
     }
     await expect(emit(bff, { type: 'Connection Established', data: {} })).rejects.toThrow(/lowercase dotted name/);

@@ -33,7 +33,13 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, fields: qs.parse(raw, { depth: 10 }) as Record<string, unknown> });
+      received.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        raw,
+        fields: qs.parse(raw, { depth: 10 }) as Record<string, unknown>,
+      });
       const status = answers.shift() ?? 200;
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
       for (const wake of waiters.splice(0)) wake();

@@ -82,7 +82,13 @@ export class CookieJar {
     const now = Date.now();
     const secureOk = target.protocol === 'https:' || LOOPBACK.has(target.hostname);
     const matching = this.cookies
-      .filter((c) => (c.expiresAt === undefined || c.expiresAt > now) && domainMatches(target.hostname, c) && pathMatches(target.pathname, c.path) && (!c.secure || secureOk))
+      .filter(
+        (c) =>
+          (c.expiresAt === undefined || c.expiresAt > now) &&
+          domainMatches(target.hostname, c) &&
+          pathMatches(target.pathname, c.path) &&
+          (!c.secure || secureOk),
+      )
       // Longer paths first, as browsers send them.
       .sort((a, b) => b.path.length - a.path.length);
     return matching.length === 0 ? undefined : matching.map((c) => `${c.name}=${c.value}`).join('; ');

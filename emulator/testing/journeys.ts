@@ -38,9 +38,15 @@ async function toLaca(browser: ScriptedBrowser, startUrl: string | URL): Promise
  * `startUrl` to the form, fills it in, and follows the redirects back (stopping at `stopAt`, e.g. the
  * client's redirect URI). Returns the last landing.
  */
-export async function registerThroughLaca(browser: ScriptedBrowser, startUrl: string | URL, member: NewMember, options: FollowOptions = {}): Promise<Landing> {
+export async function registerThroughLaca(
+  browser: ScriptedBrowser,
+  startUrl: string | URL,
+  member: NewMember,
+  options: FollowOptions = {},
+): Promise<Landing> {
   let page = await toLaca(browser, startUrl);
-  if (!page.body.includes('name="privateKeyConfirmation"')) page = await browser.navigate(`${page.url.origin}${page.url.pathname}?view=register`);
+  if (!page.body.includes('name="privateKeyConfirmation"'))
+    page = await browser.navigate(`${page.url.origin}${page.url.pathname}?view=register`);
   return browser.submit(page, lacaRegistrationFields(member), options);
 }
 
@@ -133,8 +139,16 @@ export interface TokenSet {
 export async function exchangeCode(emulator: RunningEmulator, code: string, request: AuthorizationRequest): Promise<TokenSet> {
   const response = await fetch(`${emulator.issuer}/oauth2/token`, {
     method: 'POST',
-    headers: { authorization: basicAuth(emulator.options.clientId, emulator.options.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: request.redirectUri, code_verifier: request.codeVerifier }),
+    headers: {
+      authorization: basicAuth(emulator.options.clientId, emulator.options.clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: request.redirectUri,
+      code_verifier: request.codeVerifier,
+    }),
   });
   const body = (await response.json()) as TokenSet;
   if (response.status !== 200) throw new Error(`Token exchange failed: ${response.status} ${JSON.stringify(body)}`);
@@ -144,7 +158,10 @@ export async function exchangeCode(emulator: RunningEmulator, code: string, requ
 /** The code (and state) the provider sent back to the redirect URI, from a landing stopped there. */
 export function codeFrom(landing: Landing): { code: string; state: string | null } {
   const code = landing.url.searchParams.get('code');
-  if (!code) throw new Error(`No code in ${landing.url} (error=${landing.url.searchParams.get('error')}: ${landing.url.searchParams.get('error_description')})`);
+  if (!code)
+    throw new Error(
+      `No code in ${landing.url} (error=${landing.url.searchParams.get('error')}: ${landing.url.searchParams.get('error_description')})`,
+    );
   return { code, state: landing.url.searchParams.get('state') };
 }
 
@@ -160,11 +177,15 @@ export async function userinfo(emulator: RunningEmulator, accessToken: string): 
 export async function pdxAccessToken(emulator: RunningEmulator, scope = 'mydex:pdx'): Promise<string> {
   const response = await fetch(`${emulator.issuer}/oauth2/token`, {
     method: 'POST',
-    headers: { authorization: basicAuth(emulator.options.clientId, emulator.options.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basicAuth(emulator.options.clientId, emulator.options.clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   });
   const body = (await response.json()) as { access_token?: string };
-  if (response.status !== 200 || !body.access_token) throw new Error(`client_credentials failed: ${response.status} ${JSON.stringify(body)}`);
+  if (response.status !== 200 || !body.access_token)
+    throw new Error(`client_credentials failed: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
@@ -178,7 +199,12 @@ export async function shortAccessToken(emulator: RunningEmulator): Promise<strin
  * A PDX API call made exactly as Mydex expects: Bearer token, a fresh Short-Access-Token, its
  * Authentication hash, and the connection fields added to `fields`. Returns the raw response.
  */
-export async function callPdx(emulator: RunningEmulator, path: string, fields: Record<string, unknown>, bearer?: string): Promise<Response> {
+export async function callPdx(
+  emulator: RunningEmulator,
+  path: string,
+  fields: Record<string, unknown>,
+  bearer?: string,
+): Promise<Response> {
   const token = bearer ?? (await pdxAccessToken(emulator));
   const short = await shortAccessToken(emulator);
   return fetch(`${emulator.url}${path}`, {
@@ -208,7 +234,12 @@ export async function registerThroughPdxApi(
   member: NewMember,
   returnTo = 'http://localhost:3000/v1/registrations/return',
 ): Promise<Landing> {
-  const response = await callPdx(emulator, '/api/pds', { mydexid: member.mydexid, email: member.email, password: member.password, return_to: returnTo });
+  const response = await callPdx(emulator, '/api/pds', {
+    mydexid: member.mydexid,
+    email: member.email,
+    password: member.password,
+    return_to: returnTo,
+  });
   const body = (await response.json()) as unknown;
   if (response.status !== 200 || typeof body !== 'string') throw new Error(`/api/pds failed: ${response.status} ${JSON.stringify(body)}`);
   const form = await browser.navigate(body);
@@ -223,7 +254,12 @@ export async function registerThroughPdxApi(
  * Approves a DSSA one-time URL in `browser`: logs in first when the page asks for it, then enters
  * the private key. Returns the landing at `stopAt` (e.g. the subscriber's return_to).
  */
-export async function approveDssa(browser: ScriptedBrowser, dssaUrl: string, member: NewMember, options: FollowOptions = {}): Promise<Landing> {
+export async function approveDssa(
+  browser: ScriptedBrowser,
+  dssaUrl: string,
+  member: NewMember,
+  options: FollowOptions = {},
+): Promise<Landing> {
   let page = await browser.navigate(dssaUrl);
   if (page.status !== 200) throw new Error(`DSSA page answered ${page.status}`);
   if (!page.body.includes('name="privateKey"')) {

@@ -121,10 +121,15 @@ export class ScriptedBrowser {
    * undefined leaves a field out, e.g. an unticked checkbox). `formIndex` picks among several forms;
    * by default the first whose inputs include every key of `values`.
    */
-  async submit(page: Landing, values: Record<string, string | undefined>, options: FollowOptions & { formIndex?: number } = {}): Promise<Landing> {
+  async submit(
+    page: Landing,
+    values: Record<string, string | undefined>,
+    options: FollowOptions & { formIndex?: number } = {},
+  ): Promise<Landing> {
     const forms = parseForms(page.body, page.url);
     const wanted = Object.keys(values);
-    const form = options.formIndex !== undefined ? forms[options.formIndex] : forms.find((f) => wanted.every((name) => f.inputs.includes(name)));
+    const form =
+      options.formIndex !== undefined ? forms[options.formIndex] : forms.find((f) => wanted.every((name) => f.inputs.includes(name)));
     if (!form) throw new Error(`No form with inputs ${wanted.join(', ')} on ${page.url} (status ${page.status})`);
     const data = new Map<string, string | undefined>(form.fields);
     for (const [name, value] of Object.entries(values)) data.set(name, value);

@@ -85,7 +85,9 @@ async function readLanding() {
     }
     if (status === 'completed') {
       sessionStorage.setItem(REGISTERED_KEY, registrationId);
-      showNotice(`Registration complete: your MydexID and Personal Data Store are ready. Connect your PDS now, or log in. (Registration ${registrationId})`);
+      showNotice(
+        `Registration complete: your MydexID and Personal Data Store are ready. Connect your PDS now, or log in. (Registration ${registrationId})`,
+      );
     } else {
       showAlert(`Your registration is not complete (status: ${status ?? 'unknown'}). Please try again. (Registration ${registrationId})`);
     }
@@ -156,7 +158,12 @@ async function loadRegisteredConnection() {
     sessionStorage.removeItem(REGISTERED_KEY);
     return undefined;
   }
-  say('session-state', connection.connected ? 'You registered just now and your PDS is connected. Log in to see your session.' : 'You registered just now: you can connect your PDS without logging in.');
+  say(
+    'session-state',
+    connection.connected
+      ? 'You registered just now and your PDS is connected. Log in to see your session.'
+      : 'You registered just now: you can connect your PDS without logging in.',
+  );
   $('connect-button').hidden = connection.connected === true;
   return renderConnection(connection);
 }
@@ -185,7 +192,10 @@ function renderConnection(connection) {
 
 /** `field_ds_personal_details` → `Personal details`. */
 function datasetLabel(name) {
-  const words = name.replace(/^field_(ds_)?/, '').replace(/^ds_/, '').replaceAll('_', ' ');
+  const words = name
+    .replace(/^field_(ds_)?/, '')
+    .replace(/^ds_/, '')
+    .replaceAll('_', ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

@@ -51,9 +51,15 @@ export class BackchannelLogoutController {
     },
   })
   @ApiOkResponse({ description: 'The token was valid; the sessions it names have ended (an empty body).' })
-  @ApiBadRequestResponse({ description: '`logout_token_invalid` (bad signature, claims, or a `jti` already used) or `malformed_form`', content: PROBLEM })
+  @ApiBadRequestResponse({
+    description: '`logout_token_invalid` (bad signature, claims, or a `jti` already used) or `malformed_form`',
+    content: PROBLEM,
+  })
   @ApiUnsupportedMediaTypeResponse({ description: '`unsupported_media_type`: the body is not a form', content: PROBLEM })
-  @ApiServiceUnavailableResponse({ description: "`upstream_unavailable`: Mydex's discovery or keys could not be fetched", content: PROBLEM })
+  @ApiServiceUnavailableResponse({
+    description: "`upstream_unavailable`: Mydex's discovery or keys could not be fetched",
+    content: PROBLEM,
+  })
   async logout(@Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
     if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith(FORM)) {
       throw new ProblemException('unsupported_media_type', `Send the logout token as ${FORM}.`);

@@ -20,7 +20,9 @@ const PURGE_EVERY_MS = 5 * 60 * 1000;
 @Injectable()
 export class BackchannelLogoutService {
   private readonly logger = new Logger(BackchannelLogoutService.name);
-  private readonly purge = new PeriodicPurge('used logout token ids', PURGE_EVERY_MS, (now) => this.jtis.delete({ expiresAt: LessThan(new Date(now)) }));
+  private readonly purge = new PeriodicPurge('used logout token ids', PURGE_EVERY_MS, (now) =>
+    this.jtis.delete({ expiresAt: LessThan(new Date(now)) }),
+  );
 
   constructor(
     private readonly verifier: LogoutTokenVerifier,
@@ -46,7 +48,11 @@ export class BackchannelLogoutService {
     this.purge.maybeRun();
     const now = new Date();
     try {
-      await this.jtis.insert({ jtiHash: sha256Hex(`${verified.issuer}\n${verified.jti}`), receivedAt: now, expiresAt: verified.usableUntil });
+      await this.jtis.insert({
+        jtiHash: sha256Hex(`${verified.issuer}\n${verified.jti}`),
+        receivedAt: now,
+        expiresAt: verified.usableUntil,
+      });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       this.logger.warn({ reason: 'jti replayed' }, 'back-channel logout token refused');

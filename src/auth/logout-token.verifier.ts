@@ -46,7 +46,8 @@ export class LogoutTokenVerifier {
     } catch {
       throw new LogoutTokenRejected('not a JWS');
     }
-    if (typ !== undefined && (typeof typ !== 'string' || !ACCEPTED_TYP.has(typ.toLowerCase()))) throw new LogoutTokenRejected('typ is not a logout token');
+    if (typ !== undefined && (typeof typ !== 'string' || !ACCEPTED_TYP.has(typ.toLowerCase())))
+      throw new LogoutTokenRejected('typ is not a logout token');
     const metadata = await this.provider.metadata();
     let payload: JWTPayload;
     try {
@@ -64,7 +65,8 @@ export class LogoutTokenVerifier {
     const events = payload.events;
     if (typeof events !== 'object' || events === null || Array.isArray(events)) throw new LogoutTokenRejected('events is not an object');
     const event = (events as Record<string, unknown>)[BACKCHANNEL_LOGOUT_EVENT];
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new LogoutTokenRejected('events lacks the back-channel logout event');
+    if (typeof event !== 'object' || event === null || Array.isArray(event))
+      throw new LogoutTokenRejected('events lacks the back-channel logout event');
     // A nonce would make it an ID token, which must never be accepted as a logout token.
     if ('nonce' in payload) throw new LogoutTokenRejected('nonce present');
     const sub = optionalString(payload.sub, 128, 'sub');

@@ -28,13 +28,20 @@ const PRODUCTION: Record<string, string> = {
 describe('environment validation', () => {
   it('takes integer settings as digits only, every one of them (1e3, 0x10 and 3.0 are not what an operator meant)', () => {
     for (const name of ['PORT', 'SESSION_TTL_SECONDS', 'SESSION_IDLE_SECONDS', 'LOG_FLUSH_INTERVAL_MS', 'WEBHOOK_TIMEOUT_MS']) {
-      for (const value of ['1e3', '0x10', '3.0']) expect(problemsOf({ [name]: value }).map((p) => p.split(':')[0]), `${name}=${value}`).toEqual([name]);
+      for (const value of ['1e3', '0x10', '3.0'])
+        expect(
+          problemsOf({ [name]: value }).map((p) => p.split(':')[0]),
+          `${name}=${value}`,
+        ).toEqual([name]);
     }
     expect(validateEnvironment({ SESSION_TTL_SECONDS: '3600' }).SESSION_TTL_SECONDS).toBe(3600);
   });
 
   it('outside production, derives PUBLIC_BASE_URL and FRONTEND_ORIGINS from PORT when they are not set', () => {
-    expect(validateEnvironment({ PORT: '3999' })).toMatchObject({ PUBLIC_BASE_URL: 'http://localhost:3999', FRONTEND_ORIGINS: 'http://localhost:3999' });
+    expect(validateEnvironment({ PORT: '3999' })).toMatchObject({
+      PUBLIC_BASE_URL: 'http://localhost:3999',
+      FRONTEND_ORIGINS: 'http://localhost:3999',
+    });
     expect(validateEnvironment({ PORT: '3999', PUBLIC_BASE_URL: 'http://127.0.0.1:8080' })).toMatchObject({
       PUBLIC_BASE_URL: 'http://127.0.0.1:8080',
       FRONTEND_ORIGINS: 'http://localhost:3999',
@@ -42,7 +49,9 @@ describe('environment validation', () => {
     // PORT=0 (any free port) says nothing about the address: the defaults stay.
     expect(validateEnvironment({ PORT: '0' }).PUBLIC_BASE_URL).toBe('http://localhost:3000');
     // Production derives nothing: both are required there.
-    expect(problemsOf({ ...PRODUCTION, PORT: '3999', PUBLIC_BASE_URL: '' }).join('\n')).toContain('PUBLIC_BASE_URL: required in production');
+    expect(problemsOf({ ...PRODUCTION, PORT: '3999', PUBLIC_BASE_URL: '' }).join('\n')).toContain(
+      'PUBLIC_BASE_URL: required in production',
+    );
   });
 
   it('starts in development with no configuration at all, on SQLite and the emulator', () => {
@@ -126,12 +135,16 @@ describe('environment validation', () => {
 
   it('names the https problems beside every other production problem in one error', () => {
     const names = problemsOf({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'http://localhost:3000' }).map((p) => p.split(':')[0]);
-    expect(names).toEqual(expect.arrayContaining(['PUBLIC_BASE_URL', 'FRONTEND_ORIGINS', 'MYDEX_ISSUER', 'MYDEX_PDX_URL', 'DATA_ENCRYPTION_KEY']));
+    expect(names).toEqual(
+      expect.arrayContaining(['PUBLIC_BASE_URL', 'FRONTEND_ORIGINS', 'MYDEX_ISSUER', 'MYDEX_PDX_URL', 'DATA_ENCRYPTION_KEY']),
+    );
   });
 
   it('keeps development and test on their http://localhost defaults', () => {
     expect(validateEnvironment({ NODE_ENV: 'test' }).PUBLIC_BASE_URL).toBe('http://localhost:3000');
-    expect(validateEnvironment({ NODE_ENV: 'development', MYDEX_ISSUER: 'http://127.0.0.1:4000' }).FRONTEND_ORIGINS).toBe('http://localhost:3000');
+    expect(validateEnvironment({ NODE_ENV: 'development', MYDEX_ISSUER: 'http://127.0.0.1:4000' }).FRONTEND_ORIGINS).toBe(
+      'http://localhost:3000',
+    );
   });
 
   it('reads the metrics and API docs settings, and refuses malformed ones', () => {
@@ -143,7 +156,9 @@ describe('environment validation', () => {
       'METRICS_PORT',
       'METRICS_TOKEN',
     ]);
-    expect(problemsOf({ ...PRODUCTION, METRICS_TOKEN: 'change-me-change-me-change-me' })).toEqual(['METRICS_TOKEN: is a placeholder; set a real token']);
+    expect(problemsOf({ ...PRODUCTION, METRICS_TOKEN: 'change-me-change-me-change-me' })).toEqual([
+      'METRICS_TOKEN: is a placeholder; set a real token',
+    ]);
   });
 
   it('rejects an encryption key that is not 32 bytes', () => {
@@ -153,7 +168,10 @@ describe('environment validation', () => {
   });
 
   it('reads the data-sharing agreement version and old data keys, and rejects malformed ones', () => {
-    const env = validateEnvironment({ MYDEX_CONNECTION_VERSION: '3', DATA_ENCRYPTION_KEYS_OLD: `${Buffer.alloc(32, 1).toString('base64')}, ${Buffer.alloc(32, 2).toString('base64')}` });
+    const env = validateEnvironment({
+      MYDEX_CONNECTION_VERSION: '3',
+      DATA_ENCRYPTION_KEYS_OLD: `${Buffer.alloc(32, 1).toString('base64')}, ${Buffer.alloc(32, 2).toString('base64')}`,
+    });
     expect(env.MYDEX_CONNECTION_VERSION).toBe(3);
     expect(validateEnvironment({}).MYDEX_CONNECTION_VERSION).toBe(1);
     expect(problemsOf({ MYDEX_CONNECTION_VERSION: '0' }).map((p) => p.split(':')[0])).toEqual(['MYDEX_CONNECTION_VERSION']);

@@ -2,19 +2,7 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { invalidCidrEntries } from '../common/http/cidr-list.js';
 import { DOMAIN_EVENT_NAMES, eventSelectedBy } from '../events/domain-events.js';
-import {
-  IsBase64,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  getMetadataStorage,
-  validateSync,
-} from 'class-validator';
+import { IsBase64, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, getMetadataStorage, validateSync } from 'class-validator';
 
 /**
  * Every environment variable the BFF reads. The names are part of the contract (architecture.md,
@@ -190,7 +178,9 @@ export class EnvironmentVariables {
 
   /** Comma list of the event types sent (`connection.established`, or `connection.*`); unset: every type. */
   @IsOptional()
-  @Matches(/^\s*[a-z0-9_.*-]+(\s*,\s*[a-z0-9_.*-]+)*\s*$/i, { message: 'must be a comma list of event types such as connection.established or connection.*' })
+  @Matches(/^\s*[a-z0-9_.*-]+(\s*,\s*[a-z0-9_.*-]+)*\s*$/i, {
+    message: 'must be a comma list of event types such as connection.established or connection.*',
+  })
   WEBHOOK_EVENTS?: string;
 
   /** Per-attempt timeout of a webhook delivery, in milliseconds; a claimed row's lease is twice this. */
@@ -379,7 +369,10 @@ export function webhookKey(secret: string): Buffer | undefined {
 /** WEBHOOK_URL and WEBHOOK_SECRET go together; the secret is a whsec_ key; the URL carries no credentials. */
 function webhookProblems(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
-  if (env.WEBHOOK_URL !== undefined && env.WEBHOOK_SECRET === undefined) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ and the base64 of 32 random bytes: echo whsec_$(openssl rand -base64 32))');
+  if (env.WEBHOOK_URL !== undefined && env.WEBHOOK_SECRET === undefined)
+    problems.push(
+      'WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ and the base64 of 32 random bytes: echo whsec_$(openssl rand -base64 32))',
+    );
   if (env.WEBHOOK_SECRET !== undefined && env.WEBHOOK_URL === undefined) problems.push('WEBHOOK_URL: required when WEBHOOK_SECRET is set');
   if (env.WEBHOOK_SECRET !== undefined && webhookKey(env.WEBHOOK_SECRET) === undefined) {
     problems.push('WEBHOOK_SECRET: must be whsec_ followed by the base64 of 24 to 64 random bytes (echo whsec_$(openssl rand -base64 32))');
@@ -388,11 +381,17 @@ function webhookProblems(env: EnvironmentVariables): string[] {
     problems.push('WEBHOOK_RETRY_SCHEDULE: every delay must be at least 0.1 second (a 0 would retry in a tight loop)');
   }
   // Entries the pattern above already refuses are named there, not twice.
-  const unknown = splitList(env.WEBHOOK_EVENTS).filter((wanted) => /^[a-z0-9_.*-]+$/i.test(wanted) && !DOMAIN_EVENT_NAMES.some((name) => eventSelectedBy(wanted, name)));
-  if (unknown.length > 0) problems.push(`WEBHOOK_EVENTS: ${unknown.join(', ')} matches no event (${DOMAIN_EVENT_NAMES.join(', ')}, or prefix.* such as connection.*)`);
+  const unknown = splitList(env.WEBHOOK_EVENTS).filter(
+    (wanted) => /^[a-z0-9_.*-]+$/i.test(wanted) && !DOMAIN_EVENT_NAMES.some((name) => eventSelectedBy(wanted, name)),
+  );
+  if (unknown.length > 0)
+    problems.push(
+      `WEBHOOK_EVENTS: ${unknown.join(', ')} matches no event (${DOMAIN_EVENT_NAMES.join(', ')}, or prefix.* such as connection.*)`,
+    );
   if (env.WEBHOOK_URL !== undefined && URL.canParse(env.WEBHOOK_URL)) {
     const url = new URL(env.WEBHOOK_URL);
-    if (url.username !== '' || url.password !== '') problems.push('WEBHOOK_URL: must not carry credentials (user:password@); the signature authenticates the BFF');
+    if (url.username !== '' || url.password !== '')
+      problems.push('WEBHOOK_URL: must not carry credentials (user:password@); the signature authenticates the BFF');
   }
   return problems;
 }
@@ -440,7 +439,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   }
   const badCidrs = invalidCidrEntries(splitList(env.CALLBACK_ALLOWED_IPS));
   if (badCidrs.length > 0) problems.push(`CALLBACK_ALLOWED_IPS: not an IP address or CIDR range: ${badCidrs.join(', ')}`);
-  if (splitList(env.DATA_ENCRYPTION_KEYS_OLD).some((key) => !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32)) {
+  if (
+    splitList(env.DATA_ENCRYPTION_KEYS_OLD).some((key) => !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length !== 32)
+  ) {
     problems.push('DATA_ENCRYPTION_KEYS_OLD: must be a comma list of 32-byte base64 keys');
   }
   if (env.REGISTRATION_CHALLENGE !== 'off' && env.REGISTRATION_CHALLENGE_SECRET === undefined) {
@@ -452,7 +453,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       if (given[name] === undefined) problems.push(`${name}: required in production`);
     }
     problems.push(...productionHttpsProblems(given));
-    if (given.METRICS_TOKEN !== undefined && PLACEHOLDER.test(String(given.METRICS_TOKEN))) problems.push('METRICS_TOKEN: is a placeholder; set a real token');
+    if (given.METRICS_TOKEN !== undefined && PLACEHOLDER.test(String(given.METRICS_TOKEN)))
+      problems.push('METRICS_TOKEN: is a placeholder; set a real token');
     for (const name of PRODUCTION_SECRETS) {
       const value = given[name];
       if (value === undefined) problems.push(`${name}: required in production`);

@@ -116,26 +116,38 @@ export function readCallbackDelivery(body: unknown, connectionNid: string): Call
   if (tooComplex.length > 0) return refused('too_complex', validationFailed(tooComplex), null);
 
   if (source.type === 'notification') {
-    const connectionId = typeof source.connection_id === 'string' && USABLE_CONNECTION_ID.test(source.connection_id) ? source.connection_id : null;
+    const connectionId =
+      typeof source.connection_id === 'string' && USABLE_CONNECTION_ID.test(source.connection_id) ? source.connection_id : null;
     // Mydex's example sends uid as a string ("4020") [S].
     return { kind: 'notification', uid: toPositiveInt(source.uid, UID_MAX) ?? null, connectionId, body: source };
   }
 
   const key = source.key;
   if (typeof key !== 'string' || key.length === 0) {
-    const problem = { field: 'key', code: key === undefined || key === '' ? 'required' : 'key_invalid', message: 'key is required: the Member Connection Key as one string.' };
+    const problem = {
+      field: 'key',
+      code: key === undefined || key === '' ? 'required' : 'key_invalid',
+      message: 'key is required: the Member Connection Key as one string.',
+    };
     return refused('key_missing', validationFailed([problem]), source);
   }
 
   const dto = new ConnectionCallbackDto();
   for (const name of CONNECTION_FIELDS) {
-    if (Object.hasOwn(source, name)) (dto as unknown as Record<string, unknown>)[name] = name === 'mydexid' && typeof source[name] === 'string' ? source[name].trim() : source[name];
+    if (Object.hasOwn(source, name))
+      (dto as unknown as Record<string, unknown>)[name] =
+        name === 'mydexid' && typeof source[name] === 'string' ? source[name].trim() : source[name];
   }
   // Neither the object nor the values go into validation errors: the key must not travel further.
   const anomalies = new Set<Anomaly>();
   for (const problem of fieldProblems(validateSync(dto, VALIDATOR_OPTIONS))) {
     const anomaly = ANOMALY_BY_FIELD[problem.field];
-    if (anomaly && !(problem.field === 'uid' && dto.uid === undefined) && !(problem.field === 'connection_id' && problem.code === 'required')) anomalies.add(anomaly);
+    if (
+      anomaly &&
+      !(problem.field === 'uid' && dto.uid === undefined) &&
+      !(problem.field === 'connection_id' && problem.code === 'required')
+    )
+      anomalies.add(anomaly);
   }
 
   const givenId = typeof dto.connection_id === 'string' && USABLE_CONNECTION_ID.test(dto.connection_id) ? dto.connection_id : null;
@@ -182,7 +194,15 @@ export function readCallbackDelivery(body: unknown, connectionNid: string): Call
  * is inside, so the hash does not let anyone confirm a guess of the `fields` values.
  */
 export function deliveryFingerprint(delivery: ConnectionDelivery): string {
-  const parts = [delivery.uid, delivery.mydexid?.toLowerCase() ?? null, delivery.key, delivery.connectionId, canonical(delivery.fields), delivery.linkingToken, delivery.version];
+  const parts = [
+    delivery.uid,
+    delivery.mydexid?.toLowerCase() ?? null,
+    delivery.key,
+    delivery.connectionId,
+    canonical(delivery.fields),
+    delivery.linkingToken,
+    delivery.version,
+  ];
   return createHash('sha256').update('mydex-bff delivery\0').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
@@ -224,7 +244,11 @@ function structureProblems(source: Record<string, unknown>): FieldProblem[] {
       }
       nodes += 1;
       if (depth > BODY_LIMITS.depth || nodes > BODY_LIMITS.nodes) {
-        problems.push({ field: field.slice(0, 100), code: 'too_complex', message: `Nested deeper than ${BODY_LIMITS.depth} levels or with more than ${BODY_LIMITS.nodes} entries.` });
+        problems.push({
+          field: field.slice(0, 100),
+          code: 'too_complex',
+          message: `Nested deeper than ${BODY_LIMITS.depth} levels or with more than ${BODY_LIMITS.nodes} entries.`,
+        });
         return problems;
       }
       for (const child of Object.values(node as Record<string, unknown>)) stack.push({ node: child, depth: depth + 1 });

@@ -156,7 +156,12 @@ function keepUnparsedCallbacks(app: NestFastifyApplication): void {
   });
 }
 
-function copyRawBody(request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream, done: (error: Error | null, payload?: NodeJS.ReadableStream) => void): void {
+function copyRawBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: NodeJS.ReadableStream,
+  done: (error: Error | null, payload?: NodeJS.ReadableStream) => void,
+): void {
   // Only JSON goes through the parser this copies for; a form's parser has the bytes already.
   if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(String(request.headers['content-type'] ?? ''))) return done(null, payload);
   const chunks: Buffer[] = [];

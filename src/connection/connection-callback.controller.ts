@@ -1,4 +1,17 @@
-import { applyDecorators, Body, Controller, Header, HttpCode, Inject, Logger, type OnModuleInit, Post, Put, Req, UseGuards } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Header,
+  HttpCode,
+  Inject,
+  Logger,
+  type OnModuleInit,
+  Post,
+  Put,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ConfigType } from '@nestjs/config';
 import {
@@ -44,13 +57,28 @@ const CallbackEndpoint = () =>
     ApiBody(CALLBACK_BODY),
     ApiOkResponse({
       type: CallbackReceivedDto,
-      description: 'Kept: applied (format surprises noted as anomalies), a repeat of the current delivery, quarantined for the operator, or a notification',
+      description:
+        'Kept: applied (format surprises noted as anomalies), a repeat of the current delivery, quarantined for the operator, or a notification',
     }),
-    ApiBadRequestResponse({ description: '`malformed_form`, `malformed_json`, `invalid_unicode` or `body_not_object` (from an admitted caller, the body is still kept, sealed)', content: PROBLEM }),
+    ApiBadRequestResponse({
+      description:
+        '`malformed_form`, `malformed_json`, `invalid_unicode` or `body_not_object` (from an admitted caller, the body is still kept, sealed)',
+      content: PROBLEM,
+    }),
     ApiUnauthorizedResponse({ description: '`callback_unauthenticated`: the Authentication header is missing or wrong', content: PROBLEM }),
-    ApiForbiddenResponse({ description: '`callback_source_not_allowed`: the client address is outside CALLBACK_ALLOWED_IPS', content: PROBLEM }),
-    ApiPayloadTooLargeResponse({ description: '`payload_too_large`: more than 1 MiB; `body_too_complex`: a JSON body with more than 50,000 keys and array items or nested deeper than 32 (kept, sealed)', content: PROBLEM }),
-    ApiUnprocessableEntityResponse({ description: '`validation_failed`: no `key`, or nested too deeply (the body is still kept, sealed)', content: PROBLEM }),
+    ApiForbiddenResponse({
+      description: '`callback_source_not_allowed`: the client address is outside CALLBACK_ALLOWED_IPS',
+      content: PROBLEM,
+    }),
+    ApiPayloadTooLargeResponse({
+      description:
+        '`payload_too_large`: more than 1 MiB; `body_too_complex`: a JSON body with more than 50,000 keys and array items or nested deeper than 32 (kept, sealed)',
+      content: PROBLEM,
+    }),
+    ApiUnprocessableEntityResponse({
+      description: '`validation_failed`: no `key`, or nested too deeply (the body is still kept, sealed)',
+      content: PROBLEM,
+    }),
   );
 
 /**
@@ -85,14 +113,19 @@ export class ConnectionCallbackController implements OnModuleInit {
         await this.connections.keepUnparsed(raw, reason, { method, contentType: 'json', requestId: String(request.id) });
       } catch (error) {
         // The answer is the parser's 4xx either way; a failure to keep is logged, never a 500.
-        this.logger.error(`keeping an unparsed delivery failed: ${error instanceof Error ? error.message : String(error)} (request ${String(request.id)})`);
+        this.logger.error(
+          `keeping an unparsed delivery failed: ${error instanceof Error ? error.message : String(error)} (request ${String(request.id)})`,
+        );
       }
     });
   }
 
   @Post(CONNECTION_CALLBACK.sub)
   @HttpCode(200) // on the method itself: the Swagger CLI plugin reads it from the source
-  @ApiOperation({ operationId: 'receiveConnectionCallback', summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)' })
+  @ApiOperation({
+    operationId: 'receiveConnectionCallback',
+    summary: 'Mydex: a member completed a First Time Connection (or a PDX notification)',
+  })
   @CallbackEndpoint()
   create(@Body() body: unknown, @Req() request: FastifyRequest): Promise<CallbackReceivedDto> {
     return this.receive('POST', body, request);
@@ -115,7 +148,11 @@ export class ConnectionCallbackController implements OnModuleInit {
   private async receive(method: 'POST' | 'PUT', body: unknown, request: FastifyRequest): Promise<CallbackReceivedDto> {
     const delivery = readCallbackDelivery(body, this.mydex.connectionNid);
     const form = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
-    await this.connections.record(delivery, { method, contentType: form ? 'form' : 'json', requestId: String(request.id) }, rawCallbackBody(request));
+    await this.connections.record(
+      delivery,
+      { method, contentType: form ? 'form' : 'json', requestId: String(request.id) },
+      rawCallbackBody(request),
+    );
     return RECEIVED;
   }
 }

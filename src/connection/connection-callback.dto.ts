@@ -48,7 +48,11 @@ export class ConnectionCallbackDto {
   @ApiProperty({ example: 'k3y-from-mydex', maxLength: MEMBER_KEY_MAX, writeOnly: true })
   @InRuleOrder(
     Coded('required', 'key is required.', presentString),
-    Coded('key_invalid', `key must be printable ASCII of at most ${MEMBER_KEY_MAX} characters.`, (value) => !presentString(value) || printable(MEMBER_KEY_MAX)(value)),
+    Coded(
+      'key_invalid',
+      `key must be printable ASCII of at most ${MEMBER_KEY_MAX} characters.`,
+      (value) => !presentString(value) || printable(MEMBER_KEY_MAX)(value),
+    ),
   )
   key!: string;
 
@@ -56,7 +60,11 @@ export class ConnectionCallbackDto {
   @ApiProperty({ example: '587-45678', pattern: CONNECTION_ID_PATTERN.source })
   @InRuleOrder(
     Coded('required', 'connection_id is required.', presentString),
-    Coded('connection_id_invalid', 'connection_id must look like {uid}-{nid}.', (value) => !presentString(value) || (typeof value === 'string' && CONNECTION_ID_PATTERN.test(value))),
+    Coded(
+      'connection_id_invalid',
+      'connection_id must look like {uid}-{nid}.',
+      (value) => !presentString(value) || (typeof value === 'string' && CONNECTION_ID_PATTERN.test(value)),
+    ),
   )
   connection_id!: string;
 
@@ -69,7 +77,11 @@ export class ConnectionCallbackDto {
     additionalProperties: true,
     example: { field_ds_personal_details: [[{ access: { r: { a: '1', s: 'A' }, w: { a: '0', s: 'R' } } }]] },
   })
-  @Coded('fields_invalid', 'fields must be an object of datasets, at most 10 levels deep, with text, number or boolean values.', optional((value) => fieldsProblem(value) === undefined))
+  @Coded(
+    'fields_invalid',
+    'fields must be an object of datasets, at most 10 levels deep, with text, number or boolean values.',
+    optional((value) => fieldsProblem(value) === undefined),
+  )
   fields?: Record<string, unknown>;
 
   /** Our own id for the member, echoed back by Mydex when the connection was started with one. [I] */

@@ -25,7 +25,10 @@ export class ConnectionCallbackGuard implements CanActivate {
   private readonly expected: Buffer;
   private readonly allowed: CidrList | null;
 
-  constructor(@Inject(mydexConfig.KEY) config: ConfigType<typeof mydexConfig>, @Inject(connectionConfig.KEY) connection: ConfigType<typeof connectionConfig>) {
+  constructor(
+    @Inject(mydexConfig.KEY) config: ConfigType<typeof mydexConfig>,
+    @Inject(connectionConfig.KEY) connection: ConfigType<typeof connectionConfig>,
+  ) {
     this.expected = Buffer.from(sha512Hex(config.connectionToken), 'latin1');
     this.allowed = connection.callbackAllowedIps.length > 0 ? new CidrList(connection.callbackAllowedIps) : null;
   }
@@ -39,14 +42,25 @@ export class ConnectionCallbackGuard implements CanActivate {
   /** Why this request may not deliver a callback, or undefined when it may. */
   refusal(request: FastifyRequest): ProblemException | undefined {
     if (this.allowed && !this.allowed.has(request.ip)) {
-      return new ProblemException('callback_source_not_allowed', 'Callbacks are accepted only from the addresses configured in CALLBACK_ALLOWED_IPS.');
+      return new ProblemException(
+        'callback_source_not_allowed',
+        'Callbacks are accepted only from the addresses configured in CALLBACK_ALLOWED_IPS.',
+      );
     }
     const header = request.headers.authentication;
     // The length is public (always 128), so checking the shape first leaks nothing.
-    if (typeof header !== 'string' || !SHA512_HEX.test(header) || !timingSafeEqual(Buffer.from(header.toLowerCase(), 'latin1'), this.expected)) {
-      return new ProblemException('callback_unauthenticated', 'Send the Authentication header Mydex sends: the SHA-512 hex of the Connection Token.', {
-        headers: { 'www-authenticate': 'Authentication' },
-      });
+    if (
+      typeof header !== 'string' ||
+      !SHA512_HEX.test(header) ||
+      !timingSafeEqual(Buffer.from(header.toLowerCase(), 'latin1'), this.expected)
+    ) {
+      return new ProblemException(
+        'callback_unauthenticated',
+        'Send the Authentication header Mydex sends: the SHA-512 hex of the Connection Token.',
+        {
+          headers: { 'www-authenticate': 'Authentication' },
+        },
+      );
     }
     return undefined;
   }

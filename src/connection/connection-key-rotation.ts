@@ -2,7 +2,16 @@ import type { DataSource } from 'typeorm';
 import { DataKeyError, type DataKeyRing } from '../common/crypto/data-key-ring.js';
 import { decodeSealed, isSealedText, SEALED_PREFIX, sealText } from '../common/crypto/sealed-text.js';
 import { registrationEmailContext } from '../registration/registration.entity.js';
-import { Connection, CONNECTION_COLUMNS, CONNECTION_EVENT_COLUMNS, CONNECTION_EVENTS, CONNECTIONS, eventContext, fieldsContext, sealContext } from './connection.entity.js';
+import {
+  Connection,
+  CONNECTION_COLUMNS,
+  CONNECTION_EVENT_COLUMNS,
+  CONNECTION_EVENTS,
+  CONNECTIONS,
+  eventContext,
+  fieldsContext,
+  sealContext,
+} from './connection.entity.js';
 import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 
 export interface RotationOptions {
@@ -44,15 +53,29 @@ const ROTATE_KEY = `UPDATE ${CONNECTIONS.ref} SET ${C.keyId} = $1, ${C.keyIv} = 
  * updated only if it is still exactly what was read, so a delivery stored meanwhile is never
  * overwritten with an older key; such a row is picked up by the next pass.
  */
-export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKeyRing, options: RotationOptions = {}): Promise<RotationReport> {
+export async function rotateConnectionKeys(
+  dataSource: DataSource,
+  ring: DataKeyRing,
+  options: RotationOptions = {},
+): Promise<RotationReport> {
   const batchSize = Math.max(1, options.batchSize ?? 100);
   const log = options.log ?? (() => undefined);
   const repository = dataSource.getRepository(Connection);
   const before = await countByKeyId(dataSource);
   const unknownKeyIds = Object.keys(before).filter((id) => !ring.has(id));
-  const report: RotationReport = { currentKeyId: ring.currentKeyId, rotated: 0, remaining: 0, before, unknownKeyIds, damaged: 0, sealed: {}, sealedRemaining: 0 };
+  const report: RotationReport = {
+    currentKeyId: ring.currentKeyId,
+    rotated: 0,
+    remaining: 0,
+    before,
+    unknownKeyIds,
+    damaged: 0,
+    sealed: {},
+    sealedRemaining: 0,
+  };
   log(`current key id ${ring.currentKeyId}; rows by key id: ${JSON.stringify(before)}`);
-  if (unknownKeyIds.length > 0) log(`no configured key for key id(s) ${unknownKeyIds.join(', ')}: add it to DATA_ENCRYPTION_KEYS_OLD to rotate those rows`);
+  if (unknownKeyIds.length > 0)
+    log(`no configured key for key id(s) ${unknownKeyIds.join(', ')}: add it to DATA_ENCRYPTION_KEYS_OLD to rotate those rows`);
 
   const rotatable = Object.keys(before).filter((id) => id !== ring.currentKeyId && ring.has(id));
   if (!options.dryRun && rotatable.length > 0) {
@@ -74,13 +97,19 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
         for (const row of batch) {
           let sealed;
           try {
-            sealed = ring.reseal({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, sealContext(row.connectionId));
+            sealed = ring.reseal(
+              { keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext },
+              sealContext(row.connectionId),
+            );
           } catch (error) {
             if (!(error instanceof DataKeyError)) throw error;
             damaged.add(row.connectionId);
             continue;
           }
-          statements.push([ROTATE_KEY, [sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext, row.connectionId, row.keyId, row.keyCiphertext]]);
+          statements.push([
+            ROTATE_KEY,
+            [sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext, row.connectionId, row.keyId, row.keyCiphertext],
+          ]);
         }
         const affected = statements.length > 0 ? await SqlEngine.of(dataSource).transaction(statements) : [];
         const changed = affected.filter((n) => n > 0).length;
@@ -91,7 +120,8 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
       if (raced === 0) break;
     }
     report.damaged = damaged.size;
-    if (damaged.size > 0) log(`${damaged.size} row(s) failed authentication and were left as they are: ${[...damaged].slice(0, 10).join(', ')}`);
+    if (damaged.size > 0)
+      log(`${damaged.size} row(s) failed authentication and were left as they are: ${[...damaged].slice(0, 10).join(', ')}`);
   }
   const after = await countByKeyId(dataSource);
   report.remaining = Object.entries(after).reduce((sum, [id, n]) => (id === ring.currentKeyId ? sum : sum + n), 0);
@@ -101,7 +131,9 @@ export async function rotateConnectionKeys(dataSource: DataSource, ring: DataKey
     report.sealedRemaining += result.remaining;
     log(`${column.table}.${column.column}: ${result.rotated} sealed under the current key, ${result.remaining} not under it`);
   }
-  log(`done: ${report.rotated} member keys re-encrypted, ${report.remaining} not under the current key; ${report.sealedRemaining} sealed values not under it`);
+  log(
+    `done: ${report.rotated} member keys re-encrypted, ${report.remaining} not under the current key; ${report.sealedRemaining} sealed values not under it`,
+  );
   return report;
 }
 
@@ -132,7 +164,14 @@ const SEALED_COLUMNS: SealedColumn[] = [
     with: [CONNECTION_EVENT_COLUMNS.requestId],
     context: (row) => eventContext(String(row[CONNECTION_EVENT_COLUMNS.requestId])),
   },
-  { table: 'registrations', id: 'id', column: 'email_sealed', with: [], context: (row) => registrationEmailContext(String(row.id)), legacy: 'email' },
+  {
+    table: 'registrations',
+    id: 'id',
+    column: 'email_sealed',
+    with: [],
+    context: (row) => registrationEmailContext(String(row.id)),
+    legacy: 'email',
+  },
 ];
 
 /**
@@ -141,13 +180,20 @@ const SEALED_COLUMNS: SealedColumn[] = [
  * so a concurrent write is never overwritten with older data. Plaintext values (rows from before
  * sealing) are sealed; values under a key the ring lacks, or damaged, are left and counted.
  */
-async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spec: SealedColumn, batchSize: number, dryRun: boolean): Promise<{ rotated: number; remaining: number }> {
+async function rotateSealedColumn(
+  dataSource: DataSource,
+  ring: DataKeyRing,
+  spec: SealedColumn,
+  batchSize: number,
+  dryRun: boolean,
+): Promise<{ rotated: number; remaining: number }> {
   const engine = SqlEngine.of(dataSource);
   const p = (n: number) => `$${n}`;
   const current = `${SEALED_PREFIX}${ring.currentKeyId}.%`;
   const stale = `(("${spec.column}" IS NOT NULL AND "${spec.column}" NOT LIKE ${p(1)})${spec.legacy ? ` OR "${spec.legacy}" IS NOT NULL` : ''})`;
   const columns = [spec.id, spec.column, ...spec.with, ...(spec.legacy ? [spec.legacy] : [])].map((name) => `"${name}"`).join(', ');
-  const count = async () => Number(((await engine.all(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
+  const count = async () =>
+    Number(((await engine.all(`SELECT COUNT(*) AS n FROM "${spec.table}" WHERE ${stale}`, [current])) as { n: number | string }[])[0]!.n);
   if (dryRun) return { rotated: 0, remaining: await count() };
   let rotated = 0;
   let cursor: string | number = spec.table === CONNECTION_EVENTS.name ? 0 : '';
@@ -179,7 +225,10 @@ async function rotateSealedColumn(dataSource: DataSource, ring: DataKeyRing, spe
       const clearLegacy = spec.legacy ? `, "${spec.legacy}" = NULL` : '';
       const same = value === null ? `"${spec.column}" IS NULL` : `"${spec.column}" = ${p(2)}`;
       const values = value === null ? [next, row[spec.id]] : [next, value, row[spec.id]];
-      statements.push([`UPDATE "${spec.table}" SET "${spec.column}" = ${p(1)}${clearLegacy} WHERE ${same} AND "${spec.id}" = ${p(values.length)}`, values]);
+      statements.push([
+        `UPDATE "${spec.table}" SET "${spec.column}" = ${p(1)}${clearLegacy} WHERE ${same} AND "${spec.id}" = ${p(values.length)}`,
+        values,
+      ]);
     }
     if (statements.length > 0) rotated += (await engine.transaction(statements)).filter((n) => n > 0).length;
     if (batch.length < batchSize) break;

@@ -83,13 +83,18 @@ export type Decision =
  * 4. A delivery naming an older agreement version than the connection's is quarantined; otherwise
  *    the later-received delivery wins [I] (Mydex documents no ordering, timestamp or nonce).
  */
-export function decide(rows: BindingRow[], d: { uid: number; mydexidLower: string; connectionId: string; fingerprint: string; version: number }): Decision {
+export function decide(
+  rows: BindingRow[],
+  d: { uid: number; mydexidLower: string; connectionId: string; fingerprint: string; version: number },
+): Decision {
   const live = rows.filter((row) => row.supersededAt === null);
   const own = rows.find((row) => row.connectionId === d.connectionId);
   if (own && Number(own.uid) !== d.uid) return { action: 'quarantine', reason: 'uid_changed' };
   if (own && own.mydexidLower !== d.mydexidLower) return { action: 'quarantine', reason: 'mydexid_changed' };
-  if (live.some((row) => row.mydexidLower === d.mydexidLower && Number(row.uid) !== d.uid)) return { action: 'quarantine', reason: 'uid_changed' };
-  if (live.some((row) => Number(row.uid) === d.uid && row.mydexidLower !== d.mydexidLower)) return { action: 'quarantine', reason: 'mydexid_changed' };
+  if (live.some((row) => row.mydexidLower === d.mydexidLower && Number(row.uid) !== d.uid))
+    return { action: 'quarantine', reason: 'uid_changed' };
+  if (live.some((row) => Number(row.uid) === d.uid && row.mydexidLower !== d.mydexidLower))
+    return { action: 'quarantine', reason: 'mydexid_changed' };
   // Every row left belongs to this member: its live row (if any) and this connection_id's row.
   const member = live.find((row) => row.mydexidLower === d.mydexidLower) ?? null;
   const current = member ?? own ?? null;

@@ -22,7 +22,15 @@ const mydex = { startConnection: vi.fn() };
 const DSSA = 'https://mydex.example/dssa/one-time';
 
 function member(mydexid: string | null): AuthenticatedMember {
-  return { via: 'session', sessionId: 'session-1', client: 'web', issuer: 'https://mydex.example', sub: `sub-${mydexid ?? 'none'}`, mydexid, expiresAt: new Date(Date.now() + 3_600_000) };
+  return {
+    via: 'session',
+    sessionId: 'session-1',
+    client: 'web',
+    issuer: 'https://mydex.example',
+    sub: `sub-${mydexid ?? 'none'}`,
+    mydexid,
+    expiresAt: new Date(Date.now() + 3_600_000),
+  };
 }
 
 describe('ConnectionModule (testing module, MydexClient overridden)', () => {
@@ -34,7 +42,14 @@ describe('ConnectionModule (testing module, MydexClient overridden)', () => {
   /** A First Time Connection callback from Mydex for this member, at this agreement version. */
   async function connected(mydexid: string, uid: number, version: number): Promise<void> {
     const nid = moduleRef.get<{ connectionNid: string }>(mydexConfig.KEY).connectionNid;
-    const body = { uid, mydexid, key: `member-key-${uid}-0123456789abcdef`, connection_id: `${uid}-${nid}`, version, fields: { field_ds_personal_details: [[{ access: { r: { a: '1', s: 'A' } } }]] } };
+    const body = {
+      uid,
+      mydexid,
+      key: `member-key-${uid}-0123456789abcdef`,
+      connection_id: `${uid}-${nid}`,
+      version,
+      fields: { field_ds_personal_details: [[{ access: { r: { a: '1', s: 'A' } } }]] },
+    };
     await connections.record(readCallbackDelivery(body, nid), { method: 'POST', contentType: 'json', requestId: `spec-${uid}` });
   }
 

@@ -20,13 +20,24 @@ import { ConnectionsService } from './connections.service.js';
  * key encrypted at rest, and the member-facing start/status/return endpoints.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Connection, ConnectionEvent]), ConfigModule.forFeature(connectionConfig), CryptoModule, SessionModule, MydexModule, ReturnToModule],
+  imports: [
+    TypeOrmModule.forFeature([Connection, ConnectionEvent]),
+    ConfigModule.forFeature(connectionConfig),
+    CryptoModule,
+    SessionModule,
+    MydexModule,
+    ReturnToModule,
+  ],
   controllers: [ConnectionCallbackController, ConnectionsController],
   providers: [
     ConnectionsService,
     ConnectionCallbackGuard,
     // A plain class (the operator command constructs it without Nest): built from the data source and the data key ring.
-    { provide: ConnectionRepository, inject: [getDataSourceToken(), DataEncryption], useFactory: (dataSource: DataSource, encryption: DataEncryption) => new ConnectionRepository(dataSource, encryption) },
+    {
+      provide: ConnectionRepository,
+      inject: [getDataSourceToken(), DataEncryption],
+      useFactory: (dataSource: DataSource, encryption: DataEncryption) => new ConnectionRepository(dataSource, encryption),
+    },
   ],
   exports: [ConnectionsService],
 })

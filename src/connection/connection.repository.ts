@@ -101,7 +101,10 @@ export class ConnectionRepository {
       `SELECT ${selectColumns(CONNECTION_EVENTS, ['requestId', 'payload', 'receivedAt'])} FROM ${CONNECTION_EVENTS.ref} ` +
         `WHERE ${E.kind} = 'notification' AND (${E.connectionId} = $1 OR ${E.uid} = $2) ORDER BY ${E.id} DESC LIMIT $3`,
     );
-    this.connectedByMydexid = new PreparedQuery(dataSource, `SELECT 1 AS "found" FROM ${CONNECTIONS.ref} WHERE ${C.mydexidLower} = $1 AND ${C.supersededAt} IS NULL LIMIT 1`);
+    this.connectedByMydexid = new PreparedQuery(
+      dataSource,
+      `SELECT 1 AS "found" FROM ${CONNECTIONS.ref} WHERE ${C.mydexidLower} = $1 AND ${C.supersededAt} IS NULL LIMIT 1`,
+    );
   }
 
   /** The rows a delivery for this member may touch (see decide in connection-rules.ts). */
@@ -123,7 +126,14 @@ export class ConnectionRepository {
   }
 
   /** The event of a connection delivery that changed nothing (quarantined, duplicate), with `alongside` (its webhook row) atomically. */
-  async writeEvent(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null, alongside: Statement[] = []): Promise<void> {
+  async writeEvent(
+    delivery: ConnectionDelivery,
+    context: DeliveryContext,
+    now: Date,
+    status: ConnectionEventStatus,
+    reason: QuarantineReason | null,
+    alongside: Statement[] = [],
+  ): Promise<void> {
     await this.sql.writeAtomically([...alongside, this.eventStatement(delivery, context, now, status, reason)]);
   }
 
@@ -131,21 +141,43 @@ export class ConnectionRepository {
   async writeNotification(delivery: NotificationDelivery, context: DeliveryContext, now: Date, alongside: Statement[]): Promise<void> {
     await this.sql.writeAtomically([
       ...alongside,
-      this.rawEvent('notification', context, now, delivery.connectionId, delivery.uid, JSON.stringify(delivery.body), 'received', null, null),
+      this.rawEvent(
+        'notification',
+        context,
+        now,
+        delivery.connectionId,
+        delivery.uid,
+        JSON.stringify(delivery.body),
+        'received',
+        null,
+        null,
+      ),
     ]);
   }
 
   /** A refused delivery: its body (parsed, or the raw bytes) kept sealed for the operator. */
-  async writeRefused(delivery: { reason: RefusedDelivery['reason'] | string; body: RefusedDelivery['body'] }, raw: Buffer | undefined, context: DeliveryContext, now: Date): Promise<void> {
+  async writeRefused(
+    delivery: { reason: RefusedDelivery['reason'] | string; body: RefusedDelivery['body'] },
+    raw: Buffer | undefined,
+    context: DeliveryContext,
+    now: Date,
+  ): Promise<void> {
     const payload = JSON.stringify(delivery.body !== null ? { body: delivery.body } : rawPayload(raw));
     const kind: ConnectionEventKind = delivery.body?.type === 'notification' ? 'notification' : 'connection';
     await this.sql.writeAtomically([this.rawEvent(kind, context, now, null, null, payload, 'refused', delivery.reason, null)]);
   }
 
   /** The latest notifications for a connection (by its connection_id or uid), newest first, opened. */
-  async latestNotifications(connectionId: string, uid: number, limit: number): Promise<{ body: Record<string, unknown>; receivedAt: unknown }[]> {
+  async latestNotifications(
+    connectionId: string,
+    uid: number,
+    limit: number,
+  ): Promise<{ body: Record<string, unknown>; receivedAt: unknown }[]> {
     const rows = await this.notifications.all([connectionId, uid, limit]);
-    return rows.map((row) => ({ body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>, receivedAt: row.receivedAt }));
+    return rows.map((row) => ({
+      body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>,
+      receivedAt: row.receivedAt,
+    }));
   }
 
   /** Every quarantined delivery, oldest first, opened (the key is never part of the answer). */
@@ -174,10 +206,18 @@ export class ConnectionRepository {
   /** A quarantined event, its body opened (with the key, which only a quarantined event keeps). Throws for an unknown or resolved one. */
   async quarantined(id: number): Promise<QuarantinedEvent> {
     const keys = ['method', 'requestId', 'payload', 'status'] as const;
-    const [row] = await this.sql.all<Pick<ConnectionEvent, (typeof keys)[number]>>(`SELECT ${selectColumns(CONNECTION_EVENTS, keys)} FROM ${CONNECTION_EVENTS.ref} WHERE ${E.id} = $1`, [id]);
+    const [row] = await this.sql.all<Pick<ConnectionEvent, (typeof keys)[number]>>(
+      `SELECT ${selectColumns(CONNECTION_EVENTS, keys)} FROM ${CONNECTION_EVENTS.ref} WHERE ${E.id} = $1`,
+      [id],
+    );
     if (!row) throw new Error(`No connection event ${id}.`);
     if (row.status !== 'quarantined') throw new Error(`Event ${id} is ${row.status}, not quarantined.`);
-    return { id, body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>, method: row.method, requestId: row.requestId };
+    return {
+      id,
+      body: JSON.parse(openText(this.sealer, row.payload, eventContext(row.requestId))) as Record<string, unknown>,
+      method: row.method,
+      requestId: row.requestId,
+    };
   }
 
   /**
@@ -187,7 +227,11 @@ export class ConnectionRepository {
    */
   async applyQuarantined(event: QuarantinedEvent, applied: AppliedDelivery): Promise<void> {
     const { delivery, now } = applied;
-    await this.sql.transaction([this.supersedeStatement(delivery, now), this.upsertStatement(applied), this.resolveStatement(event, 'applied', now)]);
+    await this.sql.transaction([
+      this.supersedeStatement(delivery, now),
+      this.upsertStatement(applied),
+      this.resolveStatement(event, 'applied', now),
+    ]);
   }
 
   /** The operator's drop: kept for the audit trail, its copy of the key removed. */
@@ -223,7 +267,10 @@ export class ConnectionRepository {
   async memberKey(connectionId: string): Promise<string | null> {
     const row = await this.connections.findOneBy({ connectionId });
     if (!row) return null;
-    return this.sealer.open({ keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext }, sealContext(row.connectionId));
+    return this.sealer.open(
+      { keyId: row.keyId, iv: row.keyIv, tag: row.keyTag, ciphertext: row.keyCiphertext },
+      sealContext(row.connectionId),
+    );
   }
 
   /**
@@ -234,7 +281,12 @@ export class ConnectionRepository {
   async deleteEventsBefore(cutoff: Date): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const batch = await this.events.find({ select: { id: true }, where: { receivedAt: LessThan(cutoff) }, order: { receivedAt: 'ASC' }, take: PURGE_BATCH });
+      const batch = await this.events.find({
+        select: { id: true },
+        where: { receivedAt: LessThan(cutoff) },
+        order: { receivedAt: 'ASC' },
+        take: PURGE_BATCH,
+      });
       if (batch.length === 0) return deleted;
       await this.events.delete(batch.map((event) => event.id));
       deleted += batch.length;
@@ -280,7 +332,13 @@ export class ConnectionRepository {
    * The event of a connection delivery. Only a quarantined one keeps the key (sealed), so that the
    * operator can still apply it; the others keep the body without it.
    */
-  private eventStatement(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, status: ConnectionEventStatus, reason: QuarantineReason | null): Statement {
+  private eventStatement(
+    delivery: ConnectionDelivery,
+    context: DeliveryContext,
+    now: Date,
+    status: ConnectionEventStatus,
+    reason: QuarantineReason | null,
+  ): Statement {
     const body = status === 'quarantined' ? delivery.body : withoutKey(delivery.body);
     const anomalies = delivery.anomalies.length > 0 ? delivery.anomalies.join(',') : null;
     return this.rawEvent('connection', context, now, delivery.connectionId, delivery.uid, JSON.stringify(body), status, reason, anomalies);
@@ -315,7 +373,10 @@ export class ConnectionRepository {
 
   /** Marks a quarantined event resolved, its body kept without the key. */
   private resolveStatement(event: QuarantinedEvent, status: 'applied' | 'dropped', now: Date): Statement {
-    return [SQL.resolve, [status, now, sealText(this.sealer, JSON.stringify(withoutKey(event.body)), eventContext(event.requestId)), event.id]];
+    return [
+      SQL.resolve,
+      [status, now, sealText(this.sealer, JSON.stringify(withoutKey(event.body)), eventContext(event.requestId)), event.id],
+    ];
   }
 }
 

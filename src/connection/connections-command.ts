@@ -13,7 +13,7 @@ export interface OperatorSettings {
 
 export const CONNECTIONS_USAGE = [
   'npm run connections -- quarantine              list the quarantined callback deliveries',
-  'npm run connections -- quarantine apply <id>   apply one: it becomes the member\'s connection',
+  "npm run connections -- quarantine apply <id>   apply one: it becomes the member's connection",
   'npm run connections -- quarantine drop <id>    dismiss one (kept in the audit trail, without its key)',
 ].join('\n');
 
@@ -22,7 +22,12 @@ export const CONNECTIONS_USAGE = [
  * applied (docs/connections.md "Quarantined deliveries"). Prints no secret: never the member key,
  * never `fields`. Answers the exit status: 0 done, 1 refused (unknown id, not quarantined…), 64 usage.
  */
-export async function runConnectionsCommand(args: readonly string[], repository: ConnectionRepository, settings: OperatorSettings, out: (line: string) => void): Promise<number> {
+export async function runConnectionsCommand(
+  args: readonly string[],
+  repository: ConnectionRepository,
+  settings: OperatorSettings,
+  out: (line: string) => void,
+): Promise<number> {
   const [group, action, idText, ...rest] = args;
   if (group !== 'quarantine' || rest.length > 0) {
     out(CONNECTIONS_USAGE);
@@ -59,7 +64,12 @@ export async function runConnectionsCommand(args: readonly string[], repository:
  * bound to before (the rows bound to its MydexID or uid are superseded), written as the callback
  * would have written it, and the event is marked applied, its copy of the key removed.
  */
-async function applyQuarantined(repository: ConnectionRepository, settings: OperatorSettings, id: number, now = new Date()): Promise<{ connectionId: string }> {
+async function applyQuarantined(
+  repository: ConnectionRepository,
+  settings: OperatorSettings,
+  id: number,
+  now = new Date(),
+): Promise<{ connectionId: string }> {
   const event = await repository.quarantined(id);
   const delivery = readCallbackDelivery(event.body, settings.connectionNid);
   if (delivery.kind !== 'connection' || !isIdentified(delivery)) {

@@ -57,12 +57,22 @@ export class ConnectionsController {
   @RegistrationBindingAccepted()
   @ApiCookieAuth()
   @ApiBearerAuth()
-  @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
+  @ApiHeader({
+    name: 'X-Registration-Secret',
+    required: false,
+    description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session.",
+  })
   @Header('cache-control', 'no-store')
-  @ApiOperation({ operationId: 'startConnection', summary: 'Start a First Time Connection (or an update to a newer agreement) → the DSSA URL' })
+  @ApiOperation({
+    operationId: 'startConnection',
+    summary: 'Start a First Time Connection (or an update to a newer agreement) → the DSSA URL',
+  })
   @ApiOkResponse({ type: ConnectionStartedDto })
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`', content: PROBLEM })
-  @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
+  @ApiUnauthorizedResponse({
+    description: '`session_required`: no session, and no registration binding within its connect window',
+    content: PROBLEM,
+  })
   @ApiForbiddenResponse({ description: '`csrf_header_missing`: a cookie without `X-CSRF: 1`', content: PROBLEM })
   @ApiConflictResponse({ description: '`already_connected`: connected at the configured agreement version', content: PROBLEM })
   @ApiMydexUpstreamResponses('`upstream_auth_failed`, `upstream_bad_response` or `mydex_rejected` (422)')
@@ -80,15 +90,34 @@ export class ConnectionsController {
   @RegistrationBindingAccepted()
   @ApiCookieAuth()
   @ApiBearerAuth()
-  @ApiHeader({ name: 'X-Registration-Secret', required: false, description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session." })
+  @ApiHeader({
+    name: 'X-Registration-Secret',
+    required: false,
+    description: "A native app's `registrationSecret`, within the connect window after its own-form registration, instead of a session.",
+  })
   @Header('cache-control', 'no-store')
-  @ApiOperation({ operationId: 'getMyConnection', summary: "The signed-in member's connection: state, permissions and version (never the key)" })
+  @ApiOperation({
+    operationId: 'getMyConnection',
+    summary: "The signed-in member's connection: state, permissions and version (never the key)",
+  })
   @ApiOkResponse({ type: ConnectionStatusDto })
-  @ApiUnauthorizedResponse({ description: '`session_required`: no session, and no registration binding within its connect window', content: PROBLEM })
+  @ApiUnauthorizedResponse({
+    description: '`session_required`: no session, and no registration binding within its connect window',
+    content: PROBLEM,
+  })
   async me(@CurrentMember() member: AuthenticatedMember): Promise<ConnectionStatusDto> {
     const found = await this.connections.connectionOf(member);
     if (!found) {
-      return { connected: false, connectionId: null, uid: null, permissions: null, version: null, updateAvailable: false, connectedAt: null, notifications: [] };
+      return {
+        connected: false,
+        connectionId: null,
+        uid: null,
+        permissions: null,
+        version: null,
+        updateAvailable: false,
+        connectedAt: null,
+        notifications: [],
+      };
     }
     return {
       connected: true,
@@ -114,7 +143,9 @@ export class ConnectionsController {
   @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'An allowlisted frontend URL (set by POST /v1/connections)' })
   @ApiResponse({ status: 303, description: 'To the frontend: `returnTo` (or the first frontend origin) with `?connection=returned`' })
   back(@Query('returnTo') returnTo: unknown, @Res() reply: FastifyReply): void {
-    const target = withQuery(this.returnTo.targetOrDefault(typeof returnTo === 'string' ? returnTo : undefined, ['web', 'app']), { connection: 'returned' });
+    const target = withQuery(this.returnTo.targetOrDefault(typeof returnTo === 'string' ? returnTo : undefined, ['web', 'app']), {
+      connection: 'returned',
+    });
     void reply.status(303).header('location', target).header('cache-control', 'no-store').send();
   }
 }

@@ -36,7 +36,10 @@ export class DatasetPermissionDto implements DatasetPermission {
   @ApiProperty({ enum: ['automatic', 'on_request'], nullable: true, type: String })
   writeStyle!: 'automatic' | 'on_request' | null;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'object', properties: { read: { type: 'boolean' }, write: { type: 'boolean' } } } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'object', properties: { read: { type: 'boolean' }, write: { type: 'boolean' } } },
+  })
   fields?: Record<string, { read: boolean; write: boolean }>;
 }
 

@@ -13,7 +13,17 @@ import { SessionConnectionStatus } from '../session/connection-status.js';
 import { TransactionalEvents } from '../webhooks/transactional-events.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { deliveryFingerprint, type CallbackDelivery, type ConnectionDelivery } from './callback-delivery.js';
-import { approvedVersion, changeOf, decide, isIdentified, isUniqueViolation, withFingerprint, type DeliveryContext, type DeliveryOutcome, type QuarantineReason } from './connection-rules.js';
+import {
+  approvedVersion,
+  changeOf,
+  decide,
+  isIdentified,
+  isUniqueViolation,
+  withFingerprint,
+  type DeliveryContext,
+  type DeliveryOutcome,
+  type QuarantineReason,
+} from './connection-rules.js';
 import type { Connection } from './connection.entity.js';
 import { ConnectionRepository } from './connection.repository.js';
 import type { ConnectionNotificationViewDto } from './connections.dto.js';
@@ -102,7 +112,9 @@ export class ConnectionsService implements OnModuleInit {
     if (existing && existing.version >= configured) {
       throw new ProblemException('already_connected', `Already connected at agreement version ${existing.version}.`);
     }
-    const { url } = await this.mydex.startConnection(existing ? { mydexid: member.mydexid, returnTo, version: configured } : { mydexid: member.mydexid, returnTo });
+    const { url } = await this.mydex.startConnection(
+      existing ? { mydexid: member.mydexid, returnTo, version: configured } : { mydexid: member.mydexid, returnTo },
+    );
     return { url, kind: existing ? 'update' : 'first' };
   }
 
@@ -143,7 +155,8 @@ export class ConnectionsService implements OnModuleInit {
     } else {
       for (const anomaly of delivery.anomalies) this.metrics.connectionDeliveryAnomalies.inc({ anomaly });
       const anomalies = delivery.anomalies.length > 0 ? ` with anomalies ${delivery.anomalies.join(', ')}` : '';
-      if (anomalies) this.logger.warn(`delivery for connection ${delivery.connectionId ?? '(none)'}${anomalies} (request ${context.requestId})`);
+      if (anomalies)
+        this.logger.warn(`delivery for connection ${delivery.connectionId ?? '(none)'}${anomalies} (request ${context.requestId})`);
       const outcome = await this.deliver(delivery, context);
       this.metrics.connectionDeliveries.inc({ status: outcome.status, reason: outcome.status === 'quarantined' ? outcome.reason : '' });
       if (outcome.status === 'quarantined') {
@@ -151,9 +164,13 @@ export class ConnectionsService implements OnModuleInit {
           `delivery for connection ${delivery.connectionId ?? '(none)'} QUARANTINED (${outcome.reason}): stored, not applied; see npm run connections -- quarantine (request ${context.requestId})`,
         );
       } else if (outcome.status === 'duplicate') {
-        this.logger.log(`connection ${delivery.connectionId} unchanged: a repeat of the delivery it reflects (request ${context.requestId})`);
+        this.logger.log(
+          `connection ${delivery.connectionId} unchanged: a repeat of the delivery it reflects (request ${context.requestId})`,
+        );
       } else {
-        this.logger.log(`connection ${delivery.connectionId} stored from ${context.method}${outcome.moved ? ' (the member\'s connection moved to it)' : ''} (request ${context.requestId})`);
+        this.logger.log(
+          `connection ${delivery.connectionId} stored from ${context.method}${outcome.moved ? " (the member's connection moved to it)" : ''} (request ${context.requestId})`,
+        );
       }
     }
     // After the delivery is stored; beside the answer, never in it (PeriodicPurge).
@@ -180,7 +197,13 @@ export class ConnectionsService implements OnModuleInit {
     const rows = await this.repository.bindings(delivery);
     const fingerprint = deliveryFingerprint(delivery);
     const version = approvedVersion(delivery, this.connection.version);
-    const decision = decide(rows, { uid: delivery.uid, mydexidLower: delivery.mydexid.toLowerCase(), connectionId: delivery.connectionId, fingerprint, version });
+    const decision = decide(rows, {
+      uid: delivery.uid,
+      mydexidLower: delivery.mydexid.toLowerCase(),
+      connectionId: delivery.connectionId,
+      fingerprint,
+      version,
+    });
     if (decision.action === 'quarantine') return this.quarantine(delivery, context, now, decision.reason);
     if (decision.action === 'duplicate') {
       await this.repository.writeEvent(delivery, context, now, 'duplicate', null);
@@ -200,7 +223,12 @@ export class ConnectionsService implements OnModuleInit {
   }
 
   /** Keeps a delivery that must not be applied, its `connection.quarantined` webhook row with it. */
-  private async quarantine(delivery: ConnectionDelivery, context: DeliveryContext, now: Date, reason: QuarantineReason): Promise<DeliveryOutcome> {
+  private async quarantine(
+    delivery: ConnectionDelivery,
+    context: DeliveryContext,
+    now: Date,
+    reason: QuarantineReason,
+  ): Promise<DeliveryOutcome> {
     const event = this.events.prepare('connection.quarantined', {
       connectionId: delivery.connectionId,
       uid: delivery.uid,

@@ -5,7 +5,7 @@ import { fieldsProblem, normalisePermissions } from './permissions.js';
 const parse = (form: string) => qs.parse(form, { depth: 10 }).fields as Record<string, unknown>;
 
 describe('normalisePermissions', () => {
-  it('reads Mydex\'s example keys: read granted automatically, write denied on request', () => {
+  it("reads Mydex's example keys: read granted automatically, write denied on request", () => {
     const fields = parse(
       'fields[field_ds_personal_details][0][][access][r][a]=1&fields[field_ds_personal_details][0][][access][r][s]=A' +
         '&fields[field_ds_personal_details][0][][access][w][a]=0&fields[field_ds_personal_details][0][][access][w][s]=R',
@@ -42,7 +42,7 @@ describe('normalisePermissions', () => {
 });
 
 describe('fieldsProblem', () => {
-  it('accepts Mydex\'s nested structure', () => {
+  it("accepts Mydex's nested structure", () => {
     expect(fieldsProblem(parse('fields[ds][0][][access][r][a]=1'))).toBeUndefined();
   });
 

@@ -42,7 +42,10 @@ export function findDemoSpaRoot(from: string = import.meta.dirname): string | un
  * reaches the problem+json 404/405 handling.
  * The pages are covered by the BFF's Content-Security-Policy like every response.
  */
-export async function mountDemoSpa(app: NestFastifyApplication, env: Pick<EnvironmentVariables, 'NODE_ENV' | 'DEMO_SPA'>): Promise<boolean> {
+export async function mountDemoSpa(
+  app: NestFastifyApplication,
+  env: Pick<EnvironmentVariables, 'NODE_ENV' | 'DEMO_SPA'>,
+): Promise<boolean> {
   if (!demoSpaEnabled(env)) return false;
   const root = findDemoSpaRoot();
   if (root === undefined) throw new Error(`DEMO_SPA is on but ${SPA_FOLDER}/index.html was not found above ${import.meta.dirname}`);

@@ -89,7 +89,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       const { defaultEmulatorOptions, startEmulator } = await import('../../emulator/emulator.js');
       const emulator = await startEmulator({ ...defaultEmulatorOptions(options.env as NodeJS.ProcessEnv), port: env.EMULATOR_PORT });
       stopEmulator = () => emulator.close();
-      record({ title: 'Local emulator', status: 'ok', detail: `none was listening on port ${env.EMULATOR_PORT}: started one in this process for the checks (stopped at the end)` });
+      record({
+        title: 'Local emulator',
+        status: 'ok',
+        detail: `none was listening on port ${env.EMULATOR_PORT}: started one in this process for the checks (stopped at the end)`,
+      });
       discovery = await fetchDiscovery(mydex.issuer, mydex.timeoutMs);
     }
     checkDiscovery(discovery, url, mydex.issuer, mydex.scopes, oidc.overrides, production, record);
@@ -99,7 +103,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const provider = new MydexOidcProvider(mydex, oidc, metrics);
     record(
       await upstreamCheck(TOKEN_TITLE, logs, async () => {
-        const tokens = new ClientCredentialsTokens({ tokenEndpoint: () => provider.tokenEndpoint(), clientId: mydex.clientId, clientSecret: mydex.clientSecret, timeoutMs: mydex.timeoutMs, scope: 'mydex:pdx' });
+        const tokens = new ClientCredentialsTokens({
+          tokenEndpoint: () => provider.tokenEndpoint(),
+          clientId: mydex.clientId,
+          clientSecret: mydex.clientSecret,
+          timeoutMs: mydex.timeoutMs,
+          scope: 'mydex:pdx',
+        });
         await tokens.get();
         return `obtained from the token endpoint with MYDEX_CLIENT_ID ${mydex.clientId}`;
       }),
@@ -119,7 +129,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         const status = await client.checkConnectionCredentials().catch((error: unknown) => {
           if (error instanceof ProblemException && error.code === 'upstream_auth_failed') {
             // The client credentials and the NID passed the lines above: what is left is the connection token.
-            throw new DoctorFinding('fail', `Mydex refused the Authentication header or connection_token_hash of connection ${mydex.connectionNid} (upstream_auth_failed): check MYDEX_CONNECTION_TOKEN, the Connection Token Mydex issued with that NID`);
+            throw new DoctorFinding(
+              'fail',
+              `Mydex refused the Authentication header or connection_token_hash of connection ${mydex.connectionNid} (upstream_auth_failed): check MYDEX_CONNECTION_TOKEN, the Connection Token Mydex issued with that NID`,
+            );
           }
           throw error;
         });
@@ -167,7 +180,11 @@ interface Settings {
  * everything to fix. Outside production, with real Mydex settings, the production rules are applied
  * too and what they would refuse is a warning.
  */
-function checkSettings(raw: Record<string, string | undefined>, target: DoctorReport['target'], record: (result: CheckResult) => void): Settings | undefined {
+function checkSettings(
+  raw: Record<string, string | undefined>,
+  target: DoctorReport['target'],
+  record: (result: CheckResult) => void,
+): Settings | undefined {
   const title = 'Settings valid, secrets not placeholders';
   const production = raw.NODE_ENV?.trim() === 'production';
   let env: EnvironmentVariables;
@@ -186,9 +203,18 @@ function checkSettings(raw: Record<string, string | undefined>, target: DoctorRe
     }
   }
   if (production) {
-    record({ title, status: 'ok', detail: 'the production rules pass (Mydex settings present, MYDEX_CLIENT_SECRET, MYDEX_CONNECTION_TOKEN and DATA_ENCRYPTION_KEY set and not placeholders)' });
+    record({
+      title,
+      status: 'ok',
+      detail:
+        'the production rules pass (Mydex settings present, MYDEX_CLIENT_SECRET, MYDEX_CONNECTION_TOKEN and DATA_ENCRYPTION_KEY set and not placeholders)',
+    });
   } else if (target === 'emulator') {
-    record({ title, status: 'ok', detail: `valid for development (NODE_ENV=${env.NODE_ENV}); the emulator's built-in development credentials are allowed outside production` });
+    record({
+      title,
+      status: 'ok',
+      detail: `valid for development (NODE_ENV=${env.NODE_ENV}); the emulator's built-in development credentials are allowed outside production`,
+    });
   } else {
     let problems: string[] = [];
     try {
@@ -200,7 +226,11 @@ function checkSettings(raw: Record<string, string | undefined>, target: DoctorRe
     record(
       problems.length === 0
         ? { title, status: 'ok', detail: `valid, and the production rules pass too (NODE_ENV=${env.NODE_ENV})` }
-        : { title, status: 'warn', detail: `valid for NODE_ENV=${env.NODE_ENV}, but a production start would refuse: ${problems.join('; ')}` },
+        : {
+            title,
+            status: 'warn',
+            detail: `valid for NODE_ENV=${env.NODE_ENV}, but a production start would refuse: ${problems.join('; ')}`,
+          },
     );
   }
   return { env, production, raw };
@@ -209,7 +239,13 @@ function checkSettings(raw: Record<string, string | undefined>, target: DoctorRe
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** PUBLIC_BASE_URL and the URLs derived from it must be https in production; plain http is for localhost. */
-function checkPublicUrls(publicBaseUrl: string, production: boolean, callbackUrl: string, redirectUri: string, record: (result: CheckResult) => void): void {
+function checkPublicUrls(
+  publicBaseUrl: string,
+  production: boolean,
+  callbackUrl: string,
+  redirectUri: string,
+  record: (result: CheckResult) => void,
+): void {
   const base = publicBaseUrl.replace(/\/+$/, '');
   const urls: [string, string][] = [
     ['PUBLIC_BASE_URL', base],
@@ -222,18 +258,27 @@ function checkPublicUrls(publicBaseUrl: string, production: boolean, callbackUrl
         ? ` (OIDC redirect URI ${redirectUri}, back-channel logout URI ${base}${BACKCHANNEL_LOGOUT.path})`
         : ' (register it with Mydex for the Dedicated Connection)';
     if (url.protocol === 'https:') record({ title: `${title} https`, status: 'ok', detail: `${value}${registerAs}` });
-    else if (production) record({ title: `${title} https`, status: 'fail', detail: `${value} is plain http: production needs https (Mydex sends members and callbacks there)` });
-    else if (LOOPBACK.has(url.hostname)) record({ title: `${title} https`, status: 'ok', detail: `${value}: plain http on this machine is allowed outside production` });
-    else record({ title: `${title} https`, status: 'warn', detail: `${value} is plain http: allowed because NODE_ENV is not production, but production needs https` });
+    else if (production)
+      record({
+        title: `${title} https`,
+        status: 'fail',
+        detail: `${value} is plain http: production needs https (Mydex sends members and callbacks there)`,
+      });
+    else if (LOOPBACK.has(url.hostname))
+      record({ title: `${title} https`, status: 'ok', detail: `${value}: plain http on this machine is allowed outside production` });
+    else
+      record({
+        title: `${title} https`,
+        status: 'warn',
+        detail: `${value} is plain http: allowed because NODE_ENV is not production, but production needs https`,
+      });
   }
 }
 
 // --- Discovery ----------------------------------------------------------------------------------------
 
 type Discovery =
-  | { kind: 'document'; document: Record<string, unknown> }
-  | { kind: 'unreachable'; reason: string }
-  | { kind: 'bad'; reason: string };
+  { kind: 'document'; document: Record<string, unknown> } | { kind: 'unreachable'; reason: string } | { kind: 'bad'; reason: string };
 
 async function fetchDiscovery(issuer: string, timeoutMs: number): Promise<Discovery> {
   const url = discoveryUrl(issuer);
@@ -241,11 +286,18 @@ async function fetchDiscovery(issuer: string, timeoutMs: number): Promise<Discov
     const answer = await requestDiscovery(issuer, timeoutMs);
     const body = parseJson(answer.text);
     if (answer.status !== 200) return { kind: 'bad', reason: `${url} answered HTTP ${answer.status}` };
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'bad', reason: `${url} answered something that is not a JSON object` };
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return { kind: 'bad', reason: `${url} answered something that is not a JSON object` };
     return { kind: 'document', document: body as Record<string, unknown> };
   } catch (error) {
     if (!(error instanceof MydexTransportError)) throw error;
-    return { kind: 'unreachable', reason: error.kind === 'timeout' ? `${url} did not answer within MYDEX_TIMEOUT_MS` : `${url} could not be reached (refused, reset or unknown host)` };
+    return {
+      kind: 'unreachable',
+      reason:
+        error.kind === 'timeout'
+          ? `${url} did not answer within MYDEX_TIMEOUT_MS`
+          : `${url} could not be reached (refused, reset or unknown host)`,
+    };
   }
 }
 
@@ -262,7 +314,7 @@ const ENDPOINTS: { field: string; override: keyof Overrides; variable: string; o
     override: 'endSessionEndpoint',
     variable: 'MYDEX_END_SESSION_URL',
     // Mydex does not document its logout endpoint [S]; without one the BFF ends only its own session.
-    optional: 'logout will end only the BFF session, not the member\'s session at Mydex',
+    optional: "logout will end only the BFF session, not the member's session at Mydex",
   },
 ];
 
@@ -290,7 +342,10 @@ function checkDiscovery(
       record({
         title: 'Issuer matches MYDEX_ISSUER',
         status: 'fail',
-        detail: issuer === undefined ? 'the discovery document has no issuer' : `discovery says ${issuer}, MYDEX_ISSUER is ${configuredIssuer}: the BFF refuses this provider`,
+        detail:
+          issuer === undefined
+            ? 'the discovery document has no issuer'
+            : `discovery says ${issuer}, MYDEX_ISSUER is ${configuredIssuer}: the BFF refuses this provider`,
       });
     }
   }
@@ -298,7 +353,8 @@ function checkDiscovery(
   for (const endpoint of ENDPOINTS) {
     const title = `${endpoint.field} present`;
     const override = overrides[endpoint.override];
-    const discovered = typeof document?.[endpoint.field] === 'string' && document[endpoint.field] !== '' ? (document[endpoint.field] as string) : undefined;
+    const discovered =
+      typeof document?.[endpoint.field] === 'string' && document[endpoint.field] !== '' ? (document[endpoint.field] as string) : undefined;
     const value = override ?? discovered;
     if (value === undefined) {
       const where = document ? 'not in the discovery document' : 'no discovery document';
@@ -323,17 +379,33 @@ function checkDiscovery(
   if (!Array.isArray(methods)) {
     // Mydex's own sample uses no PKCE and its pages do not say whether the provider supports it [S]; a
     // provider that does not announce it may still accept it (Hydra does [I]).
-    record({ title: 'PKCE S256 supported', status: 'warn', detail: 'not advertised (no code_challenge_methods_supported); the BFF always sends S256: try one login' });
+    record({
+      title: 'PKCE S256 supported',
+      status: 'warn',
+      detail: 'not advertised (no code_challenge_methods_supported); the BFF always sends S256: try one login',
+    });
   } else if (methods.includes('S256')) {
-    record({ title: 'PKCE S256 supported', status: 'ok', detail: `advertised (${methods.filter((m) => typeof m === 'string').join(', ')})` });
+    record({
+      title: 'PKCE S256 supported',
+      status: 'ok',
+      detail: `advertised (${methods.filter((m) => typeof m === 'string').join(', ')})`,
+    });
   } else {
-    record({ title: 'PKCE S256 supported', status: 'fail', detail: `the provider advertises only ${methods.join(', ') || 'nothing'}; the BFF always sends S256` });
+    record({
+      title: 'PKCE S256 supported',
+      status: 'fail',
+      detail: `the provider advertises only ${methods.join(', ') || 'nothing'}; the BFF always sends S256`,
+    });
   }
   const wanted = scopes.split(/\s+/).filter(Boolean);
   const supported = document.scopes_supported;
   if (!Array.isArray(supported)) {
     // scopes_supported is RECOMMENDED, not required, in OpenID Connect Discovery: absent is not a refusal.
-    record({ title: `Scopes supported (${scopes})`, status: 'warn', detail: 'not advertised (no scopes_supported): MYDEX_SCOPES cannot be checked before a login' });
+    record({
+      title: `Scopes supported (${scopes})`,
+      status: 'warn',
+      detail: 'not advertised (no scopes_supported): MYDEX_SCOPES cannot be checked before a login',
+    });
   } else {
     const missing = wanted.filter((scope) => !supported.includes(scope));
     record(
@@ -364,7 +436,8 @@ async function upstreamCheck(title: string, logs: NestLogs, run: () => Promise<s
   } catch (error) {
     if (error instanceof DoctorFinding) return { title, status: error.status, detail: error.detail };
     const logged = logs.messages.filter((message) => message.level === 'error' || message.level === 'warn').map((message) => message.text);
-    if (!(error instanceof ProblemException)) return { title, status: 'fail', detail: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
+    if (!(error instanceof ProblemException))
+      return { title, status: 'fail', detail: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
     // What the client logged names the settings to check; the problem's own detail is written for members.
     return { title, status: 'fail', detail: logged.length > 0 ? `${logged.join(' ')} (${error.code})` : `${error.code}: ${error.detail}` };
   }
@@ -383,7 +456,14 @@ function collectNestLogs(): NestLogs {
   const keep = (level: string) => (message: unknown) => {
     messages.push({ level, text: typeof message === 'string' ? message : JSON.stringify(message) });
   };
-  Logger.overrideLogger({ log: keep('log'), error: keep('error'), warn: keep('warn'), debug: keep('debug'), verbose: keep('verbose'), fatal: keep('error') });
+  Logger.overrideLogger({
+    log: keep('log'),
+    error: keep('error'),
+    warn: keep('warn'),
+    debug: keep('debug'),
+    verbose: keep('verbose'),
+    fatal: keep('error'),
+  });
   return {
     messages,
     restore: () => {
@@ -403,7 +483,11 @@ async function checkDatabase(url: string): Promise<CheckResult> {
     await db.initialize();
     await db.query('SELECT 1');
     const pending = await db.showMigrations();
-    return { title, status: 'ok', detail: `${engine} at ${where} answered${pending ? '; migrations are pending (start-up or `npm run migrate` applies them)' : '; migrations up to date'}` };
+    return {
+      title,
+      status: 'ok',
+      detail: `${engine} at ${where} answered${pending ? '; migrations are pending (start-up or `npm run migrate` applies them)' : '; migrations up to date'}`,
+    };
   } catch (error) {
     return { title, status: 'fail', detail: `${engine} at ${where}: ${error instanceof Error ? error.message : String(error)}` };
   } finally {
@@ -413,8 +497,19 @@ async function checkDatabase(url: string): Promise<CheckResult> {
 
 async function checkRedis(url: string | undefined): Promise<CheckResult> {
   const title = 'Redis reachable';
-  if (url === undefined) return { title, status: 'ok', detail: 'REDIS_URL not set: each instance keeps its own rate-limit counters (set it when several instances serve)' };
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: () => null });
+  if (url === undefined)
+    return {
+      title,
+      status: 'ok',
+      detail: 'REDIS_URL not set: each instance keeps its own rate-limit counters (set it when several instances serve)',
+    };
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+  });
   let cause: string | undefined;
   redis.on('error', (error: Error) => {
     cause ??= error.message;

@@ -105,7 +105,8 @@ export function renderCodePage(entry: ErrorCodeDescription, listUrl: string): st
 /** The list of every code, each linking to its page. */
 export function renderCodeList(entries: readonly ErrorCodeDescription[], pageUrl: (code: string) => string): string {
   const rows = entries.map(
-    (entry) => `<tr><td><a href="${escapeHtml(pageUrl(entry.code))}"><code>${escapeHtml(entry.code)}</code></a></td><td>${entry.status}</td><td>${escapeHtml(entry.title)}</td></tr>`,
+    (entry) =>
+      `<tr><td><a href="${escapeHtml(pageUrl(entry.code))}"><code>${escapeHtml(entry.code)}</code></a></td><td>${entry.status}</td><td>${escapeHtml(entry.title)}</td></tr>`,
   );
   return page(
     'Error codes',

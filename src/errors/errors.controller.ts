@@ -68,8 +68,15 @@ export class ErrorsController {
       'application/json': { schema: { $ref: getSchemaPath(ErrorCodeDto) }, example: exampleEntry('session_required') },
     },
   })
-  @ApiNotFoundResponse({ description: '`not_found`: no such code.', content: { 'application/problem+json': { ...PROBLEM['application/problem+json'], example: exampleProblem('not_found') } } })
-  one(@Param('code') segment: string, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): ErrorCodeDto | string {
+  @ApiNotFoundResponse({
+    description: '`not_found`: no such code.',
+    content: { 'application/problem+json': { ...PROBLEM['application/problem+json'], example: exampleProblem('not_found') } },
+  })
+  one(
+    @Param('code') segment: string,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): ErrorCodeDto | string {
     const code = findCode(segment);
     if (code === undefined) throw new ProblemException('not_found', 'There is no such error code; GET /errors lists them.');
     const entry = describeCode(code);

@@ -51,7 +51,11 @@ describe('ErrorsModule (testing module, app config overridden)', () => {
     const entry = errors.one('mydexid_taken', 'application/json', reply);
 
     expect(entry).toMatchObject({ code: 'mydexid_taken', status: 409 });
-    expect(headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', vary: 'Accept', 'cache-control': 'public, max-age=3600' });
+    expect(headers).toMatchObject({
+      'content-type': 'application/json; charset=utf-8',
+      vary: 'Accept',
+      'cache-control': 'public, max-age=3600',
+    });
   });
 
   it('links every code of the HTML list under the configured public base URL', () => {

@@ -53,10 +53,22 @@ describe('DomainEventPublisher', () => {
     });
     emitter.on('member.logged_out', after);
     expect(() =>
-      publisher.publish('member.logged_out', { reason: 'logout', issuer: 'i', sub: 's', mydexid: null, sessionId: 'x', sid: null, sessionsEnded: 1, requestId: 'r-2' }),
+      publisher.publish('member.logged_out', {
+        reason: 'logout',
+        issuer: 'i',
+        sub: 's',
+        mydexid: null,
+        sessionId: 'x',
+        sid: null,
+        sessionsEnded: 1,
+        requestId: 'r-2',
+      }),
     ).not.toThrow();
     expect(after).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenCalledWith({ event: 'member.logged_out', requestId: 'r-2', reason: 'Error: subscriber broke' }, expect.stringContaining('subscriber failed'));
+    expect(warn).toHaveBeenCalledWith(
+      { event: 'member.logged_out', requestId: 'r-2', reason: 'Error: subscriber broke' },
+      expect.stringContaining('subscriber failed'),
+    );
   });
 
   it('a listener whose promise rejects is caught and logged at warn (no unhandled rejection)', async () => {
@@ -68,7 +80,13 @@ describe('DomainEventPublisher', () => {
         await Promise.resolve();
         throw new Error('later');
       });
-      publisher.publish('registration.failed', { registrationId: null, strategy: 'own_form', mydexid: 'alice', status: 'refused', reason: 'mydexid_taken' });
+      publisher.publish('registration.failed', {
+        registrationId: null,
+        strategy: 'own_form',
+        mydexid: 'alice',
+        status: 'refused',
+        reason: 'mydexid_taken',
+      });
       await new Promise((resolve) => setImmediate(resolve));
       expect(warn).toHaveBeenCalledWith({ event: 'registration.failed', requestId: undefined, reason: 'Error: later' }, expect.any(String));
       expect(unhandled).not.toHaveBeenCalled();

@@ -52,7 +52,10 @@ describe('HealthModule (testing module)', () => {
       expect(await health.live()).toMatchObject({ status: 'ok' });
       const refusal = await health.ready().catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(ServiceUnavailableException);
-      expect((refusal as ServiceUnavailableException).getResponse()).toMatchObject({ status: 'error', error: { database: { status: 'down' } } });
+      expect((refusal as ServiceUnavailableException).getResponse()).toMatchObject({
+        status: 'error',
+        error: { database: { status: 'down' } },
+      });
     });
   });
 });

@@ -104,10 +104,7 @@ export class MetricsService implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      this.httpDuration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      this.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
       // Mydex's callbacks are counted here, where refusals by the guard and the body parser are seen too.
       if (route === CONNECTION_CALLBACK.path) this.callbacks.inc({ method: request.method, outcome: callbackOutcome(reply.statusCode) });
       done();

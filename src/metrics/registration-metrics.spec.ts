@@ -15,7 +15,14 @@ describe('RegistrationMetrics', () => {
     subscriber.failed({ ...at, registrationId: null, strategy: 'own_form', mydexid: 'carol', status: 'refused', reason: 'mydexid_taken' });
     subscriber.failed({ ...at, registrationId: null, strategy: 'own_form', mydexid: 'dave', status: 'refused', reason: 'error' });
     subscriber.failed({ ...at, registrationId: 'r3', strategy: 'own_form', mydexid: 'erin', status: 'expired', reason: 'expired' });
-    subscriber.failed({ ...at, registrationId: 'r4', strategy: 'own_form', mydexid: 'fred', status: 'failed', reason: 'some_failure_code' });
+    subscriber.failed({
+      ...at,
+      registrationId: 'r4',
+      strategy: 'own_form',
+      mydexid: 'fred',
+      status: 'failed',
+      reason: 'some_failure_code',
+    });
     const counted = (await metrics.registrations.get()).values.map(({ labels, value }) => `${labels.strategy}/${labels.outcome}=${value}`);
     expect(counted.sort()).toEqual([
       'oidc/completed=1',

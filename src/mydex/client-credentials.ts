@@ -63,7 +63,11 @@ export class ClientCredentialsTokens {
         endpoint,
         {
           method: 'POST',
-          headers: { authorization: basicAuthorization(this.settings.clientId, this.settings.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          headers: {
+            authorization: basicAuthorization(this.settings.clientId, this.settings.clientSecret),
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+          },
           body: new URLSearchParams({ grant_type: 'client_credentials', scope: this.settings.scope }).toString(),
         },
         // Asking for a token changes nothing at Mydex, so one retry after a network failure is safe.
@@ -77,7 +81,7 @@ export class ClientCredentialsTokens {
         `Mydex's token endpoint refused our client credentials (HTTP ${answer.status}${oauthError}): ` +
           'check MYDEX_CLIENT_ID and MYDEX_CLIENT_SECRET (and that the client may use the mydex:pdx scope).',
       );
-      throw new ProblemException('upstream_auth_failed', 'Mydex refused the BFF\'s credentials. The operator has been told.');
+      throw new ProblemException('upstream_auth_failed', "Mydex refused the BFF's credentials. The operator has been told.");
     }
     if (answer.status >= 500 || answer.status === 429 || answer.status === 408) {
       this.logger.warn(`Mydex's token endpoint is unavailable (HTTP ${answer.status}).`);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { isRefusal, mydexMessage, parseJson, retryAfterSeconds, safeMessage, shortTokenFromAnswer, takenFields, urlFromAnswer } from './mydex-answers.js';
+import {
+  isRefusal,
+  mydexMessage,
+  parseJson,
+  retryAfterSeconds,
+  safeMessage,
+  shortTokenFromAnswer,
+  takenFields,
+  urlFromAnswer,
+} from './mydex-answers.js';
 
 describe('reading Mydex answers', () => {
   it('reads the message from all three of Mydex error shapes', () => {

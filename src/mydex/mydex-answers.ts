@@ -66,7 +66,11 @@ export function takenFields(message: string | undefined): TakenFields {
 /** The one-time URL of a success answer: a JSON string, or `{url}`. [I] Only http(s) URLs are accepted. */
 export function urlFromAnswer(body: unknown): string | undefined {
   const candidate =
-    typeof body === 'string' ? body : typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).url : undefined;
+    typeof body === 'string'
+      ? body
+      : typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>).url
+        : undefined;
   if (typeof candidate !== 'string') return undefined;
   try {
     const url = new URL(candidate.trim());
@@ -79,7 +83,11 @@ export function urlFromAnswer(body: unknown): string | undefined {
 /** The short access token: a JSON string, or `{token}`. [I] */
 export function shortTokenFromAnswer(body: unknown): string | undefined {
   const candidate =
-    typeof body === 'string' ? body : typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).token : undefined;
+    typeof body === 'string'
+      ? body
+      : typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>).token
+        : undefined;
   return typeof candidate === 'string' && /^[\x21-\x7e]{1,4096}$/.test(candidate) ? candidate : undefined;
 }
 

@@ -58,7 +58,12 @@ export async function exchange(url: string, init: RequestInit, options: Exchange
   for (;;) {
     attemptsLeft -= 1;
     try {
-      const response = await fetchWithinOrigin(url, init, AbortSignal.timeout(options.timeoutMs), options.followRedirects ? MAX_REDIRECTS : 0);
+      const response = await fetchWithinOrigin(
+        url,
+        init,
+        AbortSignal.timeout(options.timeoutMs),
+        options.followRedirects ? MAX_REDIRECTS : 0,
+      );
       const text = await response.text();
       observe(response.status < 400 ? 'ok' : `http_${Math.floor(response.status / 100)}xx`);
       return { status: response.status, headers: response.headers, text };

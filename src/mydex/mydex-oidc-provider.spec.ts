@@ -26,13 +26,28 @@ function discoveryServer(initial: Handler) {
 }
 
 const provider = (issuer: string, overrides: Partial<OidcSettings['overrides']> = {}) =>
-  new MydexOidcProvider({ issuer } as unknown as MydexSettings, { timeoutMs: 2000, callbackUrl: `${issuer}/cb`, overrides } as OidcSettings);
+  new MydexOidcProvider(
+    { issuer } as unknown as MydexSettings,
+    { timeoutMs: 2000, callbackUrl: `${issuer}/cb`, overrides } as OidcSettings,
+  );
 
 /** Every endpoint the relying party needs, configured under `base`. */
-const allEndpoints = (base: string) => ({ authorizationEndpoint: `${base}/auth`, tokenEndpoint: `${base}/token`, userinfoEndpoint: `${base}/userinfo`, jwksUri: `${base}/jwks` });
+const allEndpoints = (base: string) => ({
+  authorizationEndpoint: `${base}/auth`,
+  tokenEndpoint: `${base}/token`,
+  userinfoEndpoint: `${base}/userinfo`,
+  jwksUri: `${base}/jwks`,
+});
 
 const documentFor = (issuer: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, userinfo_endpoint: `${issuer}/userinfo`, jwks_uri: `${issuer}/jwks`, ...extra });
+  JSON.stringify({
+    issuer,
+    authorization_endpoint: `${issuer}/auth`,
+    token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: `${issuer}/jwks`,
+    ...extra,
+  });
 
 describe('MydexOidcProvider while discovery fails', () => {
   const mydex = discoveryServer((_request, response) => response.writeHead(500).end());
@@ -54,7 +69,9 @@ describe('MydexOidcProvider while discovery fails', () => {
 });
 
 describe('MydexOidcProvider when discovery fails after it once answered', () => {
-  const mydex = discoveryServer((_request, response, issuer) => response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(issuer)));
+  const mydex = discoveryServer((_request, response, issuer) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(issuer)),
+  );
 
   it('keeps the last good document for the relying party and the PDX token, without asking again on every call', async () => {
     const client = provider(mydex.issuer);
@@ -72,12 +89,18 @@ describe('MydexOidcProvider when discovery fails after it once answered', () => 
 
 describe('MydexOidcProvider with a discovery document naming another issuer', () => {
   const elsewhere = 'https://elsewhere.example';
-  const mydex = discoveryServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(elsewhere)));
+  const mydex = discoveryServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(elsewhere)),
+  );
 
   it('refuses it for the relying party: 503 upstream_unavailable without configured endpoints, else only the configured ones', async () => {
     await expect(provider(mydex.issuer).metadata()).rejects.toMatchObject({ code: 'upstream_unavailable' });
     const configured = await provider(mydex.issuer, allEndpoints(mydex.issuer)).metadata();
-    expect(configured).toMatchObject({ issuer: mydex.issuer, authorizationEndpoint: `${mydex.issuer}/auth`, tokenEndpoint: `${mydex.issuer}/token` });
+    expect(configured).toMatchObject({
+      issuer: mydex.issuer,
+      authorizationEndpoint: `${mydex.issuer}/auth`,
+      tokenEndpoint: `${mydex.issuer}/token`,
+    });
     expect(JSON.stringify(configured)).not.toContain('elsewhere');
   });
 
@@ -89,25 +112,32 @@ describe('MydexOidcProvider with a discovery document naming another issuer', ()
 
   it('answers MYDEX_TOKEN_URL for the client-credentials token without asking discovery', async () => {
     mydex.requests = 0;
-    expect(await provider(mydex.issuer, { tokenEndpoint: `${mydex.issuer}/configured-token` }).tokenEndpoint()).toBe(`${mydex.issuer}/configured-token`);
+    expect(await provider(mydex.issuer, { tokenEndpoint: `${mydex.issuer}/configured-token` }).tokenEndpoint()).toBe(
+      `${mydex.issuer}/configured-token`,
+    );
     expect(mydex.requests).toBe(0);
   });
 });
 
 describe('MydexOidcProvider and redirects', () => {
-  const other = discoveryServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor('placeholder')));
+  const other = discoveryServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor('placeholder')),
+  );
   const mydex = discoveryServer((request, response, issuer) => {
     if (request.url === '/.well-known/openid-configuration') response.writeHead(302, { location: '/moved/openid-configuration' }).end();
     else response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(issuer));
   });
 
-  it('follows a redirect within the issuer\'s origin', async () => {
+  it("follows a redirect within the issuer's origin", async () => {
     expect((await provider(mydex.issuer).metadata()).tokenEndpoint).toBe(`${mydex.issuer}/token`);
   });
 
   it('does not follow one to another origin, even to a document naming the right issuer', async () => {
     // The other server answers a document that names this issuer, with its own endpoints.
-    other.handle = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(mydex.issuer, { token_endpoint: `${other.issuer}/steal` }));
+    other.handle = (_request, response) =>
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(documentFor(mydex.issuer, { token_endpoint: `${other.issuer}/steal` }));
     mydex.handle = (_request, response) => response.writeHead(302, { location: `${other.issuer}/.well-known/openid-configuration` }).end();
     other.requests = 0;
     expect(await provider(mydex.issuer).tokenEndpoint()).toBe(`${mydex.issuer}/oauth2/token`);
@@ -115,7 +145,8 @@ describe('MydexOidcProvider and redirects', () => {
   });
 
   it('ignores an endpoint that is not an http(s) URL', async () => {
-    mydex.handle = (_request, response, issuer) => response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(issuer, { token_endpoint: 'javascript:alert(1)' }));
+    mydex.handle = (_request, response, issuer) =>
+      response.writeHead(200, { 'content-type': 'application/json' }).end(documentFor(issuer, { token_endpoint: 'javascript:alert(1)' }));
     expect(await provider(mydex.issuer).tokenEndpoint()).toBe(`${mydex.issuer}/oauth2/token`);
   });
 });

@@ -158,17 +158,24 @@ export class MydexOidcProvider {
 
   private async fetchDocument(): Promise<Record<string, unknown>> {
     const configured = this.mydex.issuer;
-    const answer = await requestDiscovery(configured, this.oidc.timeoutMs, this.metrics ? (endpoint, outcome, seconds) => this.metrics!.upstreamDuration.observe({ endpoint, outcome }, seconds) : undefined);
+    const answer = await requestDiscovery(
+      configured,
+      this.oidc.timeoutMs,
+      this.metrics ? (endpoint, outcome, seconds) => this.metrics!.upstreamDuration.observe({ endpoint, outcome }, seconds) : undefined,
+    );
     if (answer.status >= 500 || answer.status === 429) {
       throw unavailable(retryAfterSeconds(answer.headers.get('retry-after')));
     }
     if (answer.status !== 200) throw new DiscoveryRefused(`discovery answered ${answer.status}`);
     const document = parseJson(answer.text);
-    if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new DiscoveryRefused('discovery is not a JSON object');
+    if (document === null || typeof document !== 'object' || Array.isArray(document))
+      throw new DiscoveryRefused('discovery is not a JSON object');
     const issuer = stringField(document as Record<string, unknown>, 'issuer');
     if (issuer === undefined || stripSlash(issuer) !== stripSlash(configured)) {
       // The document's text is not ours: bounded in the log.
-      this.logger.warn(`OIDC discovery names the issuer ${JSON.stringify((issuer ?? '(none)').slice(0, 200))}, not MYDEX_ISSUER ${configured}: its endpoints are not used`);
+      this.logger.warn(
+        `OIDC discovery names the issuer ${JSON.stringify((issuer ?? '(none)').slice(0, 200))}, not MYDEX_ISSUER ${configured}: its endpoints are not used`,
+      );
       throw new DiscoveryRefused('discovery issuer does not match MYDEX_ISSUER');
     }
     return document as Record<string, unknown>;
@@ -230,7 +237,11 @@ export class MydexOidcProvider {
 export function requestDiscovery(issuer: string, timeoutMs: number, observe?: UpstreamObserver): Promise<MydexAnswer> {
   // Mydex's issuer carries a trailing slash in its tokens (https://sbx-op.mydexid.org/); discovery lives
   // under the issuer without it, and the document's `issuer` tells which spelling the tokens use.
-  return exchange(discoveryUrl(issuer), { method: 'GET', headers: { accept: 'application/json' } }, { timeoutMs, networkRetries: 1, followRedirects: true, observe });
+  return exchange(
+    discoveryUrl(issuer),
+    { method: 'GET', headers: { accept: 'application/json' } },
+    { timeoutMs, networkRetries: 1, followRedirects: true, observe },
+  );
 }
 
 export function discoveryUrl(issuer: string): string {

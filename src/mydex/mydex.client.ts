@@ -6,7 +6,16 @@ import { ProblemException } from '../common/problem/problem.exception.js';
 import { mydexConfig } from '../config/mydex.config.js';
 import { RULES } from '../validation/rule-catalogue.js';
 import { ClientCredentialsTokens, transportProblem, unavailable } from './client-credentials.js';
-import { isRefusal, mydexMessage, parseJson, retryAfterSeconds, safeMessage, shortTokenFromAnswer, takenFields, urlFromAnswer } from './mydex-answers.js';
+import {
+  isRefusal,
+  mydexMessage,
+  parseJson,
+  retryAfterSeconds,
+  safeMessage,
+  shortTokenFromAnswer,
+  takenFields,
+  urlFromAnswer,
+} from './mydex-answers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { exchange, type MydexAnswer, type UpstreamObserver } from './mydex-http.js';
 import { MydexOidcProvider } from './mydex-oidc-provider.js';
@@ -187,7 +196,9 @@ export class MydexClient {
     if (answer.status >= 500 || answer.status === 429 || answer.status === 408) throw this.unavailableAnswer(`GET ${path}`, answer);
     const token = answer.status === 200 ? shortTokenFromAnswer(parseJson(answer.text)) : undefined;
     if (token === undefined) {
-      this.logger.warn(`Mydex GET ${path} answered HTTP ${answer.status} without a short access token: check MYDEX_PDX_URL and MYDEX_CONNECTION_NID.`);
+      this.logger.warn(
+        `Mydex GET ${path} answered HTTP ${answer.status} without a short access token: check MYDEX_PDX_URL and MYDEX_CONNECTION_NID.`,
+      );
       throw badResponse();
     }
     return token;
@@ -208,7 +219,8 @@ export class MydexClient {
       throw badResponse();
     }
     if (answer.status >= 500 || answer.status === 429 || answer.status === 408) throw this.unavailableAnswer(target, answer);
-    const refusal = (answer.status >= 200 && answer.status < 300) || answer.status === 400 || answer.status === 409 || answer.status === 422;
+    const refusal =
+      (answer.status >= 200 && answer.status < 300) || answer.status === 400 || answer.status === 409 || answer.status === 422;
     const message = refusal ? mydexMessage(body) : undefined;
     if (message === undefined) {
       this.logger.warn(`Mydex ${target} answered HTTP ${answer.status} with nothing the BFF understands: check MYDEX_PDX_URL.`);

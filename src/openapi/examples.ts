@@ -29,7 +29,16 @@ export function exampleProblem(code: ErrorCode, status: number = ERROR_CODES[cod
     code,
     requestId: EXAMPLE_REQUEST_ID,
     ...(code === 'validation_failed'
-      ? { errors: [{ field: 'password', code: 'password_too_short', message: 'The password must be at least 8 characters long.', params: { min: 8 } }] }
+      ? {
+          errors: [
+            {
+              field: 'password',
+              code: 'password_too_short',
+              message: 'The password must be at least 8 characters long.',
+              params: { min: 8 },
+            },
+          ],
+        }
       : {}),
   };
 }

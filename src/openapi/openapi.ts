@@ -14,11 +14,18 @@ import { EXAMPLE_PROBLEM_TYPE_BASE, EXAMPLE_PUBLIC_BASE_URL, EXAMPLE_REQUEST_ID,
  * (`@ApiTags` on its controller); test/openapi-contract.e2e-spec.ts fails on an undescribed tag.
  */
 export const TAGS: ReadonlyArray<{ name: string; description: string }> = [
-  { name: 'auth', description: 'Registration and login delegated to Mydex over OpenID Connect, the native session exchange, and back-channel logout from Mydex.' },
+  {
+    name: 'auth',
+    description:
+      'Registration and login delegated to Mydex over OpenID Connect, the native session exchange, and back-channel logout from Mydex.',
+  },
   { name: 'session', description: "The signed-in member's session (web cookie or native bearer token) and logout." },
   { name: 'registrations', description: "Registration through the app's own form: Mydex's PDX API, then Mydex's Private Key form." },
   { name: 'validation', description: "Mydex's registration rules as a catalogue, and a check of registration details against them." },
-  { name: 'connections', description: "Connecting the member's PDS to the subscriber's Dedicated Connection (First Time Connection), and Mydex's callbacks." },
+  {
+    name: 'connections',
+    description: "Connecting the member's PDS to the subscriber's Dedicated Connection (First Time Connection), and Mydex's callbacks.",
+  },
   { name: 'health', description: 'Liveness and readiness probes for orchestrators and load balancers.' },
   { name: 'errors', description: 'The problem codes: every problem `type` URL resolves to a page here.' },
 ];
@@ -69,7 +76,8 @@ const PROBLEM_SCHEMA = {
           message: { type: 'string', example: 'A MydexID cannot be made up only of digits.' },
           params: {
             type: 'object',
-            description: "The rule's parameters from the catalogue (GET /v1/validation/rules), e.g. `{\"min\": 8}`, so a frontend can translate by `code`; `{}` when the rule has none",
+            description:
+              'The rule\'s parameters from the catalogue (GET /v1/validation/rules), e.g. `{"min": 8}`, so a frontend can translate by `code`; `{}` when the rule has none',
             additionalProperties: true,
             example: { pattern: '[^0-9]' },
           },
@@ -107,7 +115,8 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
 }
 
 const SUB = '9f2c4b7e1d0a8c6e5f3b2a1d0c9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e';
-const END_SESSION_URL = 'http://localhost:4000/session/end?id_token_hint=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A3000%2F';
+const END_SESSION_URL =
+  'http://localhost:4000/session/end?id_token_hint=eyJhbGciOiJSUzI1NiJ9.e30.c2ln&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A3000%2F';
 
 /**
  * Whole examples for the operations whose DTOs do not carry an example on every required field,
@@ -125,11 +134,17 @@ const OPERATION_EXAMPLES: Readonly<Record<string, { request?: unknown; responses
       },
     },
   },
-  receiveBackchannelLogout: { request: { logout_token: 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjQwMDAifQ.c2lnbmF0dXJl' } },
+  receiveBackchannelLogout: {
+    request: { logout_token: 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjQwMDAifQ.c2lnbmF0dXJl' },
+  },
   exchangeSession: {
     request: { code: 'Hx3qM9vT2kPz8LwR5yNc1bFd', exchangeSecret: 'q7Zk2Lm9Xw4Tv8Rn3Jp6Bc1D' },
     responses: {
-      '200': { sessionToken: 'sess_4fK9mQ2xV7tL1zR8wN3pB6cY5hJ0dG', expiresAt: '2025-01-31T23:59:59.000Z', member: { sub: SUB, mydexid: 'alice1' } },
+      '200': {
+        sessionToken: 'sess_4fK9mQ2xV7tL1zR8wN3pB6cY5hJ0dG',
+        expiresAt: '2025-01-31T23:59:59.000Z',
+        member: { sub: SUB, mydexid: 'alice1' },
+      },
     },
   },
   getSession: { responses: { '200': { member: { sub: SUB, mydexid: 'alice1' }, expiresAt: '2025-01-31T23:59:59.000Z', connected: true } } },
@@ -168,7 +183,9 @@ function withExamples(document: OpenAPIObject): OpenAPIObject {
         const answer = response as { content?: Record<string, MediaType>; description?: string };
         if (!answer.content) continue;
         answer.content = withExample(answer.content, (media, type) =>
-          type === 'application/problem+json' ? problemExample(status, answer.description ?? '') : (given.responses?.[status] ?? schemaExample(media.schema, schemas)),
+          type === 'application/problem+json'
+            ? problemExample(status, answer.description ?? '')
+            : (given.responses?.[status] ?? schemaExample(media.schema, schemas)),
         );
       }
     }
@@ -191,7 +208,8 @@ function withExample(content: Record<string, MediaType>, make: (media: MediaType
 function problemExample(status: string, description: string): unknown {
   const numeric = status === '4XX' ? 405 : Number(status);
   const named = [...description.matchAll(/`([a-z_]+)`/g)].map((match) => match[1] ?? '').filter(isErrorCode);
-  const code: ErrorCode = named.find((candidate) => ERROR_CODES[candidate].status === numeric) ?? named[0] ?? STATUS_CODES[numeric] ?? 'internal_error';
+  const code: ErrorCode =
+    named.find((candidate) => ERROR_CODES[candidate].status === numeric) ?? named[0] ?? STATUS_CODES[numeric] ?? 'internal_error';
   return exampleProblem(code, numeric);
 }
 
@@ -256,6 +274,11 @@ export function mountOpenApi(app: NestFastifyApplication): boolean {
   fastify.get('/openapi.yaml', async (_request, reply) =>
     reply.type('application/yaml; charset=utf-8').send((yaml ??= toSortedYaml(get()))),
   );
-  SwaggerModule.setup('docs', app, () => get(), { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'docs/openapi.yaml', ui: true, raw: ['json'] });
+  SwaggerModule.setup('docs', app, () => get(), {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+    ui: true,
+    raw: ['json'],
+  });
   return true;
 }

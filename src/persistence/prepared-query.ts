@@ -51,7 +51,14 @@ export const DELETE_BATCH_BUDGET_MS = 10;
  * one pooled connection's time). A fixed `batch` turns the adapting off. Answers how many rows were
  * deleted.
  */
-export async function deleteInBatches(dataSource: DataSource, table: string, key: string, where: string, parameters: unknown[], batch?: number): Promise<number> {
+export async function deleteInBatches(
+  dataSource: DataSource,
+  table: string,
+  key: string,
+  where: string,
+  parameters: unknown[],
+  batch?: number,
+): Promise<number> {
   const sqlite = SqlEngine.of(dataSource).engine === 'sqlite';
   let size = batch ?? (sqlite ? DELETE_BATCH.sqlite : DELETE_BATCH.postgres);
   const limit = `$${parameters.length + 1}`;
@@ -59,7 +66,10 @@ export async function deleteInBatches(dataSource: DataSource, table: string, key
   // primary key it needs the table row, and once ANALYZE has seen that most rows match, SQLite scans
   // the table instead (measured: 100 ms per statement of 100 rows at 400,000 sessions, 8 ms by rowid).
   const id = sqlite ? 'rowid' : `"${key}"`;
-  const statement = new PreparedQuery<never>(dataSource, `DELETE FROM "${table}" WHERE ${id} IN (SELECT ${id} FROM "${table}" WHERE ${where} LIMIT ${limit})`);
+  const statement = new PreparedQuery<never>(
+    dataSource,
+    `DELETE FROM "${table}" WHERE ${id} IN (SELECT ${id} FROM "${table}" WHERE ${where} LIMIT ${limit})`,
+  );
   let deleted = 0;
   for (;;) {
     const started = performance.now();

@@ -98,7 +98,8 @@ export class SqlEngine {
       const affected: number[] = [];
       try {
         for (const step of steps) {
-          for (const [sql, values] of typeof step === 'function' ? step(affected) : [step]) affected.push((await runner.query(sql, values, true)).affected ?? 0);
+          for (const [sql, values] of typeof step === 'function' ? step(affected) : [step])
+            affected.push((await runner.query(sql, values, true)).affected ?? 0);
         }
         await runner.commitTransaction();
       } catch (error) {
@@ -121,7 +122,10 @@ export class SqlEngine {
       await this.transaction(statements);
       return;
     }
-    await this.queryPostgres(combinedSql(statements), statements.flatMap(([, values]) => values));
+    await this.queryPostgres(
+      combinedSql(statements),
+      statements.flatMap(([, values]) => values),
+    );
   }
 
   /**

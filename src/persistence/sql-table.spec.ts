@@ -5,7 +5,7 @@ import { insertStatement, selectColumns } from './sql-table.js';
 
 const NOW = new Date('2026-12-05T12:00:00.000Z');
 
-describe('sql-table: statements from a table\'s column map', () => {
+describe("sql-table: statements from a table's column map", () => {
   it('an insert names each column once, with its placeholder and its value in the same position', () => {
     const [sql, values] = insertStatement(SESSIONS, { id: 's1', tokenHash: 'h', client: 'web', expiresAt: NOW, revokedAt: null });
     expect(sql).toBe('INSERT INTO "sessions" ("id", "token_hash", "client", "expires_at", "revoked_at") VALUES ($1, $2, $3, $4, $5)');
@@ -13,7 +13,11 @@ describe('sql-table: statements from a table\'s column map', () => {
   });
 
   it('an upsert overwrites every written column but the conflict key and those kept', () => {
-    const [sql] = insertStatement(CONNECTIONS, { connectionId: 'c', uid: 1, version: 2, createdAt: NOW, updatedAt: NOW }, { conflict: 'connectionId', keep: ['createdAt'] });
+    const [sql] = insertStatement(
+      CONNECTIONS,
+      { connectionId: 'c', uid: 1, version: 2, createdAt: NOW, updatedAt: NOW },
+      { conflict: 'connectionId', keep: ['createdAt'] },
+    );
     expect(sql).toBe(
       'INSERT INTO "connections" ("connection_id", "uid", "version", "created_at", "updated_at") VALUES ($1, $2, $3, $4, $5) ' +
         'ON CONFLICT ("connection_id") DO UPDATE SET "uid" = EXCLUDED."uid", "version" = EXCLUDED."version", "updated_at" = EXCLUDED."updated_at"',

@@ -11,6 +11,6 @@ export const ROUTES_OUTSIDE_NEST: readonly { pattern: RegExp; skip: string }[] =
   },
   {
     pattern: /^\/([\w-]+\.(html|css|js|mjs|map|svg|png|ico|json))?$/,
-    skip: 'the demo SPA\'s static files (src/demo/demo-spa.ts): no database or Mydex work; not served in production unless DEMO_SPA=on',
+    skip: "the demo SPA's static files (src/demo/demo-spa.ts): no database or Mydex work; not served in production unless DEMO_SPA=on",
   },
 ];

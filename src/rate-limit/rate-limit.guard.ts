@@ -51,7 +51,10 @@ export class RateLimitGuard implements CanActivate {
       this.groups.set(handler, byClass);
     }
     if (byClass.has(controller)) return byClass.get(controller);
-    const decision = this.reflector.getAllAndOverride<RateLimitDecision | undefined>(RATE_LIMIT, [handler, controller] as (() => unknown)[]);
+    const decision = this.reflector.getAllAndOverride<RateLimitDecision | undefined>(RATE_LIMIT, [
+      handler,
+      controller,
+    ] as (() => unknown)[]);
     const group = decision === undefined || !('group' in decision) ? undefined : RATE_LIMIT_GROUP_BY_NAME.get(decision.group);
     byClass.set(controller, group);
     return group;

@@ -1,4 +1,13 @@
-import { applyDecorators, type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  type CallHandler,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  type NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, concatMap, from, map, type Observable, throwError } from 'rxjs';
@@ -81,7 +90,11 @@ export class RegistrationBudgets {
       if (count === this.config.globalLimit) {
         this.metrics.registrationGlobalLimitTripped.inc();
         this.log.warn(
-          { budget: this.config.globalLimit, windowSeconds: this.config.globalWindowMs / 1000, resumesInSeconds: Math.ceil(window.endsInMs / 1000) },
+          {
+            budget: this.config.globalLimit,
+            windowSeconds: this.config.globalWindowMs / 1000,
+            resumesInSeconds: Math.ceil(window.endsInMs / 1000),
+          },
           'registration global budget spent: every registration is refused with 429 until the window ends (possible enumeration or spam)',
         );
       }
@@ -106,7 +119,9 @@ function conflictKey(address: string): string {
 
 function limited(reason: string, ttlMs: number): ProblemException {
   const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
-  return new ProblemException('rate_limited', `${reason}; try again in ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
+  return new ProblemException('rate_limited', `${reason}; try again in ${retryAfter} s.`, {
+    headers: { 'retry-after': String(retryAfter) },
+  });
 }
 
 /** What a registration's answer says about whether it reached Mydex. Replays of an Idempotency-Key did not. */

@@ -6,10 +6,17 @@ import { REGISTRATION_STRATEGIES } from './registration-strategy.js';
 /** A strategy that only has a name (the registry reads nothing else). */
 function strategy(name: string, className = `Strategy_${name}`): RegistrationStrategy {
   const Named = { [className]: class {} }[className]!;
-  return Object.assign(new Named(), { name, start: () => Promise.resolve(), complete: () => Promise.resolve() }) as unknown as RegistrationStrategy;
+  return Object.assign(new Named(), {
+    name,
+    start: () => Promise.resolve(),
+    complete: () => Promise.resolve(),
+  }) as unknown as RegistrationStrategy;
 }
 
-const claim = (claimed: string, instance = strategy(claimed)): ClaimedStrategy => ({ claimed: claimed as RegistrationStrategyName, strategy: instance });
+const claim = (claimed: string, instance = strategy(claimed)): ClaimedStrategy => ({
+  claimed: claimed as RegistrationStrategyName,
+  strategy: instance,
+});
 const everyName = (): ClaimedStrategy[] => REGISTRATION_STRATEGIES.map((name) => claim(name));
 
 describe('indexStrategies (the registry start-up check)', () => {
@@ -30,9 +37,13 @@ describe('indexStrategies (the registry start-up check)', () => {
     expect(() => indexStrategies([...everyName(), twice])).toThrow(/is claimed by both Strategy_\w+ and SecondClaimant/);
   });
 
-  it('refuses a claim outside the list and a claim that differs from the strategy\'s own name', () => {
-    expect(() => indexStrategies([...everyName(), claim('carrier_pigeon')])).toThrow('claims "carrier_pigeon", which is not in REGISTRATION_STRATEGIES');
+  it("refuses a claim outside the list and a claim that differs from the strategy's own name", () => {
+    expect(() => indexStrategies([...everyName(), claim('carrier_pigeon')])).toThrow(
+      'claims "carrier_pigeon", which is not in REGISTRATION_STRATEGIES',
+    );
     const mismatched = { claimed: REGISTRATION_STRATEGIES[0], strategy: strategy('other', 'Mislabelled') };
-    expect(() => indexStrategies([mismatched, ...everyName().slice(1)])).toThrow(`Mislabelled claims "${REGISTRATION_STRATEGIES[0]}" but its name is "other"`);
+    expect(() => indexStrategies([mismatched, ...everyName().slice(1)])).toThrow(
+      `Mislabelled claims "${REGISTRATION_STRATEGIES[0]}" but its name is "other"`,
+    );
   });
 });

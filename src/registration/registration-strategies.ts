@@ -28,13 +28,16 @@ export function indexStrategies(found: readonly ClaimedStrategy[]): Map<Registra
   const problems: string[] = [];
   for (const { claimed, strategy } of found) {
     const className = strategy.constructor.name;
-    if (!(REGISTRATION_STRATEGIES as readonly string[]).includes(claimed)) problems.push(`${className} claims "${claimed}", which is not in REGISTRATION_STRATEGIES`);
+    if (!(REGISTRATION_STRATEGIES as readonly string[]).includes(claimed))
+      problems.push(`${className} claims "${claimed}", which is not in REGISTRATION_STRATEGIES`);
     else if (strategy.name !== claimed) problems.push(`${className} claims "${claimed}" but its name is "${strategy.name}"`);
-    else if (byName.has(claimed)) problems.push(`"${claimed}" is claimed by both ${byName.get(claimed)!.constructor.name} and ${className}`);
+    else if (byName.has(claimed))
+      problems.push(`"${claimed}" is claimed by both ${byName.get(claimed)!.constructor.name} and ${className}`);
     else byName.set(claimed, strategy);
   }
   for (const name of REGISTRATION_STRATEGIES) {
-    if (!byName.has(name) && !found.some(({ claimed }) => claimed === name)) problems.push(`no provider is @RegistrationStrategyFor('${name}')`);
+    if (!byName.has(name) && !found.some(({ claimed }) => claimed === name))
+      problems.push(`no provider is @RegistrationStrategyFor('${name}')`);
   }
   if (problems.length > 0) throw new Error(`Registration strategies are miswired: ${problems.join('; ')}.`);
   return byName;
@@ -76,7 +79,8 @@ export class RegistrationStrategies implements OnModuleInit {
    * without a binding never passes the binding check, so this refuses it as a wiring bug.
    */
   async completeReturn(registration: Registration, origin: EventOrigin): Promise<Registration> {
-    if (registration.bindingHash === null) throw new Error(`Registration ${registration.id} (${registration.strategy}) has no client binding to return with.`);
+    if (registration.bindingHash === null)
+      throw new Error(`Registration ${registration.id} (${registration.strategy}) has no client binding to return with.`);
     const strategy = this.get(registration.strategy) as RegistrationStrategy<unknown, unknown, Registration, Registration>;
     return strategy.complete(registration, origin);
   }

@@ -8,7 +8,6 @@ import { OidcRegistrationStrategy } from './strategies/oidc/oidc-registration.st
 // That every name has exactly one strategy is checked at start-up by RegistrationStrategies
 // (registration-strategies.spec.ts, and the registration module spec on the real module).
 describe('the registration strategies are named once', () => {
-
   it("openapi.yaml's strategy enum is the list (generated from it)", () => {
     const doc = parse(readFileSync(join(import.meta.dirname, '..', '..', 'openapi.yaml'), 'utf8')) as {
       components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
@@ -21,7 +20,9 @@ describe('the registration strategies are named once', () => {
   });
 
   it('the OIDC strategy starts a registration at Mydex with action=register, pre-filling the email when given', async () => {
-    const oidc = new OidcRegistrationStrategy(...([undefined, undefined] as unknown as ConstructorParameters<typeof OidcRegistrationStrategy>));
+    const oidc = new OidcRegistrationStrategy(
+      ...([undefined, undefined] as unknown as ConstructorParameters<typeof OidcRegistrationStrategy>),
+    );
     expect(await oidc.start({})).toEqual({ action: 'register' });
     expect(await oidc.start({ email: 'ünï@bücher.de' })).toEqual({ action: 'register', email: 'ünï@bücher.de' });
   });

@@ -63,7 +63,7 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     mydex.registerMember.mockReset();
   });
 
-  it('finds one strategy per name of REGISTRATION_STRATEGIES among the module\'s providers, each under its own name', () => {
+  it("finds one strategy per name of REGISTRATION_STRATEGIES among the module's providers, each under its own name", () => {
     const registry = moduleRef.get(RegistrationStrategies);
     // compile() does not run lifecycle hooks; the application calls this at start-up.
     registry.onModuleInit();
@@ -78,7 +78,10 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
 
     expect(created).toMatchObject({ status: 'awaiting_private_key', privateKeyUrl: PRIVATE_KEY_FORM });
     expect(mydex.registerMember).toHaveBeenCalledTimes(1);
-    expect(mydex.registerMember).toHaveBeenCalledWith({ ...details, returnTo: `${publicBaseUrl}/v1/registrations/${created.registrationId}/return` });
+    expect(mydex.registerMember).toHaveBeenCalledWith({
+      ...details,
+      returnTo: `${publicBaseUrl}/v1/registrations/${created.registrationId}/return`,
+    });
     const row = await rows.findOneBy({ id: created.registrationId });
     expect(row).toMatchObject({ strategy: 'own_form', status: 'awaiting_private_key', mydexid: 'alice2024', bindingClient: 'native' });
     expect(row?.bindingHash).toBe(sha256Hex(created.registrationSecret));
@@ -93,13 +96,22 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     const failed: unknown[] = [];
     moduleRef.get(EventEmitter2).on('registration.failed', (event: unknown) => failed.push(event));
 
-    const refusal = await strategy.start({ details: { ...details, mydexid: 'bob2024' }, returnTo: 'http://localhost:3000/welcome', client: 'web' }).catch((error: unknown) => error);
+    const refusal = await strategy
+      .start({ details: { ...details, mydexid: 'bob2024' }, returnTo: 'http://localhost:3000/welcome', client: 'web' })
+      .catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(ProblemException);
     expect(refusal).toMatchObject({ code: 'mydexid_taken', status: 409 });
     expect(await rows.count()).toBe(before);
     expect(failed).toEqual([
-      { registrationId: null, strategy: 'own_form', mydexid: 'bob2024', status: 'refused', reason: 'mydexid_taken', occurredAt: expect.any(String) },
+      {
+        registrationId: null,
+        strategy: 'own_form',
+        mydexid: 'bob2024',
+        status: 'refused',
+        reason: 'mydexid_taken',
+        occurredAt: expect.any(String),
+      },
     ]);
   });
 
@@ -117,7 +129,9 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
 
     const outcomes = await Promise.allSettled(
       ['dora2024', 'erin2024'].map((mydexid) =>
-        moduleRef.get(InvitationRegistrationStrategy).start({ token, details: { ...details, mydexid, email: 'dora@example.org' }, returnTo: 'http://localhost:3000/', client: 'web' }),
+        moduleRef
+          .get(InvitationRegistrationStrategy)
+          .start({ token, details: { ...details, mydexid, email: 'dora@example.org' }, returnTo: 'http://localhost:3000/', client: 'web' }),
       ),
     );
 
@@ -127,16 +141,23 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     expect(created).toHaveLength(1);
     expect(refused).toEqual([expect.objectContaining({ code: 'invitation_not_found', status: 404 })]);
     expect(await rows.count()).toBe(before + 1);
-    expect(await rows.findOneBy({ id: created[0]!.registrationId })).toMatchObject({ strategy: 'invitation', status: 'awaiting_private_key' });
+    expect(await rows.findOneBy({ id: created[0]!.registrationId })).toMatchObject({
+      strategy: 'invitation',
+      status: 'awaiting_private_key',
+    });
   });
 
   it('leaves the rules to the ValidationPipe: details that break one never reach the controller (validation_failed, 422)', async () => {
     // A controller called as a method runs no pipe; this is the pipe POST /v1/registrations runs on its body parameter.
     const body = { type: 'body', metatype: RegistrationDetailsDto } as const;
-    const refusal = await new ProblemValidationPipe().transform({ ...details, mydexid: 'alice.smith' }, body).catch((error: unknown) => error);
+    const refusal = await new ProblemValidationPipe()
+      .transform({ ...details, mydexid: 'alice.smith' }, body)
+      .catch((error: unknown) => error);
 
     expect(refusal).toMatchObject({ code: 'validation_failed', status: 422 });
-    expect((refusal as ProblemException).options.errors?.map((error) => `${error.field}:${error.code}`)).toEqual(['mydexid:mydexid_not_alphanumeric']);
+    expect((refusal as ProblemException).options.errors?.map((error) => `${error.field}:${error.code}`)).toEqual([
+      'mydexid:mydexid_not_alphanumeric',
+    ]);
   });
 
   it('gives a web client its binding secret as a cookie, not in the body', async () => {
@@ -159,14 +180,21 @@ describe('RegistrationModule (testing module, MydexClient overridden)', () => {
     registry.onModuleInit();
     const invitation = moduleRef.get(InvitationRegistrationStrategy);
     const { token } = await moduleRef.get(InvitationsService).create({ email: 'fay@example.org' });
-    const { registrationId } = await invitation.start({ token, details: { ...details, mydexid: 'fay2024', email: 'fay@example.org' }, returnTo: 'http://localhost:3000/', client: 'native' });
+    const { registrationId } = await invitation.start({
+      token,
+      details: { ...details, mydexid: 'fay2024', email: 'fay@example.org' },
+      returnTo: 'http://localhost:3000/',
+      client: 'native',
+    });
     const completing = vi.spyOn(invitation, 'complete');
 
-    const completed = await registry.completeReturn((await rows.findOneByOrFail({ id: registrationId })), {});
+    const completed = await registry.completeReturn(await rows.findOneByOrFail({ id: registrationId }), {});
 
     expect(completing).toHaveBeenCalledTimes(1);
     expect(completed).toMatchObject({ id: registrationId, strategy: 'invitation', status: 'completed' });
-    const unbound = await rows.save(rows.create({ ...completed, id: randomUUID(), strategy: 'oidc', bindingHash: null, bindingClient: null }));
+    const unbound = await rows.save(
+      rows.create({ ...completed, id: randomUUID(), strategy: 'oidc', bindingHash: null, bindingClient: null }),
+    );
     await expect(registry.completeReturn(unbound, {})).rejects.toThrow('has no client binding');
     completing.mockRestore();
   });

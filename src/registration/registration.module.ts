@@ -26,9 +26,25 @@ import { InvitationsService } from './strategies/invitation/invitations.service.
  * unless each name has exactly one.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Registration, IdempotencyKey, Invitation]), CryptoModule, MydexModule, ReturnToModule, SessionModule, ConfigModule.forFeature(registrationConfig), DiscoveryModule],
+  imports: [
+    TypeOrmModule.forFeature([Registration, IdempotencyKey, Invitation]),
+    CryptoModule,
+    MydexModule,
+    ReturnToModule,
+    SessionModule,
+    ConfigModule.forFeature(registrationConfig),
+    DiscoveryModule,
+  ],
   controllers: [RegistrationsController, InvitationsController],
-  providers: [RegistrationsService, RegistrationStrategies, OwnFormRegistrationStrategy, OidcRegistrationStrategy, InvitationRegistrationStrategy, InvitationsService, IdempotencyStore],
+  providers: [
+    RegistrationsService,
+    RegistrationStrategies,
+    OwnFormRegistrationStrategy,
+    OidcRegistrationStrategy,
+    InvitationRegistrationStrategy,
+    InvitationsService,
+    IdempotencyStore,
+  ],
   exports: [RegistrationsService, RegistrationStrategies, OidcRegistrationStrategy, InvitationsService],
 })
 export class RegistrationModule {}

@@ -34,7 +34,6 @@ import { RegistrationEnumerationBudgets } from '../rate-limit/registration-budge
 import { RequireRegistrationChallenge } from './challenge/registration-challenge.guard.js';
 import { REGISTRATION_RETURN, REGISTRATIONS_PREFIX } from '../common/http/routes.js';
 
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Written out, not built from REGISTRATIONS_PREFIX: it keys the stored Idempotency-Key hashes, so it never changes. */
 const IDEMPOTENCY_SCOPE = 'POST /v1/registrations';
@@ -83,9 +82,18 @@ export class RegistrationsController {
     description:
       'Web clients (default) also get the HttpOnly binding cookie `__Host-bff_registration` (`bff_registration` on plain-http localhost); native clients get `registrationSecret` in the body instead.',
   })
-  @ApiBadRequestResponse({ description: '`return_to_not_allowed`, `idempotency_key_invalid`, `body_not_object`, `malformed_json`', content: PROBLEM })
-  @ApiConflictResponse({ description: '`mydexid_taken` or `email_taken` (from Mydex, with field errors); `idempotency_in_progress`', content: PROBLEM })
-  @ApiUnprocessableEntityResponse({ description: '`validation_failed` (every field error), `mydex_rejected` (Mydex\'s message), `idempotency_key_reused`', content: PROBLEM })
+  @ApiBadRequestResponse({
+    description: '`return_to_not_allowed`, `idempotency_key_invalid`, `body_not_object`, `malformed_json`',
+    content: PROBLEM,
+  })
+  @ApiConflictResponse({
+    description: '`mydexid_taken` or `email_taken` (from Mydex, with field errors); `idempotency_in_progress`',
+    content: PROBLEM,
+  })
+  @ApiUnprocessableEntityResponse({
+    description: "`validation_failed` (every field error), `mydex_rejected` (Mydex's message), `idempotency_key_reused`",
+    content: PROBLEM,
+  })
   @ApiMydexUpstreamResponses()
   async create(
     @IdempotencyKeyHeader() key: string | undefined,
@@ -136,10 +144,14 @@ export class RegistrationsController {
    * redirect URI, and the app confirms with `POST /v1/registrations/{id}/return`.
    */
   @Get(REGISTRATION_RETURN.sub)
-  @ApiOperation({ operationId: 'returnFromRegistration', summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)' })
+  @ApiOperation({
+    operationId: 'returnFromRegistration',
+    summary: 'Where Mydex sends the browser after the Private Key form (303 to the frontend or app)',
+  })
   @ApiResponse({
     status: 303,
-    description: 'To the frontend (or app): `?registration=<id>&status=<status>` (`completed` only for the browser holding the binding cookie) or `?error=registration_not_found`',
+    description:
+      'To the frontend (or app): `?registration=<id>&status=<status>` (`completed` only for the browser holding the binding cookie) or `?error=registration_not_found`',
   })
   async returnFromMydex(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     let registration = await this.find(id);
@@ -155,7 +167,9 @@ export class RegistrationsController {
         // From now on the cookie is only needed for the connect window.
         if (registration.status === 'completed') this.refreshCookie(reply, secret, registration);
       } else if (registration.status === 'awaiting_private_key') {
-        this.logger.log(`registration ${registration.id}: return without its binding (${registration.bindingClient ?? 'unbound'} client); status unchanged`);
+        this.logger.log(
+          `registration ${registration.id}: return without its binding (${registration.bindingClient ?? 'unbound'} client); status unchanged`,
+        );
       }
       target = withQuery(this.landing(registration), { registration: registration.id, status: viewStatus(registration) });
     }
@@ -171,12 +185,22 @@ export class RegistrationsController {
   @Post(REGISTRATION_RETURN.sub)
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ operationId: 'confirmRegistrationReturn', summary: 'The creating client confirms the return from the Private Key form (native apps)' })
+  @ApiOperation({
+    operationId: 'confirmRegistrationReturn',
+    summary: 'The creating client confirms the return from the Private Key form (native apps)',
+  })
   @ApiHeader({ name: 'X-Registration-Secret', required: false, description: 'The `registrationSecret` the 201 answered (native clients).' })
-  @ApiOkResponse({ type: RegistrationStatusDto, description: '`completed` for the bound client; for anyone else the current status, unchanged' })
+  @ApiOkResponse({
+    type: RegistrationStatusDto,
+    description: '`completed` for the bound client; for anyone else the current status, unchanged',
+  })
   @ApiNotFoundResponse({ description: '`registration_not_found`', content: PROBLEM })
   @ApiResponse({ status: 403, description: '`csrf_header_missing`: the binding cookie without `X-CSRF: 1`', content: PROBLEM })
-  async confirmReturn(@Param('id') id: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<RegistrationStatusDto> {
+  async confirmReturn(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RegistrationStatusDto> {
     let registration = await this.find(id);
     if (registration === null) throw new ProblemException('registration_not_found', 'There is no registration with this id.');
     const presented = this.bindings.presented(request);
@@ -250,7 +274,8 @@ export function returnToOf(value: unknown): string | undefined {
 }
 
 function viewStatus(registration: Registration): RegistrationStatusDto['status'] {
-  const expired = registration.status === 'awaiting_private_key' && registration.expiresAt !== null && registration.expiresAt.getTime() <= Date.now();
+  const expired =
+    registration.status === 'awaiting_private_key' && registration.expiresAt !== null && registration.expiresAt.getTime() <= Date.now();
   return expired ? 'expired' : registration.status;
 }
 

@@ -12,7 +12,14 @@ import { RegistrationBindings, type BindingClient, type BoundRegistration } from
 import { isOpaqueToken, sameHex, sha256Hex } from '../session/session-token.js';
 import { DataEncryption } from '../common/crypto/data-encryption.js';
 import { sealText } from '../common/crypto/sealed-text.js';
-import { Registration, REGISTRATIONS, registrationEmailContext, type RegistrationClient, type RegistrationStatus, type RegistrationStrategy } from './registration.entity.js';
+import {
+  Registration,
+  REGISTRATIONS,
+  registrationEmailContext,
+  type RegistrationClient,
+  type RegistrationStatus,
+  type RegistrationStrategy,
+} from './registration.entity.js';
 
 export interface NewRegistration {
   /** A pre-allocated id (the own-form strategy needs it in Mydex's return_to before the row exists). */
@@ -122,11 +129,22 @@ export class RegistrationsService implements OnModuleInit {
   }
 
   /** Moves a registration to a final status once; returns the row as it now stands. */
-  async finish(id: string, status: Exclude<RegistrationStatus, 'awaiting_private_key'>, failureCode?: string, origin: EventOrigin = {}): Promise<Registration | null> {
+  async finish(
+    id: string,
+    status: Exclude<RegistrationStatus, 'awaiting_private_key'>,
+    failureCode?: string,
+    origin: EventOrigin = {},
+  ): Promise<Registration | null> {
     const before = await this.findById(id);
     if (!before) return null;
     const now = new Date();
-    const finished: Registration = { ...before, status, updatedAt: now, completedAt: status === 'completed' ? now : null, failureCode: failureCode ?? null };
+    const finished: Registration = {
+      ...before,
+      status,
+      updatedAt: now,
+      completedAt: status === 'completed' ? now : null,
+      failureCode: failureCode ?? null,
+    };
     const event = this.eventOf(finished, origin);
     // Only the request that moved it writes the webhook and publishes (a concurrent return finds it already finished).
     const [affected] = await this.sql.transaction([
@@ -149,8 +167,17 @@ export class RegistrationsService implements OnModuleInit {
       });
     }
     if (row.status === 'completed') {
-      return this.events.prepare('registration.completed', { ...facts, sub: row.sub, occurredAt: (row.completedAt ?? row.updatedAt).toISOString() });
+      return this.events.prepare('registration.completed', {
+        ...facts,
+        sub: row.sub,
+        occurredAt: (row.completedAt ?? row.updatedAt).toISOString(),
+      });
     }
-    return this.events.prepare('registration.failed', { ...facts, status: row.status, reason: row.failureCode ?? row.status, occurredAt: row.updatedAt.toISOString() });
+    return this.events.prepare('registration.failed', {
+      ...facts,
+      status: row.status,
+      reason: row.failureCode ?? row.status,
+      occurredAt: row.updatedAt.toISOString(),
+    });
   }
 }

@@ -48,7 +48,9 @@ export class MemberSessionGuard implements CanActivate {
   }
 
   private async admit(request: FastifyRequest & RequestWithMember, needs: RouteSessionNeeds): Promise<boolean> {
-    request[MEMBER] = needs.bindingAccepted ? await this.sessionOrBinding(request, needs) : toMember(await this.authenticate(request, needs));
+    request[MEMBER] = needs.bindingAccepted
+      ? await this.sessionOrBinding(request, needs)
+      : toMember(await this.authenticate(request, needs));
     return true;
   }
 

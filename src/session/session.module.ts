@@ -18,7 +18,14 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([MemberSession]), ConfigModule.forFeature(sessionConfig)],
   controllers: [SessionController],
-  providers: [SessionsService, SessionCookies, SessionConnectionStatus, RegistrationBindings, MemberSessionGuard, { provide: APP_GUARD, useExisting: MemberSessionGuard }],
+  providers: [
+    SessionsService,
+    SessionCookies,
+    SessionConnectionStatus,
+    RegistrationBindings,
+    MemberSessionGuard,
+    { provide: APP_GUARD, useExisting: MemberSessionGuard },
+  ],
   exports: [SessionsService, SessionCookies, SessionConnectionStatus, RegistrationBindings, MemberSessionGuard],
 })
 export class SessionModule {}

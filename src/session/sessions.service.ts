@@ -92,16 +92,25 @@ export class SessionsService {
     private readonly connectionStatus: SessionConnectionStatus,
   ) {
     this.sql = SqlEngine.of(dataSource);
-    this.activeByToken = new PreparedQuery(dataSource, `SELECT ${ACTIVE_SESSION_COLUMNS} FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`);
+    this.activeByToken = new PreparedQuery(
+      dataSource,
+      `SELECT ${ACTIVE_SESSION_COLUMNS} FROM ${SESSIONS.ref} WHERE ${ACTIVE_SESSION_WHERE}`,
+    );
     // RETURNING lets the driver run the write as a query (SQLite 3.35+ and PostgreSQL both have it).
-    this.touch = new PreparedQuery(dataSource, `UPDATE ${SESSIONS.ref} SET ${S.lastSeenAt} = $1 WHERE ${S.id} = $2 AND ${S.revokedAt} IS NULL RETURNING ${S.id}`);
+    this.touch = new PreparedQuery(
+      dataSource,
+      `UPDATE ${SESSIONS.ref} SET ${S.lastSeenAt} = $1 WHERE ${S.id} = $2 AND ${S.revokedAt} IS NULL RETURNING ${S.id}`,
+    );
   }
 
   /**
    * Creates a session; the returned token is the only copy of the secret. `loggedIn`: the
    * `member.logged_in` it announces, its webhook row written with the session.
    */
-  async create(input: NewMemberSession, loggedIn?: (session: MemberSession) => PreparedEvent): Promise<{ token: string; session: MemberSession }> {
+  async create(
+    input: NewMemberSession,
+    loggedIn?: (session: MemberSession) => PreparedEvent,
+  ): Promise<{ token: string; session: MemberSession }> {
     this.purge.maybeRun();
     const token = newOpaqueToken();
     const now = new Date();
@@ -130,7 +139,11 @@ export class SessionsService {
    * longer than SESSION_IDLE_SECONDS, revoked). One read; once a minute per session also a write of
    * `last_seen_at` (the idle timeout slides).
    */
-  async findActive(token: unknown, client: SessionClient, options: { connected?: boolean } = {}): Promise<(ActiveSession & { connected?: boolean }) | null> {
+  async findActive(
+    token: unknown,
+    client: SessionClient,
+    options: { connected?: boolean } = {},
+  ): Promise<(ActiveSession & { connected?: boolean }) | null> {
     if (!isOpaqueToken(token)) return null;
     const withConnection = options.connected ? this.withConnectionQuery() : null;
     const row = await (withConnection ?? this.activeByToken).first([sha256Hex(token), client]);
@@ -166,7 +179,10 @@ export class SessionsService {
    */
   async endByToken(token: unknown, client: SessionClient): Promise<boolean> {
     if (!isOpaqueToken(token)) return false;
-    const result = await this.sessions.update({ tokenHash: sha256Hex(token), client, revokedAt: IsNull() }, { revokedAt: new Date(), idToken: null });
+    const result = await this.sessions.update(
+      { tokenHash: sha256Hex(token), client, revokedAt: IsNull() },
+      { revokedAt: new Date(), idToken: null },
+    );
     return (result.affected ?? 0) > 0;
   }
 
@@ -174,7 +190,11 @@ export class SessionsService {
    * Ends every live session of a member (logout-all), and answers the ID token of the session
    * `currentId` (the logout hint) when it was among them.
    */
-  async endAllOfMember(member: { issuer: string; sub: string }, currentId: string, loggedOut?: LoggedOut): Promise<{ ended: number; idToken: string | null }> {
+  async endAllOfMember(
+    member: { issuer: string; sub: string },
+    currentId: string,
+    loggedOut?: LoggedOut,
+  ): Promise<{ ended: number; idToken: string | null }> {
     const current = await this.sessions.findOneBy({ id: currentId });
     const ended = await this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [member.issuer, member.sub], loggedOut);
     return { ended, idToken: ended > 0 && current?.revokedAt === null ? current.idToken : null };
@@ -189,7 +209,12 @@ export class SessionsService {
   async endByLogoutToken(target: LogoutTarget, loggedOut?: LoggedOut): Promise<number> {
     const { sub, sid } = target;
     if (sub === undefined && sid === undefined) return 0;
-    if (sub !== undefined && sid !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3 AND (${S.sid} = $4 OR ${S.sid} IS NULL)`, [target.issuer, sub, sid], loggedOut);
+    if (sub !== undefined && sid !== undefined)
+      return this.endWhere(
+        `${S.issuer} = $2 AND ${S.sub} = $3 AND (${S.sid} = $4 OR ${S.sid} IS NULL)`,
+        [target.issuer, sub, sid],
+        loggedOut,
+      );
     if (sub !== undefined) return this.endWhere(`${S.issuer} = $2 AND ${S.sub} = $3`, [target.issuer, sub], loggedOut);
     return this.endWhere(`${S.issuer} = $2 AND ${S.sid} = $3`, [target.issuer, sid], loggedOut);
   }

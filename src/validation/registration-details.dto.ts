@@ -33,10 +33,7 @@ export class RegistrationDetailsDto {
    */
   @ApiProperty({ example: 'alice@example.org', maxLength: EMAIL_MAX, pattern: EMAIL_PATTERN })
   @Trim()
-  @InRuleOrder(
-    Rule('required', isPresent),
-    Rule('email_invalid', isEmailWellFormed),
-  )
+  @InRuleOrder(Rule('required', isPresent), Rule('email_invalid', isEmailWellFormed))
   email!: string;
 
   /** The MydexID password: at least 8 characters and not the MydexID (in any letter case). Never stored, logged or echoed. */

@@ -52,7 +52,11 @@ describe('registration rules: required', () => {
   });
 
   it('reads only own fields, ignores unknown ones and does not return them', () => {
-    const input = Object.assign(Object.create({ mydexid: 'inherited1' }) as object, { email: valid.email, password: valid.password, role: 'admin' });
+    const input = Object.assign(Object.create({ mydexid: 'inherited1' }) as object, {
+      email: valid.email,
+      password: valid.password,
+      role: 'admin',
+    });
     const result = checkRegistration(input);
     expect(result.errors.map((e) => e.code)).toEqual(['required']);
     expect(result.details).toEqual({ mydexid: '', email: valid.email, password: valid.password });
@@ -116,7 +120,7 @@ describe('registration rules: MydexID', () => {
   });
 });
 
-describe('registration rules: email (the BFF\'s own rule, loosened to what cannot be an address)', () => {
+describe("registration rules: email (the BFF's own rule, loosened to what cannot be an address)", () => {
   it.each(EMAILS_ACCEPTED)('accepts %s', (_label, email) => {
     const result = checkRegistration({ ...valid, email });
     expect(result.errors).toEqual([]);
@@ -171,7 +175,10 @@ describe('registration rules: password', () => {
   });
 
   it('reports both rules when a short password equals the MydexID', () => {
-    expect(codes({ ...valid, mydexid: 'abc', password: 'abc' })).toEqual(['password:password_same_as_mydexid', 'password:password_too_short']);
+    expect(codes({ ...valid, mydexid: 'abc', password: 'abc' })).toEqual([
+      'password:password_same_as_mydexid',
+      'password:password_too_short',
+    ]);
   });
 
   it.each([
@@ -236,7 +243,7 @@ describe('Private Key form rules', () => {
 });
 
 describe('rule catalogue', () => {
-  it('names each rule once, with a snake_case code, `required` first among its field\'s rules', () => {
+  it("names each rule once, with a snake_case code, `required` first among its field's rules", () => {
     const keys = RULES.map((r) => `${r.form}.${r.field}.${r.code}`);
     expect(new Set(keys).size).toBe(keys.length);
     for (const rule of RULES) expect(rule.code).toMatch(/^[a-z]+(_[a-z]+)*$/);
@@ -246,8 +253,10 @@ describe('rule catalogue', () => {
     }
   });
 
-  it('marks only the email format as the BFF\'s own rule; every other rule is Mydex\'s', () => {
-    expect(RULES.filter((r) => r.source === 'bff').map((r) => `${r.form}.${r.field}.${r.code}`)).toEqual(['registration.email.email_invalid']);
+  it("marks only the email format as the BFF's own rule; every other rule is Mydex's", () => {
+    expect(RULES.filter((r) => r.source === 'bff').map((r) => `${r.form}.${r.field}.${r.code}`)).toEqual([
+      'registration.email.email_invalid',
+    ]);
   });
 
   it('belongs each field to one form, so a DTO property names the form of its rules', () => {
@@ -262,8 +271,17 @@ describe('rule catalogue', () => {
       password!: string;
     }
     const errors = violations('registration', validateSync(Object.assign(new Probe(), { password: 'short' }), VALIDATOR_OPTIONS));
-    expect(errors).toEqual([{ field: 'password', code: 'password_too_short', message: ruleFor('registration', 'password', 'password_too_short').message, params: { min: PASSWORD_MIN } }]);
-    expect(() => Rule('password_too_short', isPasswordLongEnough)(Probe.prototype, 'email')).toThrow('No rule password_too_short for registration.email');
+    expect(errors).toEqual([
+      {
+        field: 'password',
+        code: 'password_too_short',
+        message: ruleFor('registration', 'password', 'password_too_short').message,
+        params: { min: PASSWORD_MIN },
+      },
+    ]);
+    expect(() => Rule('password_too_short', isPasswordLongEnough)(Probe.prototype, 'email')).toThrow(
+      'No rule password_too_short for registration.email',
+    );
   });
 
   it('gives the message of the catalogue entry with each violation', () => {
@@ -280,7 +298,8 @@ describe('rule catalogue', () => {
     expect(pattern('mydexid_digits_only').test('1234')).toBe(false);
     expect(pattern('mydexid_digits_only').test('123a')).toBe(true);
     for (const [, email] of EMAILS_ACCEPTED) expect(pattern('email_invalid').test(email.trim())).toBe(true);
-    for (const [, email] of EMAILS_REFUSED.filter(([label]) => !label.startsWith('255'))) expect(pattern('email_invalid').test(email)).toBe(false);
+    for (const [, email] of EMAILS_REFUSED.filter(([label]) => !label.startsWith('255')))
+      expect(pattern('email_invalid').test(email)).toBe(false);
   });
 
   it('publishes an email pattern that, with the length limit, is the check itself (over arbitrary strings)', () => {
@@ -311,7 +330,11 @@ describe('registration bodies: checkRegistrationBody (POST /v1/validation/regist
     ['true', true],
     ['no body', undefined],
   ])('refuses %s, not a JSON object, with 400 body_not_object in both', async (_label, body) => {
-    const refusal = expect.objectContaining({ code: 'body_not_object', status: 400, detail: 'Send the registration details as a JSON object.' });
+    const refusal = expect.objectContaining({
+      code: 'body_not_object',
+      status: 400,
+      detail: 'Send the registration details as a JSON object.',
+    });
     expect(() => checkRegistrationBody(body)).toThrow(refusal);
     await expect(asBody(body)).rejects.toThrow(refusal);
   });
@@ -326,7 +349,7 @@ describe('registration bodies: checkRegistrationBody (POST /v1/validation/regist
 
   it('gives the trimmed details, and only them, when valid', async () => {
     const body = { mydexid: ' alice2024 ', email: 'alice@example.org ', password: ' correct horse', role: 'admin' };
-    expect({ ...(await asBody(body) as object) }).toEqual(valid);
+    expect({ ...((await asBody(body)) as object) }).toEqual(valid);
     expect(checkRegistrationBody(body).details).toEqual(valid);
   });
 });

@@ -1,6 +1,17 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import { formOf, isEmailAddress, isMydexIdAlphanumeric, isMydexIdLengthOk, isMydexIdNotDigitsOnly, isPresent, ruleFor, trimField, type RuleCode, type RuleParams } from './rule-catalogue.js';
+import {
+  formOf,
+  isEmailAddress,
+  isMydexIdAlphanumeric,
+  isMydexIdLengthOk,
+  isMydexIdNotDigitsOnly,
+  isPresent,
+  ruleFor,
+  trimField,
+  type RuleCode,
+  type RuleParams,
+} from './rule-catalogue.js';
 
 /**
  * class-validator constraints built from the catalogue. Each carries `context: { code, params }` (the
@@ -30,7 +41,12 @@ export function Rule(code: RuleCode, test: (value: unknown, object: Record<strin
  * parameters (reported in `errors[].params`, so a frontend can translate the message), for fields
  * outside the catalogue (Mydex's callback); `Rule` is this with the catalogue's message and params.
  */
-export function Coded(code: string, message: string, test: (value: unknown, object: Record<string, unknown>) => boolean, params: RuleParams = {}): PropertyDecorator {
+export function Coded(
+  code: string,
+  message: string,
+  test: (value: unknown, object: Record<string, unknown>) => boolean,
+  params: RuleParams = {},
+): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
       // The constraint name keys the field's error; codes are unique per field.
@@ -67,5 +83,4 @@ export const MydexIdRules = (): PropertyDecorator =>
  * (`email` on POST /v1/auth/oidc/authorize): a string must be a possible address (an empty one is
  * not); a value that is not a string is left to `IsString`.
  */
-export const EmailAddress = (): PropertyDecorator =>
-  Rule('email_invalid', (value) => typeof value !== 'string' || isEmailAddress(value));
+export const EmailAddress = (): PropertyDecorator => Rule('email_invalid', (value) => typeof value !== 'string' || isEmailAddress(value));

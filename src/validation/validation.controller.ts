@@ -8,7 +8,6 @@ import { RegistrationCheckDto, ValidationRulesDto } from './validation-results.d
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 
-
 const CATALOGUE: ValidationRulesDto = {
   trimmed: true,
   lengthUnit: 'codePoints',
@@ -22,7 +21,10 @@ const CATALOGUE: ValidationRulesDto = {
 export class ValidationController {
   @Get('rules')
   @Header('cache-control', 'public, max-age=300')
-  @ApiOperation({ operationId: 'listValidationRules', summary: 'The rule catalogue: code, field, parameters, English message and source (`mydex` or `bff`) of every rule' })
+  @ApiOperation({
+    operationId: 'listValidationRules',
+    summary: 'The rule catalogue: code, field, parameters, English message and source (`mydex` or `bff`) of every rule',
+  })
   @ApiOkResponse({ type: ValidationRulesDto })
   rules(): ValidationRulesDto {
     return CATALOGUE;
@@ -35,7 +37,10 @@ export class ValidationController {
   @Post('registration')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ operationId: 'validateRegistration', summary: 'Check registration details against the rules (MydexID and email uniqueness excepted)' })
+  @ApiOperation({
+    operationId: 'validateRegistration',
+    summary: 'Check registration details against the rules (MydexID and email uniqueness excepted)',
+  })
   @ApiBody({ type: RegistrationDetailsDto })
   @ApiOkResponse({ type: RegistrationCheckDto })
   @ApiBadRequestResponse({ description: '`body_not_object` (the body is not a JSON object) or `malformed_json`', content: PROBLEM })

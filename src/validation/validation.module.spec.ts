@@ -23,7 +23,12 @@ describe('ValidationModule (testing module, on its own)', () => {
   });
 
   it('accepts valid details, trimmed, and echoes nothing back', () => {
-    const verdict = validation.checkRegistration({ mydexid: '  alice2024 ', email: 'alice@example.org', password: 'correct horse', role: 'admin' });
+    const verdict = validation.checkRegistration({
+      mydexid: '  alice2024 ',
+      email: 'alice@example.org',
+      password: 'correct horse',
+      role: 'admin',
+    });
 
     expect(verdict).toEqual({ valid: true, errors: [] });
   });
@@ -59,10 +64,12 @@ describe('ValidationModule (testing module, on its own)', () => {
     }
   });
 
-  it('publishes the rule catalogue with each rule\'s parameters', () => {
+  it("publishes the rule catalogue with each rule's parameters", () => {
     const catalogue = validation.rules();
 
     expect(catalogue).toMatchObject({ trimmed: true, lengthUnit: 'codePoints' });
-    expect(catalogue.rules).toContainEqual(expect.objectContaining({ form: 'registration', field: 'mydexid', code: 'mydexid_length', params: { min: 3, max: 60 } }));
+    expect(catalogue.rules).toContainEqual(
+      expect.objectContaining({ form: 'registration', field: 'mydexid', code: 'mydexid_length', params: { min: 3, max: 60 } }),
+    );
   });
 });

@@ -17,7 +17,9 @@ describe('webhook payload guard', () => {
   });
 
   it('passes ids, states and values that merely look sensitive under an innocent key', () => {
-    expect(secretLikeKeys({ connectionId: '1-2', uid: 3, status: 'connected', permissions: [{ dataset: 'x', read: true }], note: 'email me' })).toEqual([]);
+    expect(
+      secretLikeKeys({ connectionId: '1-2', uid: 3, status: 'connected', permissions: [{ dataset: 'x', read: true }], note: 'email me' }),
+    ).toEqual([]);
     expect(secretLikeKeys({})).toEqual([]);
   });
 });

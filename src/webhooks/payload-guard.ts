@@ -21,7 +21,9 @@ export class SecretInWebhookPayloadError extends Error {
     readonly eventType: string,
     readonly paths: string[],
   ) {
-    super(`webhook ${eventType} refused: its payload has keys named like a secret or an email (${paths.join(', ')}); webhooks carry ids and states only`);
+    super(
+      `webhook ${eventType} refused: its payload has keys named like a secret or an email (${paths.join(', ')}); webhooks carry ids and states only`,
+    );
     this.name = 'SecretInWebhookPayloadError';
   }
 }

@@ -33,7 +33,9 @@ const RELAYED_WHEN: Partial<Record<DomainEventName, (event: Record<string, unkno
 };
 
 /** The domain events the relay turns into webhooks once they are published (after their change is written). */
-export const RELAYED_WEBHOOK_EVENTS: readonly DomainEventName[] = DOMAIN_EVENT_NAMES.filter((name) => !TRANSACTIONAL_WEBHOOK_EVENTS.includes(name));
+export const RELAYED_WEBHOOK_EVENTS: readonly DomainEventName[] = DOMAIN_EVENT_NAMES.filter(
+  (name) => !TRANSACTIONAL_WEBHOOK_EVENTS.includes(name),
+);
 
 /**
  * Every other domain event becomes a webhook of the same name with the event's payload as `data`
@@ -56,11 +58,14 @@ export class WebhookEventRelay implements OnModuleInit {
     // Only the types that would be written: with webhooks off (or filtered out) publishing costs nothing here.
     for (const name of RELAYED_WEBHOOK_EVENTS.filter((type) => this.outbox.accepts(type))) {
       const when = RELAYED_WHEN[name] ?? (() => true);
-      this.emitter.on(name, (event: Record<string, unknown>) =>
-        // Caught here, whoever emits the event: an outbox write that fails never becomes an unhandled rejection.
-        when(event) && this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }).catch((error: unknown) => {
-          this.logger.warn(`webhook ${name} not written: ${error instanceof Error ? error.message : String(error)}`);
-        }),
+      this.emitter.on(
+        name,
+        (event: Record<string, unknown>) =>
+          // Caught here, whoever emits the event: an outbox write that fails never becomes an unhandled rejection.
+          when(event) &&
+          this.outbox.enqueue(this.dataSource.manager, { type: name, data: { ...event } }).catch((error: unknown) => {
+            this.logger.warn(`webhook ${name} not written: ${error instanceof Error ? error.message : String(error)}`);
+          }),
       );
     }
   }

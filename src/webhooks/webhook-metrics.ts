@@ -15,8 +15,18 @@ export class WebhookMetrics {
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
-    this.delivered = new Counter({ name: 'bff_webhooks_delivered_total', help: 'Webhooks delivered (a 2xx answer), by event type', labelNames: ['type'] as const, registers });
-    this.failed = new Counter({ name: 'bff_webhooks_failed_total', help: 'Webhooks given up on after WEBHOOK_RETRY_FOR_SECONDS of failed attempts, by event type', labelNames: ['type'] as const, registers });
+    this.delivered = new Counter({
+      name: 'bff_webhooks_delivered_total',
+      help: 'Webhooks delivered (a 2xx answer), by event type',
+      labelNames: ['type'] as const,
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'bff_webhooks_failed_total',
+      help: 'Webhooks given up on after WEBHOOK_RETRY_FOR_SECONDS of failed attempts, by event type',
+      labelNames: ['type'] as const,
+      registers,
+    });
     this.attempts = new Counter({
       name: 'bff_webhook_attempts_total',
       help: 'Webhook delivery attempts by event type and outcome (ok, http_4xx, http_5xx, timeout, network)',

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import type {
+  DataSource,
+  EntityManager,
+  EntitySubscriberInterface,
+  QueryRunner,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+} from 'typeorm';
 import { webhookConfig, type WebhookSettings } from '../config/webhook.config.js';
 import { SqlEngine, type Statement } from '../persistence/sql-engine.js';
 import { insertStatement } from '../persistence/sql-table.js';
@@ -87,7 +94,17 @@ export class WebhookOutbox implements EntitySubscriberInterface {
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const now = new Date();
     const body = JSON.stringify({ type: event.type, timestamp: now.toISOString(), data: event.data });
-    return { id, statement: insertStatement(WEBHOOK_OUTBOX, { id, eventType: event.type, payload: body, createdAt: now, nextAttemptAt: now, attempts: 0 }) };
+    return {
+      id,
+      statement: insertStatement(WEBHOOK_OUTBOX, {
+        id,
+        eventType: event.type,
+        payload: body,
+        createdAt: now,
+        nextAttemptAt: now,
+        attempts: 0,
+      }),
+    };
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {
@@ -103,7 +120,9 @@ export class WebhookOutbox implements EntitySubscriberInterface {
 
   private refusal(event: WebhookEvent): Error | undefined {
     if (event.type.length > 100 || !EVENT_TYPE.test(event.type)) {
-      return new Error(`webhook type ${JSON.stringify(event.type.slice(0, 100))} refused: use a lowercase dotted name such as connection.established`);
+      return new Error(
+        `webhook type ${JSON.stringify(event.type.slice(0, 100))} refused: use a lowercase dotted name such as connection.established`,
+      );
     }
     const paths = secretLikeKeys(event.data);
     return paths.length > 0 ? new SecretInWebhookPayloadError(event.type, paths) : undefined;

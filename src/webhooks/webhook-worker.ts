@@ -23,7 +23,10 @@ const DAY_MS = 24 * 3600 * 1000;
 const JITTER = 0.2;
 
 /** What became of one attempt. */
-type Attempt = { ok: true } | { ok: false; outcome: 'http_4xx' | 'http_5xx' | 'http_other' | 'timeout' | 'network'; error: string } | { ok: false; outcome: 'shutdown' };
+type Attempt =
+  | { ok: true }
+  | { ok: false; outcome: 'http_4xx' | 'http_5xx' | 'http_other' | 'timeout' | 'network'; error: string }
+  | { ok: false; outcome: 'shutdown' };
 
 /**
  * Delivers the outbox (webhook_outbox), at least once, from any number of instances on one database.
@@ -75,7 +78,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         `AND ${claimable} RETURNING ${selectColumns(WEBHOOK_OUTBOX, CLAIMED_KEYS)}`,
     );
     // Only while this instance's lease holds (another instance may have reclaimed an expired one).
-    this.markDelivered = new PreparedQuery(dataSource, `UPDATE ${table} SET ${W.deliveredAt} = $1, ${W.claimedUntil} = NULL WHERE ${W.id} = $2 AND ${W.deliveredAt} IS NULL`);
+    this.markDelivered = new PreparedQuery(
+      dataSource,
+      `UPDATE ${table} SET ${W.deliveredAt} = $1, ${W.claimedUntil} = NULL WHERE ${W.id} = $2 AND ${W.deliveredAt} IS NULL`,
+    );
     this.markRetry = new PreparedQuery(
       dataSource,
       `UPDATE ${table} SET ${W.nextAttemptAt} = $1, ${W.lastError} = $2, ${W.claimedUntil} = NULL WHERE ${W.id} = $3 AND ${W.claimedUntil} = $4 AND ${W.deliveredAt} IS NULL`,
@@ -92,7 +98,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // metric and that long to look): the outbox does not grow without end while a receiver is gone.
     this.purge = new PeriodicPurge('delivered and failed webhooks', PURGE_EVERY_MS, async (now) => {
       const cutoff = [new Date(now - this.settings.retentionDays * DAY_MS)];
-      const purge = (column: string) => deleteInBatches(this.dataSource, WEBHOOK_OUTBOX.name, WEBHOOK_OUTBOX_COLUMNS.id, `${column} < $1`, cutoff);
+      const purge = (column: string) =>
+        deleteInBatches(this.dataSource, WEBHOOK_OUTBOX.name, WEBHOOK_OUTBOX_COLUMNS.id, `${column} < $1`, cutoff);
       return (await purge(W.deliveredAt)) + (await purge(W.failedAt));
     });
     if (settings.enabled) {
@@ -176,7 +183,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       rows.map((row) =>
         // A write that fails (the database went away) leaves the row claimed: it is retried when the lease expires.
         this.deliver(row, lease).catch((error: unknown) => {
-          this.logger.warn(`webhook ${row.id} (${row.eventType}): recording the attempt failed: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.warn(
+            `webhook ${row.id} (${row.eventType}): recording the attempt failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }),
       ),
     );
@@ -204,13 +213,17 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const changed = await this.markFailed.run([new Date(now), result.error, row.id, lease]);
       if (changed > 0) {
         this.metrics.failed.inc({ type });
-        this.logger.warn(`webhook ${row.id} (${type}) FAILED after ${attempts} attempts over the retry period; last: ${result.error}. Kept in webhook_outbox for the operator`);
+        this.logger.warn(
+          `webhook ${row.id} (${type}) FAILED after ${attempts} attempts over the retry period; last: ${result.error}. Kept in webhook_outbox for the operator`,
+        );
       }
       return;
     }
     // Not ours any more (the lease expired and another instance reclaimed it): that one decides.
     if ((await this.markRetry.run([new Date(next), result.error, row.id, lease])) === 0) return;
-    this.logger.warn(`webhook ${row.id} (${type}) attempt ${attempts} failed: ${result.error}; next attempt in ${Math.ceil(delay / 1000)} s`);
+    this.logger.warn(
+      `webhook ${row.id} (${type}) attempt ${attempts} failed: ${result.error}; next attempt in ${Math.ceil(delay / 1000)} s`,
+    );
     this.schedule(delay);
   }
 
@@ -220,7 +233,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const response = await fetch(this.settings.url!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'mydex-bff-webhooks/1', ...webhookHeaders(this.settings.key!, row.id, row.payload) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'mydex-bff-webhooks/1',
+          ...webhookHeaders(this.settings.key!, row.id, row.payload),
+        },
         body: row.payload,
         redirect: 'manual',
         signal: AbortSignal.any([timeout, this.shutdown.signal]),

@@ -153,7 +153,11 @@ describe('demo SPA journeys in Chromium', () => {
     const { page } = j;
     await j.openSpa();
     await j.shot('spa');
-    await registerWithOwnForm(j, { mydexid: 'noah', email: 'noah@example.org', password: 'a long password', privateKey: 'noah private key' }, true);
+    await registerWithOwnForm(
+      j,
+      { mydexid: 'noah', email: 'noah@example.org', password: 'a long password', privateKey: 'noah private key' },
+      true,
+    );
 
     const notice = page.getByRole('status').filter({ hasText: 'Registration complete' });
     await notice.waitFor();
@@ -256,9 +260,9 @@ describe('demo SPA journeys in Chromium', () => {
     await backOnSpa(j);
     await page.locator('#connection-panel:not([hidden])').waitFor();
     await expect(page.getByRole('status').filter({ hasText: 'Your Personal Data Store is connected.' }).count()).resolves.toBe(1);
-    const rows = await page.locator('#permissions-body tr').evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())),
-    );
+    const rows = await page
+      .locator('#permissions-body tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())));
     expect(rows).toEqual([
       ['Personal detailsfield_ds_personal_details', 'Yes (automatic)', 'No', '—'],
       ['Contact detailsfield_ds_contact_details', 'Yes (automatic)', 'Yes (on request)', '—'],
@@ -309,9 +313,9 @@ describe('demo SPA journeys in Chromium', () => {
     await expect(page.getByRole('status').filter({ hasText: 'Your Personal Data Store is connected.' }).count()).resolves.toBe(1);
     // The emulator's agreement (version 1): personal details read automatically, contact details read
     // automatically and written on request.
-    const rows = await page.locator('#permissions-body tr').evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())),
-    );
+    const rows = await page
+      .locator('#permissions-body tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((cell) => (cell.textContent ?? '').trim())));
     expect(rows).toEqual([
       ['Personal detailsfield_ds_personal_details', 'Yes (automatic)', 'No', '—'],
       ['Contact detailsfield_ds_contact_details', 'Yes (automatic)', 'Yes (on request)', '—'],

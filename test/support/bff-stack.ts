@@ -47,7 +47,13 @@ export function makeSecrets(): StackSecrets {
 }
 
 export async function startBffStack(
-  options: { engine?: 'sqlite' | 'postgres'; env?: Record<string, string>; database?: DatabaseTarget; quiet?: boolean; imports?: CreateAppOptions['imports'] } = {},
+  options: {
+    engine?: 'sqlite' | 'postgres';
+    env?: Record<string, string>;
+    database?: DatabaseTarget;
+    quiet?: boolean;
+    imports?: CreateAppOptions['imports'];
+  } = {},
 ): Promise<BffStack> {
   const engine = options.engine ?? 'sqlite';
   const secrets = makeSecrets();

@@ -4,7 +4,12 @@ import fs from 'node:fs';
 export function captureOutput(): { lines: string[]; restore(): void } {
   const lines: string[] = [];
   const original = { write: fs.write, writeSync: fs.writeSync, stdout: process.stdout.write, stderr: process.stderr.write };
-  const text = (data: unknown) => (typeof data === 'string' ? data : Buffer.isBuffer(data) || data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data));
+  const text = (data: unknown) =>
+    typeof data === 'string'
+      ? data
+      : Buffer.isBuffer(data) || data instanceof Uint8Array
+        ? Buffer.from(data).toString('utf8')
+        : String(data);
   const bytes = (data: unknown) => (typeof data === 'string' ? Buffer.byteLength(data) : (data as Uint8Array).byteLength);
   const mutableFs = fs as unknown as Record<string, unknown>;
   mutableFs.writeSync = (fd: number, data: unknown, ...rest: unknown[]) => {

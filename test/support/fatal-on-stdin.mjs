@@ -4,9 +4,10 @@
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (text) => {
   for (const command of text.split('\n')) {
-    if (command === 'throw') setImmediate(() => {
-      throw new Error('boom from the test: uncaught');
-    });
+    if (command === 'throw')
+      setImmediate(() => {
+        throw new Error('boom from the test: uncaught');
+      });
     if (command === 'reject') void Promise.reject(new Error('boom from the test: rejected'));
   }
 });

@@ -14,7 +14,10 @@ export interface LogoutTokenIssuer {
    * A logout token for `claims` on top of valid defaults (iss, aud, iat, exp, jti, events); a claim
    * set to undefined is left out. `key: 'stranger'` signs with a key the JWKS does not hold.
    */
-  sign(claims?: Record<string, unknown>, options?: { key?: 'known' | 'stranger'; typ?: string; alg?: 'none' | 'HS256'; secret?: string }): Promise<string>;
+  sign(
+    claims?: Record<string, unknown>,
+    options?: { key?: 'known' | 'stranger'; typ?: string; alg?: 'none' | 'HS256'; secret?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,8 @@ export async function startLogoutTokenIssuer(clientId = 'backchannel-client'): P
   const stranger = await keyPair('stranger-key');
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
-    const json = (status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (path === '/.well-known/openid-configuration') {
       return json(200, {
         issuer,
@@ -52,15 +56,27 @@ export async function startLogoutTokenIssuer(clientId = 'backchannel-client'): P
     clientId,
     async sign(claims = {}, options = {}) {
       const now = Math.floor(Date.now() / 1000);
-      const payload: JWTPayload = { iss: issuer, aud: clientId, iat: now, exp: now + 120, jti: randomBytes(12).toString('hex'), events: LOGOUT_EVENT, ...claims };
+      const payload: JWTPayload = {
+        iss: issuer,
+        aud: clientId,
+        iat: now,
+        exp: now + 120,
+        jti: randomBytes(12).toString('hex'),
+        events: LOGOUT_EVENT,
+        ...claims,
+      };
       for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
       if (options.alg === 'none') return new UnsecuredJWT(payload).encode();
       if (options.alg === 'HS256') {
-        return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'logout+jwt' }).sign(new TextEncoder().encode(options.secret ?? 'a-shared-secret-of-enough-length'));
+        return new SignJWT(payload)
+          .setProtectedHeader({ alg: 'HS256', typ: 'logout+jwt' })
+          .sign(new TextEncoder().encode(options.secret ?? 'a-shared-secret-of-enough-length'));
       }
       const key = options.key === 'stranger' ? stranger : known;
       // The stranger claims the known key's id: the signature itself must be what fails.
-      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: known.kid, typ: options.typ ?? 'logout+jwt' }).sign(key.privateKey);
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', kid: known.kid, typ: options.typ ?? 'logout+jwt' })
+        .sign(key.privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -85,7 +85,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     async authorize(authorizationUrl) {
       const response = await fetch(authorizationUrl, { redirect: 'manual' });
       const location = response.headers.get('location');
-      if (response.status !== 302 || !location) throw new Error(`authorization endpoint answered ${response.status}: ${await response.text()}`);
+      if (response.status !== 302 || !location)
+        throw new Error(`authorization endpoint answered ${response.status}: ${await response.text()}`);
       return location;
     },
     close: () =>
@@ -107,7 +108,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     const iss = fault === 'wrong_iss' ? 'http://evil.example' : issuer;
     const aud = fault === 'wrong_aud' ? 'another-client' : fault === 'foreign_azp' ? [clientId, 'another-client'] : clientId;
     const [iat, exp] = fault === 'expired' ? [now - 7200, now - 3600] : [now, now + 300];
-    if (fault === 'alg_none') return new UnsecuredJWT(claims).setIssuer(iss).setAudience(aud).setIssuedAt(iat).setExpirationTime(exp).encode();
+    if (fault === 'alg_none')
+      return new UnsecuredJWT(claims).setIssuer(iss).setAudience(aud).setIssuedAt(iat).setExpirationTime(exp).encode();
     const jwt = new SignJWT(claims).setIssuer(iss).setAudience(aud).setIssuedAt(iat).setExpirationTime(exp);
     if (fault === 'hmac_with_client_secret') return jwt.setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(clientSecret));
     const key = fault === 'unknown_key' ? stranger : signing;
@@ -115,7 +117,9 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   };
 
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    void handle(request, response).catch((error: unknown) => json(response, 500, { error: 'server_error', error_description: String(error) }));
+    void handle(request, response).catch((error: unknown) =>
+      json(response, 500, { error: 'server_error', error_description: String(error) }),
+    );
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -140,11 +144,23 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (path === '/jwks') return json(response, 200, { keys: [signing.publicJwk] });
     if (path === '/authorize') {
       const q = requestUrl.searchParams;
-      if (q.get('client_id') !== clientId || q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge') || !q.get('redirect_uri')) {
+      if (
+        q.get('client_id') !== clientId ||
+        q.get('response_type') !== 'code' ||
+        q.get('code_challenge_method') !== 'S256' ||
+        !q.get('code_challenge') ||
+        !q.get('redirect_uri')
+      ) {
         return json(response, 400, { error: 'invalid_request' });
       }
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { clientId, redirectUri: q.get('redirect_uri')!, nonce: q.get('nonce') ?? '', codeChallenge: q.get('code_challenge')!, used: false });
+      codes.set(code, {
+        clientId,
+        redirectUri: q.get('redirect_uri')!,
+        nonce: q.get('nonce') ?? '',
+        codeChallenge: q.get('code_challenge')!,
+        used: false,
+      });
       const target = new URL(q.get('redirect_uri')!);
       target.searchParams.set('code', code);
       target.searchParams.set('state', q.get('state') ?? '');
@@ -160,14 +176,28 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
       const expected = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
       if (authorization !== expected || form.has('client_secret')) return json(response, 401, { error: 'invalid_client' });
       const issued = codes.get(form.get('code') ?? '');
-      const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
-      if (!issued || issued.used || issued.redirectUri !== form.get('redirect_uri') || issued.codeChallenge !== challenge || provider.fault === 'token_error') {
+      const challenge = createHash('sha256')
+        .update(form.get('code_verifier') ?? '')
+        .digest('base64url');
+      if (
+        !issued ||
+        issued.used ||
+        issued.redirectUri !== form.get('redirect_uri') ||
+        issued.codeChallenge !== challenge ||
+        provider.fault === 'token_error'
+      ) {
         return json(response, 400, { error: 'invalid_grant', error_description: 'grant request is invalid' });
       }
       issued.used = true;
       const accessToken = randomBytes(16).toString('hex');
       accessTokens.set(accessToken, provider.member.sub);
-      return json(response, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, id_token: await idToken(issued), scope: 'openid mydexid' });
+      return json(response, 200, {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: 300,
+        id_token: await idToken(issued),
+        scope: 'openid mydexid',
+      });
     }
     if (path === '/userinfo') {
       const sub = accessTokens.get((request.headers.authorization ?? '').replace(/^Bearer /, ''));

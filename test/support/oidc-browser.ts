@@ -23,7 +23,6 @@ export class TestBrowser {
   }
 }
 
-
 /** Rows in a table of the app's database (sessions, registrations, oidc_transactions). */
 export async function countRows(app: NestFastifyApplication, table: 'sessions' | 'registrations' | 'oidc_transactions'): Promise<number> {
   const [row] = (await app.get(DataSource).query(`SELECT COUNT(*) AS n FROM ${table}`)) as { n: number | string }[];

@@ -9,7 +9,6 @@ import { freePort } from '../../emulator/testing/free-port.js';
 export const FRONTEND = 'https://app.example.org';
 export const OTHER_FRONTEND = 'https://other.example.org';
 
-
 /** The BFF pointed at `emulator` (MYDEX_ISSUER and MYDEX_PDX_URL), listening at its PUBLIC_BASE_URL. */
 export async function startBffFor(
   emulator: RunningEmulator,

@@ -40,10 +40,13 @@ export async function createPrivatePostgres(bin: string): Promise<PrivatePostgre
   chownSync(dir, uid, gid);
   const data = join(dir, 'data');
   const port = await freePort();
-  const asPostgres = (command: string) => execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', command], { stdio: 'pipe', timeout: 60_000 });
+  const asPostgres = (command: string) =>
+    execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', command], { stdio: 'pipe', timeout: 60_000 });
   asPostgres(`${bin}/initdb -D ${data} -A trust -U postgres --no-sync >/dev/null`);
   const pgCtl = (action: string) =>
-    asPostgres(`${bin}/pg_ctl -D ${data} -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off" -l ${dir}/server.log -w -t 30 ${action}`);
+    asPostgres(
+      `${bin}/pg_ctl -D ${data} -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off" -l ${dir}/server.log -w -t 30 ${action}`,
+    );
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start: () => pgCtl('start'),

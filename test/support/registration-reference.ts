@@ -13,8 +13,8 @@ export interface ExpectedViolation {
 
 // ECMAScript WhiteSpace and LineTerminator code points: what String.prototype.trim removes.
 const WHITESPACE = new Set([
-  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
-  0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff,
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
+  0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff,
 ]);
 
 function referenceTrim(value: string): string {
@@ -178,16 +178,56 @@ const textOf = (char: fc.Arbitrary<string>) =>
 const digits = textOf(fc.constantFrom(...'0123456789'));
 const padded = (text: fc.Arbitrary<string>) => fc.tuple(padding, text, padding).map(([a, b, c]) => a + b + c);
 
-export const mydexidLike = padded(fc.oneof(textOf(idChar), digits, fc.constantFrom('', 'alice', 'Alice2024', 'café', 'Дмитрий', '１２３', '123')));
+export const mydexidLike = padded(
+  fc.oneof(textOf(idChar), digits, fc.constantFrom('', 'alice', 'Alice2024', 'café', 'Дмитрий', '１２３', '123')),
+);
 
 const label = fc.oneof(
   fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/),
-  fc.constantFrom('-a', 'a-', 'xn--p1ai', '1com', 'com', 'bücher', 'рф', 'é', '', '[192.0.2.1]', 'a b', 'a\u00a0b', '"', 'a'.repeat(63), 'a'.repeat(64)),
+  fc.constantFrom(
+    '-a',
+    'a-',
+    'xn--p1ai',
+    '1com',
+    'com',
+    'bücher',
+    'рф',
+    'é',
+    '',
+    '[192.0.2.1]',
+    'a b',
+    'a\u00a0b',
+    '"',
+    'a'.repeat(63),
+    'a'.repeat(64),
+  ),
 );
 // Pieces of a local part: plain text, quotes, escapes, white space, controls, a lone surrogate, `@`.
 const localPiece = fc.oneof(
   { weight: 6, arbitrary: fc.stringMatching(/^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]{1,6}$/) },
-  { weight: 3, arbitrary: fc.constantFrom('"', '"', '\\', ' ', '\u00a0', '\u3000', '\t', '\n', '\u0000', '\u007f', '\u0085', '\ud800', '\udc00', '@', 'ü', '用户', '😀', '.') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '"',
+      '"',
+      '\\',
+      ' ',
+      '\u00a0',
+      '\u3000',
+      '\t',
+      '\n',
+      '\u0000',
+      '\u007f',
+      '\u0085',
+      '\ud800',
+      '\udc00',
+      '@',
+      'ü',
+      '用户',
+      '😀',
+      '.',
+    ),
+  },
 );
 const localPart = fc.oneof(
   fc.array(localPiece, { minLength: 1, maxLength: 6 }).map((pieces) => pieces.join('')),
@@ -196,12 +236,32 @@ const localPart = fc.oneof(
 );
 export const emailLike = padded(
   fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(localPart, fc.array(label, { minLength: 1, maxLength: 3 })).map(([local, labels]) => `${local}@${labels.join('.')}`) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(localPart, fc.array(label, { minLength: 1, maxLength: 3 }))
+        .map(([local, labels]) => `${local}@${labels.join('.')}`),
+    },
     {
       weight: 1,
-      arbitrary: fc.constantFrom('', 'plain', '@example.org', 'a@', '@', 'a@b', `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, `${'ü'.repeat(120)}@${'b'.repeat(130)}.de`, `${'"'.repeat(41)}a b@c`),
+      arbitrary: fc.constantFrom(
+        '',
+        'plain',
+        '@example.org',
+        'a@',
+        '@',
+        'a@b',
+        `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`,
+        `${'ü'.repeat(120)}@${'b'.repeat(130)}.de`,
+        `${'"'.repeat(41)}a b@c`,
+      ),
     },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 120 }), fc.constantFrom(253, 254, 255)).map(([n, total]) => `${'ü'.repeat(n)}@${'b'.repeat(total - n - 4)}.de`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 1, max: 120 }), fc.constantFrom(253, 254, 255))
+        .map(([n, total]) => `${'ü'.repeat(n)}@${'b'.repeat(total - n - 4)}.de`),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   ),
@@ -210,7 +270,8 @@ export const emailLike = padded(
 export const passwordLike = padded(fc.oneof(textOf(fc.oneof(asciiAlnum, oddChar)), fc.string({ unit: 'binary', maxLength: 12 })));
 
 /** A field value: usually a plausible string, sometimes any JSON value (number, null, object...). */
-const valueOf = (strings: fc.Arbitrary<string>) => fc.oneof({ weight: 6, arbitrary: strings }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
+const valueOf = (strings: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 6, arbitrary: strings }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
 
 /** A JSON object body for POST /v1/validation/registration, fields sometimes missing, extra fields sometimes present. */
 export const registrationBody: fc.Arbitrary<Record<string, unknown>> = fc
@@ -238,7 +299,12 @@ export const privateKeyBody: fc.Arbitrary<Record<string, unknown>> = fc
         mydexid: valueOf(mydexidLike),
         password: valueOf(passwordLike),
         privateKey: valueOf(passwordLike),
-        termsAccepted: fc.oneof(fc.constant(true), fc.constant(false), fc.constantFrom('true', 1, 'on', null), fc.jsonValue({ maxDepth: 0 })),
+        termsAccepted: fc.oneof(
+          fc.constant(true),
+          fc.constant(false),
+          fc.constantFrom('true', 1, 'on', null),
+          fc.jsonValue({ maxDepth: 0 }),
+        ),
       },
       { requiredKeys: [] },
     ),

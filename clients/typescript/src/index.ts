@@ -81,7 +81,17 @@ export class ProblemError extends Error {
   /** The problem+json body as received, when there was one. */
   readonly problem: Problem | undefined;
 
-  constructor(init: { status: number; code: string; title: string; detail: string; type?: string; errors?: FieldError[]; requestId?: string; problem?: Problem; cause?: unknown }) {
+  constructor(init: {
+    status: number;
+    code: string;
+    title: string;
+    detail: string;
+    type?: string;
+    errors?: FieldError[];
+    requestId?: string;
+    problem?: Problem;
+    cause?: unknown;
+  }) {
     super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
     this.code = init.code;
@@ -114,7 +124,13 @@ export class ProblemError extends Error {
         problem,
       });
     }
-    return new ProblemError({ status, code: UNEXPECTED_RESPONSE, title: `HTTP ${status}`, detail: `The server answered ${status}.`, requestId: headerId });
+    return new ProblemError({
+      status,
+      code: UNEXPECTED_RESPONSE,
+      title: `HTTP ${status}`,
+      detail: `The server answered ${status}.`,
+      requestId: headerId,
+    });
   }
 
   /** A refusal from a non-2xx response (its body is read from a clone; the response stays readable). */
@@ -234,7 +250,8 @@ export type SuccessData<R> = R extends { error?: never; data: infer D } ? D : ne
  */
 export async function ok<R extends { data?: unknown; error?: unknown; response: Response }>(call: Promise<R>): Promise<SuccessData<R>> {
   const result = await call;
-  if (!result.response.ok || result.error !== undefined) throw ProblemError.fromBody(result.response.status, result.error, result.response.headers);
+  if (!result.response.ok || result.error !== undefined)
+    throw ProblemError.fromBody(result.response.status, result.error, result.response.headers);
   return result.data as SuccessData<R>;
 }
 

@@ -44,7 +44,8 @@ export class IdTokenVerifier {
     const aud = payload.aud;
     if (Array.isArray(aud) && aud.length > 1 && payload.azp === undefined) throw new IdTokenRejected('azp missing for several audiences');
     if (payload.azp !== undefined && payload.azp !== this.provider.clientId) throw new IdTokenRejected('azp is another client');
-    if (typeof payload.nonce !== 'string' || !sameHex(sha256Hex(payload.nonce), expectedNonceHash)) throw new IdTokenRejected('nonce mismatch');
+    if (typeof payload.nonce !== 'string' || !sameHex(sha256Hex(payload.nonce), expectedNonceHash))
+      throw new IdTokenRejected('nonce mismatch');
     if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) throw new IdTokenRejected('sub malformed');
     return { claims: payload as VerifiedIdToken['claims'] };
   }

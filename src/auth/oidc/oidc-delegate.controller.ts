@@ -38,7 +38,11 @@ export class OidcDelegateController {
   @ApiBadRequestResponse({ description: REFUSED_START })
   @ApiUnprocessableEntityResponse({ description: 'problem+json `validation_failed`.' })
   @ApiServiceUnavailableResponse({ description: 'problem+json `upstream_unavailable`: Mydex discovery could not be read.' })
-  authorize(@Body() input: AuthorizeDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<AuthorizeResponseDto> {
+  authorize(
+    @Body() input: AuthorizeDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AuthorizeResponseDto> {
     return this.oidc.start(input, request, reply);
   }
 
@@ -49,7 +53,10 @@ export class OidcDelegateController {
   @ApiBadRequestResponse({ description: `${REFUSED_START} Native clients must use POST (they need the exchange secret).` })
   async authorizeByNavigation(@Query() input: AuthorizeDto, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     if (input.client === 'native') {
-      throw new ProblemException('invalid_request', 'Native clients start with POST /v1/auth/oidc/authorize, which answers the exchange secret.');
+      throw new ProblemException(
+        'invalid_request',
+        'Native clients start with POST /v1/auth/oidc/authorize, which answers the exchange secret.',
+      );
     }
     const { authorizationUrl } = await this.oidc.start(input, request, reply);
     await reply.header('cache-control', 'no-store').redirect(authorizationUrl, 302);

@@ -77,7 +77,14 @@ export class OidcDelegateService {
     const client = input.client ?? 'web';
     const returnTo = client === 'web' ? this.returnTo.webReturnTo(input.returnTo) : null;
     const appRedirectUri = client === 'native' ? this.returnTo.appRedirectUri(input.appRedirectUri) : null;
-    const misplaced = client === 'web' ? (input.appRedirectUri !== undefined ? 'appRedirectUri' : undefined) : input.returnTo !== undefined ? 'returnTo' : undefined;
+    const misplaced =
+      client === 'web'
+        ? input.appRedirectUri !== undefined
+          ? 'appRedirectUri'
+          : undefined
+        : input.returnTo !== undefined
+          ? 'returnTo'
+          : undefined;
     if (misplaced) {
       const message = `${misplaced} is only used with client ${client === 'web' ? 'native' : 'web'}.`;
       throw validationFailed([{ field: misplaced, code: 'not_for_this_client', message }], message);
@@ -148,7 +155,12 @@ export class OidcDelegateService {
         return this.errorTarget(transaction, 'callback_failed');
       }
     }
-    const code = outcome.kind === 'fail' ? failureCode(outcome.challenge) : outcome.kind === 'error' ? this.errorCode(outcome.error) : 'callback_failed';
+    const code =
+      outcome.kind === 'fail'
+        ? failureCode(outcome.challenge)
+        : outcome.kind === 'error'
+          ? this.errorCode(outcome.error)
+          : 'callback_failed';
     this.logger.warn({ code, transactionId: transaction?.id, reason: reasonOf(outcome) }, 'OIDC callback refused');
     return this.errorTarget(transaction, code);
   }
@@ -156,7 +168,11 @@ export class OidcDelegateService {
   /** Native: the one-time code and the exchange secret become a bearer session. */
   async exchange(code: string, exchangeSecret: string, origin: EventOrigin = {}): Promise<SessionExchangeResponseDto> {
     const redeemed = await this.transactions.redeemExchange(code, exchangeSecret);
-    if (!redeemed) throw new ProblemException('exchange_code_invalid', 'The code is unknown, used, expired, or does not match the exchange secret; start again.');
+    if (!redeemed)
+      throw new ProblemException(
+        'exchange_code_invalid',
+        'The code is unknown, used, expired, or does not match the exchange secret; start again.',
+      );
     const { intent, ...member } = redeemed;
     const { token, session } = await this.sessions.create({ client: 'native', ...member, sid: sidOf(member.idToken) }, (created) =>
       this.transactional.prepare('member.logged_in', loginFacts(created, intent, origin)),
@@ -169,7 +185,12 @@ export class OidcDelegateService {
    * end-session URL (RP-initiated logout). The sessions end even when `postLogoutRedirectUri` is
    * refused: the refusal is answered after them (a member who asked to log out is logged out).
    */
-  async logout(member: AuthenticatedMember, input: LogoutDto, reply: FastifyReply, options: { everywhere?: boolean } = {}): Promise<LogoutResponseDto> {
+  async logout(
+    member: AuthenticatedMember,
+    input: LogoutDto,
+    reply: FastifyReply,
+    options: { everywhere?: boolean } = {},
+  ): Promise<LogoutResponseDto> {
     const field = 'postLogoutRedirectUri';
     let postLogout: string | undefined;
     let refusal: unknown;
@@ -195,7 +216,9 @@ export class OidcDelegateService {
         sessionsEnded,
         ...originOf(reply.request),
       });
-    const ended = options.everywhere ? await this.sessions.endAllOfMember(member, member.sessionId, loggedOut) : await this.sessions.end(member.sessionId, loggedOut);
+    const ended = options.everywhere
+      ? await this.sessions.endAllOfMember(member, member.sessionId, loggedOut)
+      : await this.sessions.end(member.sessionId, loggedOut);
     if (member.client === 'web') this.cookies.clearSession(reply);
     if (refusal !== undefined) throw refusal;
     let endSessionUrl: string | null = null;
@@ -214,7 +237,12 @@ export class OidcDelegateService {
     return { endSessionUrl };
   }
 
-  private async complete(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, request: FastifyRequest, reply: FastifyReply): Promise<string> {
+  private async complete(
+    transaction: OidcTransaction,
+    member: AuthenticatedMemberIdentity,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<string> {
     let target: string;
     let session: MemberSession | undefined;
     const origin = originOf(request);
@@ -227,7 +255,10 @@ export class OidcDelegateService {
       await this.sessions.endByToken(this.cookies.readSession(request), 'web');
       // A login's webhook row commits with its session. A registration's session stands only once its
       // registration is recorded (below, in the strategy's own write): its login is published after.
-      const loggedIn = transaction.intent === 'login' ? (created: MemberSession) => this.transactional.prepare('member.logged_in', loginFacts(created, 'login', origin)) : undefined;
+      const loggedIn =
+        transaction.intent === 'login'
+          ? (created: MemberSession) => this.transactional.prepare('member.logged_in', loginFacts(created, 'login', origin))
+          : undefined;
       const created = await this.sessions.create({ client: 'web', ...member, sid: sidOf(member.idToken) }, loggedIn);
       session = created.session;
       this.cookies.setSession(reply, created.token, session.expiresAt);
@@ -249,7 +280,12 @@ export class OidcDelegateService {
   }
 
   /** `intent=register`: the OIDC registration strategy records it, for a member new to the BFF. */
-  private async recordRegistration(transaction: OidcTransaction, member: AuthenticatedMemberIdentity, sessionId: string | undefined, origin: EventOrigin): Promise<void> {
+  private async recordRegistration(
+    transaction: OidcTransaction,
+    member: AuthenticatedMemberIdentity,
+    sessionId: string | undefined,
+    origin: EventOrigin,
+  ): Promise<void> {
     await this.registration.complete({ member, sessionId, returnTo: transaction.returnTo }, origin);
   }
 
@@ -326,9 +362,13 @@ export class OidcDelegateService {
       throw error;
     }
     const json = userInfo?._json;
-    if (!json || json.sub !== claims.sub) return { refusal: { code: 'userinfo_invalid', reason: 'UserInfo sub differs from the ID token sub' } };
+    if (!json || json.sub !== claims.sub)
+      return { refusal: { code: 'userinfo_invalid', reason: 'UserInfo sub differs from the ID token sub' } };
     // Mydex discloses `mydexid` and `username` (the same value) at UserInfo [S]; the ID token may carry it too.
-    const mydexid = [json.mydexid, json.username, claims.mydexid].find((value): value is string => typeof value === 'string' && value !== '' && value.length <= 60) ?? null;
+    const mydexid =
+      [json.mydexid, json.username, claims.mydexid].find(
+        (value): value is string => typeof value === 'string' && value !== '' && value.length <= 60,
+      ) ?? null;
     // A member is (iss, sub); the MydexID is an attribute that could change [I].
     return { member: { issuer: claims.iss, sub: claims.sub, mydexid, idToken } };
   }
@@ -354,7 +394,9 @@ export class OidcDelegateService {
 
   /** The stored target, re-checked against the allowlist as configured now. */
   private checkedTarget(transaction: OidcTransaction): string {
-    return transaction.client === 'native' ? this.returnTo.targetOrDefault(transaction.appRedirectUri, ['app']) : this.returnTo.targetOrDefault(transaction.returnTo);
+    return transaction.client === 'native'
+      ? this.returnTo.targetOrDefault(transaction.appRedirectUri, ['app'])
+      : this.returnTo.targetOrDefault(transaction.returnTo);
   }
 }
 

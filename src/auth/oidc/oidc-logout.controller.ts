@@ -21,10 +21,16 @@ export class OidcLogoutController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOkResponse({ type: LogoutResponseDto })
-  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the session has been ended all the same).' })
+  @ApiBadRequestResponse({
+    description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the session has been ended all the same).',
+  })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
   @ApiForbiddenResponse({ description: 'problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`.' })
-  logout(@CurrentMember() member: AuthenticatedMember, @Body() input: LogoutDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<LogoutResponseDto> {
+  logout(
+    @CurrentMember() member: AuthenticatedMember,
+    @Body() input: LogoutDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LogoutResponseDto> {
     return this.oidc.logout(member, input ?? {}, reply);
   }
 
@@ -36,11 +42,21 @@ export class OidcLogoutController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({ operationId: 'logoutAll', summary: 'End every session of the member (all browsers and apps)' })
-  @ApiOkResponse({ type: LogoutResponseDto, description: "Every session of the member has ended; `endSessionUrl` ends Mydex's session in this browser too." })
-  @ApiBadRequestResponse({ description: 'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the sessions have been ended all the same).' })
+  @ApiOkResponse({
+    type: LogoutResponseDto,
+    description: "Every session of the member has ended; `endSessionUrl` ends Mydex's session in this browser too.",
+  })
+  @ApiBadRequestResponse({
+    description:
+      'problem+json `return_to_not_allowed`: postLogoutRedirectUri off the allowlist (the sessions have been ended all the same).',
+  })
   @ApiUnauthorizedResponse({ description: 'problem+json `session_required`.' })
   @ApiForbiddenResponse({ description: 'problem+json `csrf_header_missing`: a cookie request without `X-CSRF: 1`.' })
-  logoutAll(@CurrentMember() member: AuthenticatedMember, @Body() input: LogoutDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<LogoutResponseDto> {
+  logoutAll(
+    @CurrentMember() member: AuthenticatedMember,
+    @Body() input: LogoutDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LogoutResponseDto> {
     return this.oidc.logout(member, input ?? {}, reply, { everywhere: true });
   }
 }

@@ -7,7 +7,13 @@ import { SqlEngine } from '../../persistence/sql-engine.js';
 import { insertStatement } from '../../persistence/sql-table.js';
 import { isOpaqueToken, newOpaqueToken, sha256Hex } from '../../session/session-token.js';
 import type { OidcRequest } from './oidc-request.js';
-import { OIDC_TRANSACTION_COLUMNS, OIDC_TRANSACTIONS, OidcTransaction, type OidcClient, type OidcIntent } from './oidc-transaction.entity.js';
+import {
+  OIDC_TRANSACTION_COLUMNS,
+  OIDC_TRANSACTIONS,
+  OidcTransaction,
+  type OidcClient,
+  type OidcIntent,
+} from './oidc-transaction.entity.js';
 import { asError, settle } from './passport-bridge.js';
 
 /** A transaction lives 10 minutes from the authorization request. */
@@ -33,8 +39,7 @@ export interface PendingTransaction {
 export type TransactionRefusal = 'state_invalid' | 'state_reused' | 'transaction_expired' | 'browser_mismatch';
 
 export type ConsumeResult =
-  | { ok: true; transaction: OidcTransaction }
-  | { ok: false; code: TransactionRefusal; transaction: OidcTransaction | undefined };
+  { ok: true; transaction: OidcTransaction } | { ok: false; code: TransactionRefusal; transaction: OidcTransaction | undefined };
 
 export interface AuthenticatedMemberIdentity {
   issuer: string;
@@ -59,7 +64,9 @@ export class OidcTransactionStore {
    * (by the expires_at index), so a large backlog never holds the database or the process for long.
    */
   private readonly purge = new PeriodicPurge('expired OIDC transactions', PURGE_EVERY_MS, (now) =>
-    deleteInBatches(this.transactions.manager.dataSource, OIDC_TRANSACTIONS.name, OIDC_TRANSACTION_COLUMNS.id, `${T.expiresAt} < $1`, [new Date(now - 60 * 60 * 1000)]),
+    deleteInBatches(this.transactions.manager.dataSource, OIDC_TRANSACTIONS.name, OIDC_TRANSACTION_COLUMNS.id, `${T.expiresAt} < $1`, [
+      new Date(now - 60 * 60 * 1000),
+    ]),
   );
   /**
    * Every authorization request writes one row, so it is a prepared statement on the driver rather
@@ -167,7 +174,10 @@ export class OidcTransactionStore {
    * Native: trade the one-time code and the transaction's exchange secret for the member. The code is
    * used up by any attempt, right or wrong, so it cannot be guessed at.
    */
-  async redeemExchange(code: unknown, exchangeSecret: unknown): Promise<(AuthenticatedMemberIdentity & { intent: OidcIntent }) | undefined> {
+  async redeemExchange(
+    code: unknown,
+    exchangeSecret: unknown,
+  ): Promise<(AuthenticatedMemberIdentity & { intent: OidcIntent }) | undefined> {
     if (!isOpaqueToken(code) || !isOpaqueToken(exchangeSecret)) return undefined;
     const codeHash = sha256Hex(code);
     const now = new Date();

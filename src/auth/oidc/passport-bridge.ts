@@ -46,16 +46,26 @@ export function runPassport(strategy: Strategy, request: OidcRequest, options: o
       },
       end() {
         const url = headers.location;
-        finish(url ? { kind: 'redirect', url, status: response.statusCode } : { kind: 'error', error: new Error('passport ended the response without a redirect') });
+        finish(
+          url
+            ? { kind: 'redirect', url, status: response.statusCode }
+            : { kind: 'error', error: new Error('passport ended the response without a redirect') },
+        );
       },
     };
-    const middleware = passport.authenticate(strategy, { ...options, session: false }, (error: unknown, user: unknown, info: unknown, status: unknown) => {
-      if (error) finish({ kind: 'error', error });
-      else if (user) finish({ kind: 'success', user, info });
-      else finish({ kind: 'fail', challenge: info, status: typeof status === 'number' ? status : undefined });
-    }) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
+    const middleware = passport.authenticate(
+      strategy,
+      { ...options, session: false },
+      (error: unknown, user: unknown, info: unknown, status: unknown) => {
+        if (error) finish({ kind: 'error', error });
+        else if (user) finish({ kind: 'success', user, info });
+        else finish({ kind: 'fail', challenge: info, status: typeof status === 'number' ? status : undefined });
+      },
+    ) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
     try {
-      middleware(request, response, (error?: unknown) => finish(error ? { kind: 'error', error } : { kind: 'error', error: new Error('passport passed without a decision') }));
+      middleware(request, response, (error?: unknown) =>
+        finish(error ? { kind: 'error', error } : { kind: 'error', error: new Error('passport passed without a decision') }),
+      );
     } catch (error) {
       finish({ kind: 'error', error });
     }

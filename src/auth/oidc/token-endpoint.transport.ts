@@ -45,7 +45,10 @@ export class TokenEndpointTransport {
     const body = new URLSearchParams({ ...params, grant_type: 'authorization_code', code, code_verifier: verifier });
     this.call(this.options.tokenEndpoint, {
       method: 'POST',
-      headers: { authorization: basicAuthorization(this.options.clientId, this.options.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basicAuthorization(this.options.clientId, this.options.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body,
     }).then(
       ({ status, text }) =>

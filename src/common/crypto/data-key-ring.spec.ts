@@ -105,7 +105,12 @@ describe('loadDataKeyRing', () => {
   it('uses DATA_ENCRYPTION_KEY and the old keys when given', () => {
     const current = key();
     const old = key();
-    const { ring, generatedFile } = loadDataKeyRing({ key: current.toString('base64'), oldKeys: [old.toString('base64')], keyFile: tempFile(), production: true });
+    const { ring, generatedFile } = loadDataKeyRing({
+      key: current.toString('base64'),
+      oldKeys: [old.toString('base64')],
+      keyFile: tempFile(),
+      production: true,
+    });
     expect(generatedFile).toBeUndefined();
     expect(ring.currentKeyId).toBe(keyIdOf(current));
     expect(ring.keyIds).toEqual([keyIdOf(current), keyIdOf(old)]);

@@ -86,7 +86,10 @@ export class DataKeyRing {
   /** Decrypts with whichever key of the ring `sealed.keyId` names; throws DataKeyError otherwise. */
   open(sealed: SealedSecret, context: string, binding?: KeyBinding): string {
     const ringKey = this.keys.get(sealed.keyId);
-    if (!ringKey) throw new DataKeyError(`No data encryption key with id ${sealed.keyId} is configured (DATA_ENCRYPTION_KEY / DATA_ENCRYPTION_KEYS_OLD).`);
+    if (!ringKey)
+      throw new DataKeyError(
+        `No data encryption key with id ${sealed.keyId} is configured (DATA_ENCRYPTION_KEY / DATA_ENCRYPTION_KEYS_OLD).`,
+      );
     const iv = Buffer.from(sealed.iv, 'base64');
     const tag = Buffer.from(sealed.tag, 'base64');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DataKeyError('The stored secret is damaged (IV or tag length).');
@@ -106,7 +109,10 @@ export class DataKeyRing {
    * a keyed hash stored under one key can still be recognised after a rotation.
    */
   macs(data: string, binding: KeyBinding): { keyId: string; mac: string }[] {
-    return [...this.keys].map(([keyId, key]) => ({ keyId, mac: createHmac('sha256', bound(key, binding)).update(data, 'utf8').digest('hex') }));
+    return [...this.keys].map(([keyId, key]) => ({
+      keyId,
+      mac: createHmac('sha256', bound(key, binding)).update(data, 'utf8').digest('hex'),
+    }));
   }
 
   /** Re-encrypts under the current key (rotation); a secret already under it is re-sealed too. */

@@ -28,7 +28,8 @@ export function decodeSealed(text: string): SealedSecret | undefined {
   if (!isSealedText(text)) return undefined;
   const parts = text.slice(SEALED_PREFIX.length).split('.');
   const [keyId, iv, tag, ciphertext] = parts;
-  if (parts.length !== 4 || !keyId || !iv || !tag || ciphertext === undefined) throw new DataKeyError('The stored sealed value is damaged.');
+  if (parts.length !== 4 || !keyId || !iv || !tag || ciphertext === undefined)
+    throw new DataKeyError('The stored sealed value is damaged.');
   return { keyId, iv, tag, ciphertext };
 }
 

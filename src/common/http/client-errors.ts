@@ -14,15 +14,22 @@ import { PROBLEM_CONTENT_TYPE, problemBody } from '../problem/problem-details.js
  * can still answer: the socket is writable and no response on it has started (Node's own rule).
  */
 const BY_NODE_CODE: Readonly<Record<string, { code: ErrorCode; detail: string }>> = {
-  HPE_HEADER_OVERFLOW: { code: 'request_header_fields_too_large', detail: 'The request line and headers together are larger than this server accepts.' },
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: { code: 'payload_too_large', detail: 'The chunk extensions of the body are larger than this server accepts.' },
+  HPE_HEADER_OVERFLOW: {
+    code: 'request_header_fields_too_large',
+    detail: 'The request line and headers together are larger than this server accepts.',
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    code: 'payload_too_large',
+    detail: 'The chunk extensions of the body are larger than this server accepts.',
+  },
   ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', detail: 'The request was not received in time.' },
 };
 const OTHERWISE = { code: 'invalid_request' as const, detail: 'The request could not be read as HTTP/1.1.' };
 
 /** The raw HTTP answer for a client error (status line, headers and problem+json body). */
 export function clientErrorResponse(nodeCode: string | undefined, requestId: string = randomUUID()): string {
-  const { code, detail } = (nodeCode !== undefined && Object.hasOwn(BY_NODE_CODE, nodeCode) ? BY_NODE_CODE[nodeCode] : undefined) ?? OTHERWISE;
+  const { code, detail } =
+    (nodeCode !== undefined && Object.hasOwn(BY_NODE_CODE, nodeCode) ? BY_NODE_CODE[nodeCode] : undefined) ?? OTHERWISE;
   const status = ERROR_CODES[code].status;
   const body = JSON.stringify(problemBody(code, detail, requestId));
   return [

@@ -99,7 +99,9 @@ export function installBodyLimits(app: NestFastifyApplication): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<Server>('application/json', { bodyLimit: DEFAULT_BODY_LIMITS.bytes }, (request, body, done) => {
     // The shape first, on the bytes: a hostile body is refused before it is decoded or parsed.
-    const problem = jsonShapeProblem(body, limitsOf(request)) ?? (isUtf8(body) ? undefined : new ProblemException('invalid_unicode', 'The body is not valid UTF-8.'));
+    const problem =
+      jsonShapeProblem(body, limitsOf(request)) ??
+      (isUtf8(body) ? undefined : new ProblemException('invalid_unicode', 'The body is not valid UTF-8.'));
     if (problem) done(problem, undefined);
     // Synchronous: it calls done itself. An empty body stays Fastify's answer (400 malformed_json).
     else void parseJson(request, body.toString('utf8'), done);
@@ -187,7 +189,10 @@ function tooComplex(what: string): ProblemException {
 }
 
 function loneSurrogate(): ProblemException {
-  return new ProblemException('invalid_unicode', 'A string in the body has an unpaired UTF-16 surrogate (\\uD800-\\uDFFF), which is not Unicode text.');
+  return new ProblemException(
+    'invalid_unicode',
+    'A string in the body has an unpaired UTF-16 surrogate (\\uD800-\\uDFFF), which is not Unicode text.',
+  );
 }
 
 /** The value of four hex digits at `at`, or -1. */

@@ -20,7 +20,8 @@ export function queryLimitProblem(url: string): ProblemException | undefined {
   if (start >= 0 && url.length - start > MAX_QUERY_PARAMETERS) {
     let parameters = 1;
     for (let i = start + 1; i < url.length; i++) if (url.charCodeAt(i) === 0x26) parameters++;
-    if (parameters > MAX_QUERY_PARAMETERS) return new ProblemException('uri_too_long', `The query string has more than ${MAX_QUERY_PARAMETERS} parameters.`);
+    if (parameters > MAX_QUERY_PARAMETERS)
+      return new ProblemException('uri_too_long', `The query string has more than ${MAX_QUERY_PARAMETERS} parameters.`);
   }
   return undefined;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BACKCHANNEL_LOGOUT, CONNECTION_CALLBACK, CONNECTION_RETURN, OIDC_CALLBACK, REGISTRATION_RETURN, registrationReturnPath } from './routes.js';
+import {
+  BACKCHANNEL_LOGOUT,
+  CONNECTION_CALLBACK,
+  CONNECTION_RETURN,
+  OIDC_CALLBACK,
+  REGISTRATION_RETURN,
+  registrationReturnPath,
+} from './routes.js';
 
 /** These paths are registered at Mydex or handed to browsers: a change here is a public URL change. */
 describe('shared route paths', () => {
@@ -9,6 +16,8 @@ describe('shared route paths', () => {
     expect(OIDC_CALLBACK.path).toBe('/v1/auth/oidc/callback');
     expect(BACKCHANNEL_LOGOUT.path).toBe('/v1/auth/oidc/backchannel-logout');
     expect(REGISTRATION_RETURN.path).toBe('/v1/registrations/:id/return');
-    expect(registrationReturnPath('0b6f1c9e-6a3e-4c55-9a57-0d7a3f4c2b11')).toBe('/v1/registrations/0b6f1c9e-6a3e-4c55-9a57-0d7a3f4c2b11/return');
+    expect(registrationReturnPath('0b6f1c9e-6a3e-4c55-9a57-0d7a3f4c2b11')).toBe(
+      '/v1/registrations/0b6f1c9e-6a3e-4c55-9a57-0d7a3f4c2b11/return',
+    );
   });
 });

@@ -12,7 +12,13 @@ describe('log format', () => {
   });
 
   it('pretty: a request line reads as method, URL, status and time; other lines as [context] message', () => {
-    const request = { msg: 'request completed', requestId: 'r1', req: { method: 'GET', url: '/x?code=[redacted]' }, res: { statusCode: 404 }, responseTime: 1.2 };
+    const request = {
+      msg: 'request completed',
+      requestId: 'r1',
+      req: { method: 'GET', url: '/x?code=[redacted]' },
+      res: { statusCode: 404 },
+      responseTime: 1.2,
+    };
     expect(prettyMessage(request, 'msg')).toBe('GET /x?code=[redacted] → 404 in 1.2 ms');
     expect(prettyMessage({ msg: 'Nest application successfully started', context: 'NestApplication' }, 'msg')).toBe(
       '[NestApplication] Nest application successfully started',

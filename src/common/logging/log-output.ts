@@ -24,7 +24,9 @@ type SonicBoom = ReturnType<typeof pino.destination> & { destroyed?: boolean };
 /** The asynchronous destination's buffer: written once this much has gathered. */
 export const MIN_WRITE_BYTES = 4096;
 type FormatSettings = Pick<EnvironmentVariables, 'NODE_ENV'> & { LOG_FORMAT?: LogFormat };
-type OutputSettings = FormatSettings & Pick<EnvironmentVariables, 'LOG_LEVEL'> & Partial<Pick<EnvironmentVariables, 'LOG_FLUSH_INTERVAL_MS'>>;
+type OutputSettings = FormatSettings &
+  Pick<EnvironmentVariables, 'LOG_LEVEL'> &
+  Partial<Pick<EnvironmentVariables, 'LOG_FLUSH_INTERVAL_MS'>>;
 
 /** LOG_FORMAT when set; otherwise pretty only in development with stdout on a terminal, else JSON. */
 export function chooseLogFormat(env: FormatSettings, stdoutIsTerminal = process.stdout.isTTY === true): LogFormat {
@@ -100,7 +102,10 @@ export function rootLogger(env: OutputSettings): Promise<PinoInstance> {
   let logger = rootLoggers.get(key);
   if (logger === undefined) {
     logger = destinationFor(env).then((destination) =>
-      pino({ level: env.LOG_LEVEL, formatters: { log: (object: Record<string, unknown>) => redact(object) as Record<string, unknown> } }, destination),
+      pino(
+        { level: env.LOG_LEVEL, formatters: { log: (object: Record<string, unknown>) => redact(object) as Record<string, unknown> } },
+        destination,
+      ),
     );
     rootLoggers.set(key, logger);
   }

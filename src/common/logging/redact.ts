@@ -6,7 +6,8 @@ import { ERROR_CODES } from '../problem/error-codes.js';
  * private is censored at any depth, and the same names are masked in query strings of URLs.
  * One exception (ourCode): a `code` that is one of our own problem codes is not a secret.
  */
-export const SENSITIVE_KEY = /pass(word)?|secret|token|key|authori[sz]ation|authentication|cookie|private|^code$|code_verifier|verifier|nonce|^state$|session/i;
+export const SENSITIVE_KEY =
+  /pass(word)?|secret|token|key|authori[sz]ation|authentication|cookie|private|^code$|code_verifier|verifier|nonce|^state$|session/i;
 export const CENSOR = '[redacted]';
 
 const PROBLEM_CODES: ReadonlySet<string> = new Set(Object.keys(ERROR_CODES));

@@ -23,7 +23,10 @@ describe('isDatabaseUnavailable', () => {
     ['a unique violation', new QueryFailedError('INSERT', [], withCode('23505'))],
     ['a syntax error', withCode('42601')],
     ['a programming error', new TypeError("Cannot read properties of undefined (reading 'x')")],
-    ['a refused outbound HTTP call (Mydex, not the database)', Object.assign(new TypeError('fetch failed'), { cause: withCode('ECONNREFUSED') })],
+    [
+      'a refused outbound HTTP call (Mydex, not the database)',
+      Object.assign(new TypeError('fetch failed'), { cause: withCode('ECONNREFUSED') }),
+    ],
     ['a non-object', 'ECONNREFUSED'],
   ])('does not mistake %s for an outage', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);

@@ -11,7 +11,8 @@ const SQLSTATES = /^(08\d{3}|57P0[1-4]|53300)$/;
 /** SQLite gave up waiting for a lock (after busy_timeout). */
 const SQLITE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 /** The pg driver and pool signal these without a code. */
-const MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Connection terminated unexpectedly)/;
+const MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Connection terminated unexpectedly)/;
 
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;

@@ -11,7 +11,8 @@ export const ERROR_CODES = {
     status: 422,
     title: 'The request has invalid fields',
     when: 'One or more fields break a rule; `errors[]` lists each failure with its `field`, `code`, `params` and English `message`.',
-    action: 'Show each entry beside its field (translate by `code` and `params`), let the member correct them, and send again. GET /v1/validation/rules lists every rule.',
+    action:
+      'Show each entry beside its field (translate by `code` and `params`), let the member correct them, and send again. GET /v1/validation/rules lists every rule.',
   },
   invalid_request: {
     status: 400,
@@ -64,7 +65,7 @@ export const ERROR_CODES = {
   request_timeout: {
     status: 408,
     title: 'The request was not received in time',
-    when: 'The whole request did not arrive within the server\'s time limit.',
+    when: "The whole request did not arrive within the server's time limit.",
     action: 'Retry on a working connection.',
   },
   uri_too_long: {
@@ -118,7 +119,7 @@ export const ERROR_CODES = {
   internal_error: {
     status: 500,
     title: 'Internal server error',
-    when: 'Something failed on the BFF\'s side; the details are in its logs under the `requestId`.',
+    when: "Something failed on the BFF's side; the details are in its logs under the `requestId`.",
     action: 'Show a generic error and offer a retry later; quote the `requestId` when reporting it.',
   },
   service_unavailable: {
@@ -130,14 +131,14 @@ export const ERROR_CODES = {
   database_unavailable: {
     status: 503,
     title: 'The database is unavailable',
-    when: 'The BFF\'s database cannot be reached right now; nothing was changed.',
+    when: "The BFF's database cannot be reached right now; nothing was changed.",
     action: 'Retry after the seconds in `Retry-After` (5).',
   },
   // registration
   return_to_not_allowed: {
     status: 400,
     title: 'returnTo is not an allowed address',
-    when: '`returnTo`, `appRedirectUri` or `postLogoutRedirectUri` is not on the deployment\'s allowlist (FRONTEND_ORIGINS, NATIVE_REDIRECT_URIS), or leaves the origin once normalised.',
+    when: "`returnTo`, `appRedirectUri` or `postLogoutRedirectUri` is not on the deployment's allowlist (FRONTEND_ORIGINS, NATIVE_REDIRECT_URIS), or leaves the origin once normalised.",
     action: 'Send an address on one of the configured origins or app redirect URIs, or leave it out for the default.',
   },
   // 409 for "already in use" is ours [I]: Mydex documents the messages, not the status it answers them with.
@@ -169,7 +170,8 @@ export const ERROR_CODES = {
     status: 404,
     title: 'No usable invitation',
     when: 'The invitation token in the link is unknown, already used for a registration, or expired (one code for all three, so a token reveals nothing).',
-    action: 'Tell the member the invitation link no longer works and offer the ordinary registration, or ask whoever invited them for a new link.',
+    action:
+      'Tell the member the invitation link no longer works and offer the ordinary registration, or ask whoever invited them for a new link.',
   },
   idempotency_key_invalid: {
     status: 400,
@@ -187,7 +189,7 @@ export const ERROR_CODES = {
     status: 409,
     title: 'A request with this Idempotency-Key is still in progress',
     when: 'A request with this `Idempotency-Key` is still running.',
-    action: 'Retry the same request after the seconds in `Retry-After`; it will get the first request\'s answer.',
+    action: "Retry the same request after the seconds in `Retry-After`; it will get the first request's answer.",
   },
   challenge_failed: {
     status: 403,
@@ -198,14 +200,14 @@ export const ERROR_CODES = {
   challenge_unavailable: {
     status: 503,
     title: 'The human check could not be verified',
-    when: 'The human check\'s provider could not be asked just now.',
+    when: "The human check's provider could not be asked just now.",
     action: 'Retry after the seconds in `Retry-After`.',
   },
   // upstream (Mydex)
   upstream_auth_failed: {
     status: 502,
     title: 'Mydex refused our credentials',
-    when: 'Mydex refused the BFF\'s own credentials (a deployment problem, not the member\'s).',
+    when: "Mydex refused the BFF's own credentials (a deployment problem, not the member's).",
     action: 'Show a generic error and retry later; the operator must fix the Mydex settings (`npm run doctor`).',
   },
   upstream_bad_response: {
@@ -249,12 +251,12 @@ export const ERROR_CODES = {
     status: 403,
     title: 'The callback came from an address outside CALLBACK_ALLOWED_IPS',
     when: 'A Mydex callback came from an address outside CALLBACK_ALLOWED_IPS.',
-    action: 'For the operator: add Mydex\'s addresses to CALLBACK_ALLOWED_IPS, or fix TRUSTED_PROXIES.',
+    action: "For the operator: add Mydex's addresses to CALLBACK_ALLOWED_IPS, or fix TRUSTED_PROXIES.",
   },
   already_connected: {
     status: 409,
     title: 'Already connected at the current version',
-    when: 'The member\'s PDS is already connected at the current Data Sharing Agreement version.',
+    when: "The member's PDS is already connected at the current Data Sharing Agreement version.",
     action: 'Show the connection (GET /v1/connections/me) instead of starting one.',
   },
   malformed_form: {
@@ -267,13 +269,13 @@ export const ERROR_CODES = {
   state_invalid: {
     status: 400,
     title: 'The login state is unknown or was tampered with',
-    when: 'The login\'s `state` is unknown or was changed (usually as `?error=state_invalid` on the callback redirect).',
+    when: "The login's `state` is unknown or was changed (usually as `?error=state_invalid` on the callback redirect).",
     action: 'Start the login again from the app.',
   },
   state_reused: {
     status: 400,
     title: 'The login state was already used',
-    when: 'The login\'s callback was opened a second time (a reload or the back button).',
+    when: "The login's callback was opened a second time (a reload or the back button).",
     action: 'Start the login again; if the member is already signed in, carry on.',
   },
   transaction_expired: {
@@ -315,19 +317,19 @@ export const ERROR_CODES = {
   id_token_invalid: {
     status: 502,
     title: 'The ID token failed validation',
-    when: 'Mydex\'s ID token failed validation (signature, issuer, audience, nonce or time).',
+    when: "Mydex's ID token failed validation (signature, issuer, audience, nonce or time).",
     action: 'Start the login again; if it persists, report it with the `requestId`.',
   },
   userinfo_invalid: {
     status: 502,
     title: 'UserInfo did not match the ID token',
-    when: 'Mydex\'s UserInfo answer did not match the ID token.',
+    when: "Mydex's UserInfo answer did not match the ID token.",
     action: 'Start the login again; if it persists, report it with the `requestId`.',
   },
   callback_failed: {
     status: 500,
     title: 'The login could not be completed',
-    when: 'The login could not be completed for a reason on the BFF\'s side.',
+    when: "The login could not be completed for a reason on the BFF's side.",
     action: 'Start the login again later; quote the `requestId` when reporting it.',
   },
   exchange_code_invalid: {

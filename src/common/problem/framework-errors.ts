@@ -40,8 +40,12 @@ export function rewriteNonProblemErrors(fastify: FastifyInstance): void {
     if (status < 400 || String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_CONTENT_TYPE)) return done(null, payload);
     const fastifyCode = typeof payload === 'string' ? /"code":"(FST_[A-Z_]+)"/.exec(payload)?.[1] : undefined;
     const known = fastifyCode ? FASTIFY_CODES[fastifyCode] : undefined;
-    const code: ErrorCode = known?.code ?? (status >= 500 ? (status === 503 ? 'service_unavailable' : 'internal_error') : (STATUS_CODES[status] ?? 'invalid_request'));
-    const detail = known?.detail ?? (status >= 500 ? 'Something went wrong on our side. Quote the requestId when reporting it.' : 'The request is not valid here.');
+    const code: ErrorCode =
+      known?.code ??
+      (status >= 500 ? (status === 503 ? 'service_unavailable' : 'internal_error') : (STATUS_CODES[status] ?? 'invalid_request'));
+    const detail =
+      known?.detail ??
+      (status >= 500 ? 'Something went wrong on our side. Quote the requestId when reporting it.' : 'The request is not valid here.');
     reply.removeHeader('content-length');
     void reply.header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store');
     done(null, JSON.stringify(problemBody(code, detail, String(request.id), { status })));

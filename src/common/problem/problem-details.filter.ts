@@ -53,7 +53,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown, request: FastifyRequest) {
-    const base = { headers: {} as Record<string, string>, errors: undefined as ProblemException['options']['errors'], extensions: undefined as Record<string, unknown> | undefined };
+    const base = {
+      headers: {} as Record<string, string>,
+      errors: undefined as ProblemException['options']['errors'],
+      extensions: undefined as Record<string, unknown> | undefined,
+    };
     if (exception instanceof ProblemException) {
       return {
         ...base,
@@ -85,7 +89,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const known = Object.hasOwn(FASTIFY_CODES, fastifyCode) ? FASTIFY_CODES[fastifyCode] : undefined;
     if (known) {
       const limit = known.code === 'payload_too_large' ? request.routeOptions?.bodyLimit : undefined;
-      const size = limit === undefined ? undefined : limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${Math.round(limit / 1024)} KiB`;
+      const size =
+        limit === undefined
+          ? undefined
+          : limit >= 1024 * 1024
+            ? `${Math.round(limit / (1024 * 1024))} MiB`
+            : `${Math.round(limit / 1024)} KiB`;
       const detail = size ? `The body is larger than the ${size} this endpoint accepts.` : known.detail;
       return { ...base, code: known.code, status: ERROR_CODES[known.code].status, detail };
     }
@@ -97,12 +106,23 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { ...base, code, status, detail: safeDetail(exception, ERROR_CODES[code].title) };
     }
     if (isDatabaseUnavailable(exception)) {
-      return { ...base, code: 'database_unavailable' as const, status: 503, detail: 'The database cannot be reached; try again shortly.', headers: { 'retry-after': '5' } };
+      return {
+        ...base,
+        code: 'database_unavailable' as const,
+        status: 503,
+        detail: 'The database cannot be reached; try again shortly.',
+        headers: { 'retry-after': '5' },
+      };
     }
     if (status === 503) {
       return { ...base, code: 'service_unavailable' as const, status, detail: 'Try again shortly.', headers: { 'retry-after': '5' } };
     }
-    return { ...base, code: 'internal_error' as const, status: 500, detail: 'Something went wrong on our side. Quote the requestId when reporting it.' };
+    return {
+      ...base,
+      code: 'internal_error' as const,
+      status: 500,
+      detail: 'Something went wrong on our side. Quote the requestId when reporting it.',
+    };
   }
 }
 

@@ -86,11 +86,11 @@ describe('allowedWebReturnTo', () => {
           fc.tuple(fc.constantFrom(...ORIGINS), fc.string()).map(([origin, rest]) => origin + rest),
         ),
         (value) => {
-        const allowed = allowedWebReturnTo(value, ORIGINS);
-        if (allowed === undefined) return;
-        const url = new URL(allowed);
-        expect(ORIGINS).toContain(url.origin);
-        expect(url.username + url.password).toBe('');
+          const allowed = allowedWebReturnTo(value, ORIGINS);
+          if (allowed === undefined) return;
+          const url = new URL(allowed);
+          expect(ORIGINS).toContain(url.origin);
+          expect(url.username + url.password).toBe('');
         },
       ),
       { numRuns: 500 },
@@ -100,7 +100,27 @@ describe('allowedWebReturnTo', () => {
 
 describe('paths that leave the origin once decoded', () => {
   // Pieces a path is built from: separators in every spelling, dot segments, names.
-  const PIECE = fc.constantFrom('/', '\\', '%2F', '%2f', '%5C', '%5c', '%252F', '%255C', '.', '..', '%2E', '%2e%2e', '%09', 'a', 'evil.example', '%3F', '#', '?', '%');
+  const PIECE = fc.constantFrom(
+    '/',
+    '\\',
+    '%2F',
+    '%2f',
+    '%5C',
+    '%5c',
+    '%252F',
+    '%255C',
+    '.',
+    '..',
+    '%2E',
+    '%2e%2e',
+    '%09',
+    'a',
+    'evil.example',
+    '%3F',
+    '#',
+    '?',
+    '%',
+  );
   const path = fc.array(PIECE, { minLength: 1, maxLength: 10 }).map((pieces) => `/${pieces.join('')}`);
 
   /**

@@ -115,7 +115,8 @@ export class ReturnToPolicy {
   targetOrDefault(value: string | null | undefined, kinds: readonly ('web' | 'app')[] = ['web']): string {
     if (value) {
       for (const kind of kinds) {
-        const allowed = kind === 'web' ? allowedWebReturnTo(value, this.app.frontendOrigins) : allowedAppRedirectUri(value, this.app.nativeRedirectUris);
+        const allowed =
+          kind === 'web' ? allowedWebReturnTo(value, this.app.frontendOrigins) : allowedAppRedirectUri(value, this.app.nativeRedirectUris);
         if (allowed !== undefined) return allowed;
       }
     }

@@ -26,7 +26,10 @@ export class Registrations1764480000000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('registrations', new TableIndex({ name: 'idx_registrations_status_created', columnNames: ['status', 'created_at'] }));
+    await queryRunner.createIndex(
+      'registrations',
+      new TableIndex({ name: 'idx_registrations_status_created', columnNames: ['status', 'created_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

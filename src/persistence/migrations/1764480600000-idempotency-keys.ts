@@ -26,7 +26,10 @@ export class IdempotencyKeys1764480600000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('idempotency_keys', new TableIndex({ name: 'idx_idempotency_keys_expires', columnNames: ['expires_at'] }));
+    await queryRunner.createIndex(
+      'idempotency_keys',
+      new TableIndex({ name: 'idx_idempotency_keys_expires', columnNames: ['expires_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -39,7 +39,10 @@ export class OidcTransactions1764480700000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('oidc_transactions', new TableIndex({ name: 'idx_oidc_transactions_expires', columnNames: ['expires_at'] }));
+    await queryRunner.createIndex(
+      'oidc_transactions',
+      new TableIndex({ name: 'idx_oidc_transactions_expires', columnNames: ['expires_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

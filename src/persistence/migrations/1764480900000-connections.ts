@@ -54,7 +54,10 @@ export class Connections1764480900000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('connection_events', new TableIndex({ name: 'idx_connection_events_connection', columnNames: ['connection_id', 'received_at'] }));
+    await queryRunner.createIndex(
+      'connection_events',
+      new TableIndex({ name: 'idx_connection_events_connection', columnNames: ['connection_id', 'received_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

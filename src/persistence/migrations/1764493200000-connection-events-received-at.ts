@@ -5,7 +5,10 @@ export class ConnectionEventsReceivedAt1764493200000 implements MigrationInterfa
   name = 'ConnectionEventsReceivedAt1764493200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.createIndex('connection_events', new TableIndex({ name: 'idx_connection_events_received_at', columnNames: ['received_at'] }));
+    await queryRunner.createIndex(
+      'connection_events',
+      new TableIndex({ name: 'idx_connection_events_received_at', columnNames: ['received_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

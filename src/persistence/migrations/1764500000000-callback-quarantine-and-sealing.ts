@@ -29,8 +29,14 @@ export class CallbackQuarantineAndSealing1764500000000 implements MigrationInter
       new TableColumn({ name: 'resolved_at', type: t.timestamp, isNullable: true }),
     ]);
     await queryRunner.query(`UPDATE "connection_events" SET "status" = 'received' WHERE "kind" = 'notification'`);
-    await queryRunner.createIndex('connection_events', new TableIndex({ name: 'idx_connection_events_status', columnNames: ['status', 'id'] }));
-    await queryRunner.createIndex('connection_events', new TableIndex({ name: 'idx_connection_events_uid', columnNames: ['uid', 'received_at'] }));
+    await queryRunner.createIndex(
+      'connection_events',
+      new TableIndex({ name: 'idx_connection_events_status', columnNames: ['status', 'id'] }),
+    );
+    await queryRunner.createIndex(
+      'connection_events',
+      new TableIndex({ name: 'idx_connection_events_uid', columnNames: ['uid', 'received_at'] }),
+    );
 
     await queryRunner.addColumns('connections', [
       new TableColumn({ name: 'fingerprints', type: 'text', isNullable: true }),
@@ -45,7 +51,9 @@ export class CallbackQuarantineAndSealing1764500000000 implements MigrationInter
       `("o"."created_at" < "connections"."created_at" OR ("o"."created_at" = "connections"."created_at" AND "o"."connection_id" < "connections"."connection_id")))`;
     await queryRunner.query(earlier('mydexid_lower', false));
     await queryRunner.query(earlier('uid', true));
-    await queryRunner.query('CREATE UNIQUE INDEX "uq_connections_live_mydexid" ON "connections" ("mydexid_lower") WHERE "superseded_at" IS NULL');
+    await queryRunner.query(
+      'CREATE UNIQUE INDEX "uq_connections_live_mydexid" ON "connections" ("mydexid_lower") WHERE "superseded_at" IS NULL',
+    );
     await queryRunner.query('CREATE UNIQUE INDEX "uq_connections_live_uid" ON "connections" ("uid") WHERE "superseded_at" IS NULL');
 
     await queryRunner.addColumn('registrations', new TableColumn({ name: 'email_sealed', type: 'text', isNullable: true }));

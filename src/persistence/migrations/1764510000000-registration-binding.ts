@@ -14,7 +14,10 @@ export class RegistrationBinding1764510000000 implements MigrationInterface {
       new TableColumn({ name: 'binding_hash', type: 'varchar', length: '64', isNullable: true }),
       new TableColumn({ name: 'binding_client', type: 'varchar', length: '16', isNullable: true }),
     ]);
-    await queryRunner.createIndex('registrations', new TableIndex({ name: 'idx_registrations_binding_hash', columnNames: ['binding_hash'] }));
+    await queryRunner.createIndex(
+      'registrations',
+      new TableIndex({ name: 'idx_registrations_binding_hash', columnNames: ['binding_hash'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -20,7 +20,10 @@ export class LogoutTokenJtis1764520000001 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('logout_token_jtis', new TableIndex({ name: 'idx_logout_token_jtis_expires', columnNames: ['expires_at'] }));
+    await queryRunner.createIndex(
+      'logout_token_jtis',
+      new TableIndex({ name: 'idx_logout_token_jtis_expires', columnNames: ['expires_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -34,10 +34,17 @@ export class WebhookOutbox1764540000000 implements MigrationInterface {
     // The workers' poll: due rows not yet delivered or failed, oldest due first.
     await queryRunner.createIndex(
       'webhook_outbox',
-      new TableIndex({ name: 'idx_webhook_outbox_due', columnNames: ['next_attempt_at'], where: '"delivered_at" IS NULL AND "failed_at" IS NULL' }),
+      new TableIndex({
+        name: 'idx_webhook_outbox_due',
+        columnNames: ['next_attempt_at'],
+        where: '"delivered_at" IS NULL AND "failed_at" IS NULL',
+      }),
     );
     // The purge of delivered rows.
-    await queryRunner.createIndex('webhook_outbox', new TableIndex({ name: 'idx_webhook_outbox_delivered', columnNames: ['delivered_at'] }));
+    await queryRunner.createIndex(
+      'webhook_outbox',
+      new TableIndex({ name: 'idx_webhook_outbox_delivered', columnNames: ['delivered_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -30,7 +30,10 @@ export class Invitations1764550000000 implements MigrationInterface {
       }),
     );
     // Every read is by the token's hash.
-    await queryRunner.createIndex('invitations', new TableIndex({ name: 'idx_invitations_token_hash', columnNames: ['token_hash'], isUnique: true }));
+    await queryRunner.createIndex(
+      'invitations',
+      new TableIndex({ name: 'idx_invitations_token_hash', columnNames: ['token_hash'], isUnique: true }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -14,4 +14,18 @@ import { WebhookOutbox1764540000000 } from './1764540000000-webhook-outbox.js';
 import { Invitations1764550000000 } from './1764550000000-invitations.js';
 
 /** Every migration, in order. Each runs on SQLite and PostgreSQL alike (see column-types.ts). */
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Registrations1764480000000, IdempotencyKeys1764480600000, OidcTransactions1764480700000, Sessions1764480800000, Connections1764480900000, ConnectionEventsReceivedAt1764493200000, CallbackQuarantineAndSealing1764500000000, RegistrationBinding1764510000000, SessionIdleAndSid1764520000000, LogoutTokenJtis1764520000001, RegistrationsMemberLookup1764530000000, WebhookOutbox1764540000000, Invitations1764550000000];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [
+  Registrations1764480000000,
+  IdempotencyKeys1764480600000,
+  OidcTransactions1764480700000,
+  Sessions1764480800000,
+  Connections1764480900000,
+  ConnectionEventsReceivedAt1764493200000,
+  CallbackQuarantineAndSealing1764500000000,
+  RegistrationBinding1764510000000,
+  SessionIdleAndSid1764520000000,
+  LogoutTokenJtis1764520000001,
+  RegistrationsMemberLookup1764530000000,
+  WebhookOutbox1764540000000,
+  Invitations1764550000000,
+];

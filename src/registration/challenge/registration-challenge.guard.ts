@@ -28,7 +28,10 @@ export class RegistrationChallengeCheck {
       config.provider === 'off' || config.secret === undefined
         ? undefined
         : new SiteverifyChallenge(config.provider, config.secret, config.verifyUrl, (codes) =>
-            this.log.error({ provider: config.provider, errorCodes: codes }, 'the human-check provider refused our request: check REGISTRATION_CHALLENGE_SECRET'),
+            this.log.error(
+              { provider: config.provider, errorCodes: codes },
+              'the human-check provider refused our request: check REGISTRATION_CHALLENGE_SECRET',
+            ),
           );
   }
 
@@ -46,13 +49,17 @@ export class RegistrationChallengeCheck {
       passed = await challenge.verify(token, remoteIp);
     } catch (error) {
       count('unavailable');
-      this.log.warn({ provider: challenge.provider, reason: error instanceof ChallengeUnavailableError ? error.message : 'unexpected error' }, 'human check unavailable; registration refused with 503');
+      this.log.warn(
+        { provider: challenge.provider, reason: error instanceof ChallengeUnavailableError ? error.message : 'unexpected error' },
+        'human check unavailable; registration refused with 503',
+      );
       throw new ProblemException('challenge_unavailable', 'The human check could not be verified just now; try again shortly.', {
         headers: { 'retry-after': RETRY_AFTER_SECONDS },
       });
     }
     count(passed ? 'passed' : 'failed');
-    if (!passed) throw new ProblemException('challenge_failed', 'The human check was not passed (or its token expired or was used); solve it again.');
+    if (!passed)
+      throw new ProblemException('challenge_failed', 'The human check was not passed (or its token expired or was used); solve it again.');
   }
 }
 
@@ -74,12 +81,16 @@ export const RequireRegistrationChallenge = () =>
     ApiHeader({
       name: 'X-Challenge-Token',
       required: false,
-      description: 'The Turnstile or hCaptcha widget\'s token; required when the BFF runs with REGISTRATION_CHALLENGE on (single use).',
+      description: "The Turnstile or hCaptcha widget's token; required when the BFF runs with REGISTRATION_CHALLENGE on (single use).",
     }),
-    ApiForbiddenResponse({ description: '`challenge_failed`: the human check is on and its token is missing, refused, expired or used', content: PROBLEM }),
+    ApiForbiddenResponse({
+      description: '`challenge_failed`: the human check is on and its token is missing, refused, expired or used',
+      content: PROBLEM,
+    }),
     ApiResponse({
       status: 503,
-      description: '`upstream_unavailable` (Mydex), or `challenge_unavailable` (the human check\'s provider could not be asked); both with Retry-After',
+      description:
+        "`upstream_unavailable` (Mydex), or `challenge_unavailable` (the human check's provider could not be asked); both with Retry-After",
       content: PROBLEM,
     }),
   );

@@ -34,7 +34,13 @@ export const SITEVERIFY_URLS = {
 export type ChallengeProvider = keyof typeof SITEVERIFY_URLS;
 
 /** Error codes that say our request or the provider failed, not the member: answered 503, not 403. */
-const NOT_THE_CLIENTS_FAULT = new Set(['missing-input-secret', 'invalid-input-secret', 'internal-error', 'bad-request', 'sitekey-secret-mismatch']);
+const NOT_THE_CLIENTS_FAULT = new Set([
+  'missing-input-secret',
+  'invalid-input-secret',
+  'internal-error',
+  'bad-request',
+  'sitekey-secret-mismatch',
+]);
 
 const VERIFY_TIMEOUT_MS = 5000;
 

@@ -22,7 +22,14 @@ export const REPLAY_HEADER = 'idempotent-replayed';
 
 type StoredAnswer =
   | { kind: 'value'; value: unknown }
-  | { kind: 'problem'; code: ErrorCode; detail: string; errors?: FieldProblem[]; extensions?: Record<string, unknown>; headers?: Record<string, string> };
+  | {
+      kind: 'problem';
+      code: ErrorCode;
+      detail: string;
+      errors?: FieldProblem[];
+      extensions?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    };
 
 export interface IdempotentResult<T> {
   value: T;
@@ -46,7 +53,9 @@ export interface IdempotentResult<T> {
 @Injectable()
 export class IdempotencyStore {
   private readonly logger = new Logger('IdempotencyStore');
-  private readonly purge = new PeriodicPurge('expired idempotency records', PURGE_EVERY_MS, (now) => this.keys.delete({ expiresAt: LessThan(new Date(now)) }));
+  private readonly purge = new PeriodicPurge('expired idempotency records', PURGE_EVERY_MS, (now) =>
+    this.keys.delete({ expiresAt: LessThan(new Date(now)) }),
+  );
 
   constructor(
     @InjectRepository(IdempotencyKey) private readonly keys: Repository<IdempotencyKey>,
@@ -96,7 +105,12 @@ export class IdempotencyStore {
     return { value, replayed: false };
   }
 
-  private async claim(keyHash: string, scope: string, requestHashes: string[], leaseMs: number): Promise<{ ours: true } | { ours: false; row: IdempotencyKey }> {
+  private async claim(
+    keyHash: string,
+    scope: string,
+    requestHashes: string[],
+    leaseMs: number,
+  ): Promise<{ ours: true } | { ours: false; row: IdempotencyKey }> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const now = new Date();
       try {
@@ -168,7 +182,11 @@ export class IdempotencyStore {
       const sealed = decodeSealed(stored);
       if (sealed) return this.encryption.open(sealed, responseContext(secrets.keyHash), secrets.response);
       const raw = Buffer.from(stored, 'base64url');
-      const legacy = { iv: raw.subarray(0, 12).toString('base64'), tag: raw.subarray(12, 28).toString('base64'), ciphertext: raw.subarray(28).toString('base64') };
+      const legacy = {
+        iv: raw.subarray(0, 12).toString('base64'),
+        tag: raw.subarray(12, 28).toString('base64'),
+        ciphertext: raw.subarray(28).toString('base64'),
+      };
       for (const keyId of this.encryption.keyIds) {
         try {
           return this.encryption.open({ keyId, ...legacy }, '', secrets.response);
@@ -179,7 +197,9 @@ export class IdempotencyStore {
       throw new DataKeyError('no key of the ring opens the stored answer');
     } catch (error) {
       if (!(error instanceof DataKeyError)) throw error;
-      this.logger.warn(`a stored idempotent answer could not be opened (${error.message}); was a data key removed from DATA_ENCRYPTION_KEYS_OLD within 24 hours of a rotation?`);
+      this.logger.warn(
+        `a stored idempotent answer could not be opened (${error.message}); was a data key removed from DATA_ENCRYPTION_KEYS_OLD within 24 hours of a rotation?`,
+      );
       throw keyReused();
     }
   }

@@ -53,7 +53,6 @@ export interface Journey {
   close(): Promise<void>;
 }
 
-
 /**
  * The emulator (a random port) and the BFF (a port chosen first) pointed at each other: the
  * emulator's redirect URIs, post-logout URIs and callback URL are the BFF's, and the BFF's issuer

@@ -20,7 +20,12 @@ export interface InvitationStart extends Omit<OwnFormStart, 'recordAs'> {
  */
 @Injectable()
 @RegistrationStrategyFor('invitation')
-export class InvitationRegistrationStrategy implements RegistrationStrategy<InvitationStart, Required<CreatedRegistrationDto>, Registration, Registration> {
+export class InvitationRegistrationStrategy implements RegistrationStrategy<
+  InvitationStart,
+  Required<CreatedRegistrationDto>,
+  Registration,
+  Registration
+> {
   readonly name = 'invitation' as const;
 
   constructor(
@@ -37,7 +42,13 @@ export class InvitationRegistrationStrategy implements RegistrationStrategy<Invi
     const invitation = await this.invitations.findUsable(token);
     if (invitation === null) throw InvitationsService.notFound();
     return this.ownForm
-      .start({ ...form, recordAs: { strategy: this.name, alongside: (registrationId) => this.invitations.spend(invitation.id, registrationId) } }, origin)
+      .start(
+        {
+          ...form,
+          recordAs: { strategy: this.name, alongside: (registrationId) => this.invitations.spend(invitation.id, registrationId) },
+        },
+        origin,
+      )
       .catch((error: unknown) => {
         throw InvitationsService.isSecondUse(error) ? InvitationsService.notFound() : error;
       });

@@ -16,10 +16,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * out of access logs and Referer headers. Prints the link once: the database keeps only its hash.
  * Answers the exit status: 0 created, 1 refused (a bad email or expiry), 64 usage.
  */
-export async function runInvitationsCommand(args: readonly string[], invitations: InvitationsService, defaultPage: string, out: (line: string) => void): Promise<number> {
+export async function runInvitationsCommand(
+  args: readonly string[],
+  invitations: InvitationsService,
+  defaultPage: string,
+  out: (line: string) => void,
+): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], allowPositionals: true, options: { email: { type: 'string' }, days: { type: 'string' }, page: { type: 'string' } } });
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: { email: { type: 'string' }, days: { type: 'string' }, page: { type: 'string' } },
+    });
   } catch {
     out(INVITATIONS_USAGE);
     return 64;
@@ -27,12 +36,20 @@ export async function runInvitationsCommand(args: readonly string[], invitations
   const { positionals, values } = parsed;
   const days = values.days === undefined ? undefined : Number(values.days);
   const page = pageUrl(values.page ?? defaultPage);
-  if (positionals.join(' ') !== 'create' || values.email === undefined || (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 365)) || page === undefined) {
+  if (
+    positionals.join(' ') !== 'create' ||
+    values.email === undefined ||
+    (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 365)) ||
+    page === undefined
+  ) {
     out(INVITATIONS_USAGE);
     return 64;
   }
   try {
-    const created = await invitations.create({ email: values.email, ...(days === undefined ? {} : { expiresAt: new Date(Date.now() + days * DAY_MS) }) });
+    const created = await invitations.create({
+      email: values.email,
+      ...(days === undefined ? {} : { expiresAt: new Date(Date.now() + days * DAY_MS) }),
+    });
     page.hash = `invitation=${created.token}`;
     out(`Invitation ${created.id} for ${created.email}, usable once until ${created.expiresAt.toISOString()}:`);
     out(page.toString());

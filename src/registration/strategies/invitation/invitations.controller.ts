@@ -1,5 +1,15 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../../common/auth/route-access.decorator.js';
 import { PROBLEM } from '../../../common/problem/problem-openapi.js';
@@ -65,7 +75,10 @@ export class InvitationsController {
   @ApiBadRequestResponse({ description: '`return_to_not_allowed`, `body_not_object`, `malformed_json`', content: PROBLEM })
   @ApiNotFoundResponse({ description: '`invitation_not_found`: unknown, used or expired', content: PROBLEM })
   @ApiConflictResponse({ description: '`mydexid_taken` or `email_taken` (from Mydex, with field errors)', content: PROBLEM })
-  @ApiUnprocessableEntityResponse({ description: '`validation_failed` (every field error), `mydex_rejected` (Mydex\'s message)', content: PROBLEM })
+  @ApiUnprocessableEntityResponse({
+    description: "`validation_failed` (every field error), `mydex_rejected` (Mydex's message)",
+    content: PROBLEM,
+  })
   @ApiMydexUpstreamResponses()
   async register(
     @Param('token') token: string,

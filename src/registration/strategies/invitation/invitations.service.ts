@@ -54,7 +54,10 @@ export class InvitationsService {
 
   /** The one answer for a token that is unknown, used, expired or not shaped like a token: nothing tells them apart. */
   static notFound(): ProblemException {
-    return new ProblemException('invitation_not_found', 'There is no usable invitation with this token: it is unknown, already used or expired.');
+    return new ProblemException(
+      'invitation_not_found',
+      'There is no usable invitation with this token: it is unknown, already used or expired.',
+    );
   }
 
   /**

@@ -33,7 +33,12 @@ export interface OidcRegistrationReturn {
  */
 @Injectable()
 @RegistrationStrategyFor('oidc')
-export class OidcRegistrationStrategy implements RegistrationStrategy<{ email?: string }, OidcRegistrationParams, OidcRegistrationReturn, Registration | null> {
+export class OidcRegistrationStrategy implements RegistrationStrategy<
+  { email?: string },
+  OidcRegistrationParams,
+  OidcRegistrationReturn,
+  Registration | null
+> {
   readonly name = 'oidc' as const;
   private readonly logger = new Logger(OidcRegistrationStrategy.name);
 
@@ -51,6 +56,9 @@ export class OidcRegistrationStrategy implements RegistrationStrategy<{ email?: 
       this.logger.log('intent=register for a member already known here: a login, no registration recorded');
       return null;
     }
-    return this.registrations.create({ strategy: this.name, status: 'completed', sub: back.member.sub, mydexid: back.member.mydexid, returnTo: back.returnTo }, origin);
+    return this.registrations.create(
+      { strategy: this.name, status: 'completed', sub: back.member.sub, mydexid: back.member.mydexid, returnTo: back.returnTo },
+      origin,
+    );
   }
 }

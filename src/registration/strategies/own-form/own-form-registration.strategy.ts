@@ -41,7 +41,12 @@ export interface OwnFormStart {
  */
 @Injectable()
 @RegistrationStrategyFor('own_form')
-export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnFormStart, Required<CreatedRegistrationDto>, Registration, Registration> {
+export class OwnFormRegistrationStrategy implements RegistrationStrategy<
+  OwnFormStart,
+  Required<CreatedRegistrationDto>,
+  Registration,
+  Registration
+> {
   readonly name = 'own_form' as const;
 
   constructor(
@@ -81,17 +86,20 @@ export class OwnFormRegistrationStrategy implements RegistrationStrategy<OwnForm
         });
         throw error;
       });
-    await this.registrations.create({
-      id,
-      strategy: recordAs?.strategy ?? this.name,
-      status: 'awaiting_private_key',
-      mydexid: details.mydexid,
-      email: details.email,
-      returnTo,
-      expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
-      binding: { hash: sha256Hex(registrationSecret), client },
-      alongside: recordAs?.alongside,
-    }, origin);
+    await this.registrations.create(
+      {
+        id,
+        strategy: recordAs?.strategy ?? this.name,
+        status: 'awaiting_private_key',
+        mydexid: details.mydexid,
+        email: details.email,
+        returnTo,
+        expiresAt: new Date(Date.now() + PRIVATE_KEY_WINDOW_MS),
+        binding: { hash: sha256Hex(registrationSecret), client },
+        alongside: recordAs?.alongside,
+      },
+      origin,
+    );
     return { registrationId: id, status: 'awaiting_private_key', privateKeyUrl, registrationSecret };
   }
 
