@@ -156,13 +156,11 @@ describe.each(ENGINES)('the human check on own-form registration (%s)', (engine)
     });
 
     it('lets an allowed frontend origin send the X-Challenge-Token header (CORS preflight)', async () => {
-      const preflight = await request(t.url)
-        .options('/v1/registrations')
-        .set({
-          origin: FRONTEND,
-          'access-control-request-method': 'POST',
-          'access-control-request-headers': 'content-type,x-challenge-token',
-        });
+      const preflight = await request(t.url).options('/v1/registrations').set({
+        origin: FRONTEND,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-challenge-token',
+      });
       expect(preflight.status).toBeLessThan(300);
       expect(preflight.headers['access-control-allow-headers']).toMatch(/x-challenge-token/i);
     });

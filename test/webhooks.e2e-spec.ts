@@ -443,15 +443,13 @@ describe.each(ENGINES)('outbound webhooks on %s', (engine) => {
   it('a registration refused by Mydex (nothing recorded) still gets its registration.failed webhook through the relay', async () => {
     const hooks = await receiver();
     const bff = await app({ WEBHOOK_URL: hooks.url });
-    bff.app
-      .get(DomainEventPublisher)
-      .publish('registration.failed', {
-        registrationId: null,
-        strategy: 'own_form',
-        mydexid: 'refused1',
-        status: 'refused',
-        reason: 'mydexid_taken',
-      });
+    bff.app.get(DomainEventPublisher).publish('registration.failed', {
+      registrationId: null,
+      strategy: 'own_form',
+      mydexid: 'refused1',
+      status: 'refused',
+      reason: 'mydexid_taken',
+    });
     await waitFor('the webhook', () => hooks.received.length === 1);
     expect(JSON.parse(hooks.received[0].body)).toMatchObject({
       type: 'registration.failed',
