@@ -534,7 +534,13 @@ var ProblemError = class _ProblemError extends Error {
         problem
       });
     }
-    return new _ProblemError({ status, code: UNEXPECTED_RESPONSE, title: `HTTP ${status}`, detail: `The server answered ${status}.`, requestId: headerId });
+    return new _ProblemError({
+      status,
+      code: UNEXPECTED_RESPONSE,
+      title: `HTTP ${status}`,
+      detail: `The server answered ${status}.`,
+      requestId: headerId
+    });
   }
   /** A refusal from a non-2xx response (its body is read from a clone; the response stays readable). */
   static async fromResponse(response) {
@@ -599,7 +605,8 @@ function createBffClient(options) {
 }
 async function ok(call) {
   const result = await call;
-  if (!result.response.ok || result.error !== void 0) throw ProblemError.fromBody(result.response.status, result.error, result.response.headers);
+  if (!result.response.ok || result.error !== void 0)
+    throw ProblemError.fromBody(result.response.status, result.error, result.response.headers);
   return result.data;
 }
 function authorizeUrl(baseUrl, query) {
