@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { MYDEXID_MAX, MYDEXID_MIN, MYDEXID_PATTERN } from '../validation/rule-catalogue.js';
-import { Coded, InRuleOrder, MydexIdRules } from '../validation/rule-constraints.js';
+import { MYDEXID_PATTERN } from '../validation/rule-catalogue.js';
+import { CatalogueProperty, Coded, InRuleOrder, MydexIdRules } from '../validation/rule-constraints.js';
 import { fieldsProblem } from './permissions.js';
 
 /** Largest uid accepted: the `integer` column. */
@@ -40,7 +40,7 @@ export class ConnectionCallbackDto {
   uid!: number;
 
   /** The member's MydexID; checked with the registration rules. */
-  @ApiProperty({ example: 'alice2024', minLength: MYDEXID_MIN, maxLength: MYDEXID_MAX, pattern: MYDEXID_PATTERN })
+  @CatalogueProperty({ example: 'alice2024', pattern: MYDEXID_PATTERN })
   @MydexIdRules()
   mydexid!: string;
 

@@ -1,4 +1,4 @@
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProblemException } from '../common/problem/problem.exception.js';
@@ -14,9 +14,17 @@ import {
   registrationBody,
 } from '../../test/support/registration-reference.js';
 import { checkRegistrationBody } from './registration-body.js';
-import { checkPrivateKey, checkRegistration, RegistrationDetailsDto, RULES, VALIDATOR_OPTIONS, violations } from './registration-rules.js';
+import {
+  checkPrivateKey,
+  checkRegistration,
+  PrivateKeyRulesDto,
+  RegistrationDetailsDto,
+  RULES,
+  VALIDATOR_OPTIONS,
+  violations,
+} from './registration-rules.js';
 import { EMAIL_PATTERN, formOf, isEmailAddress, isPasswordLongEnough, PASSWORD_MIN, ruleFor } from './rule-catalogue.js';
-import { Rule } from './rule-constraints.js';
+import { CatalogueRules, Rule } from './rule-constraints.js';
 
 const valid = { mydexid: 'alice2024', email: 'alice@example.org', password: 'correct horse' };
 const codes = (input: unknown) => checkRegistration(input).errors.map((e) => `${e.field}:${e.code}`);
@@ -282,6 +290,30 @@ describe('rule catalogue', () => {
     expect(() => Rule('password_too_short', isPasswordLongEnough)(Probe.prototype, 'email')).toThrow(
       'No rule password_too_short for registration.email',
     );
+  });
+
+  it('gives every rule the BFF checks a predicate, and none to the rules only Mydex can check', () => {
+    for (const rule of RULES) expect([rule.code, typeof rule.check]).toEqual([rule.code, rule.local ? 'function' : 'undefined']);
+  });
+
+  it.each([
+    ['registration', RegistrationDetailsDto, ['mydexid', 'email', 'password']],
+    ['privateKey', PrivateKeyRulesDto, ['privateKey', 'termsAccepted']],
+  ] as const)('declares on the %s DTO exactly the catalogue rules the BFF checks, field by field, in rule order', (form, dto, fields) => {
+    const declared = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+    for (const field of fields) {
+      const codes = declared.filter((m) => m.propertyName === field).map((m) => (m.context as { code: string }).code);
+      const catalogue = RULES.filter((r) => r.form === form && r.field === field && r.local).map((r) => r.code);
+      expect([field, codes]).toEqual([field, catalogue]);
+    }
+  });
+
+  it('CatalogueRules() refuses a property with no rule the BFF checks', () => {
+    class Probe {
+      nickname!: string;
+    }
+    expect(() => CatalogueRules()(Probe.prototype, 'nickname')).toThrow('No rule for a field named nickname');
+    expect(() => CatalogueRules('mydexid')(Probe.prototype, 'nickname')).not.toThrow();
   });
 
   it('gives the message of the catalogue entry with each violation', () => {

@@ -24,23 +24,43 @@ export interface RuleParams {
   differentFrom?: string;
 }
 
-/** One catalogue entry; `code` is any string here so that RuleCode can be read off the table below. */
-interface RuleEntry {
+/**
+ * A rule's predicate: sees the trimmed value and the whole (trimmed) object, and answers whether the
+ * rule is satisfied. Every predicate but `required`'s passes a value that is not a non-empty string,
+ * so a missing field reports only `required`.
+ */
+export type RuleCheck = (value: unknown, object: Readonly<Record<string, unknown>>) => boolean;
+
+/** What every catalogue entry says; `code` is any string here so that RuleCode can be read off the table below. */
+interface RuleEntryBase {
   form: RuleForm;
   field: string;
   code: string;
   params: RuleParams;
   message: string;
-  /** false for the rules only Mydex can check (uniqueness): the BFF never reports those itself. */
-  local: boolean;
   /** `mydex`: one of Mydex's published rules; `bff`: our addition (Mydex may judge otherwise). */
   source: RuleSource;
 }
 
-/** A catalogue rule, its code narrowed to the catalogue's codes. */
-export interface RuleDefinition extends RuleEntry {
-  code: RuleCode;
+/**
+ * A rule the BFF checks itself, with its predicate: the DTOs (`CatalogueRules()`), the emulator's
+ * forms and the benchmark baseline all run this `check`, so a rule's predicate is named once.
+ */
+interface LocalRuleEntry extends RuleEntryBase {
+  local: true;
+  check: RuleCheck;
 }
+
+/** A rule only Mydex can check (uniqueness): the BFF never reports it itself, so it has no predicate. */
+interface MydexOnlyRuleEntry extends RuleEntryBase {
+  local: false;
+  check?: undefined;
+}
+
+type RuleEntry = LocalRuleEntry | MydexOnlyRuleEntry;
+
+/** A catalogue rule, its code narrowed to the catalogue's codes. `check` is not published (GET /v1/validation/rules leaves it out). */
+export type RuleDefinition = (LocalRuleEntry | MydexOnlyRuleEntry) & { code: RuleCode };
 
 export const MYDEXID_MIN = 3;
 export const MYDEXID_MAX = 60;
@@ -72,11 +92,21 @@ const emailPattern = new RegExp(EMAIL_PATTERN, 'u');
 
 /**
  * The rules in rule order: a field's violations are always reported in this order. `as const`, so
- * RuleCode is read off the table: a new rule's code exists once it is written here.
+ * RuleCode is read off the table: a new rule's code exists once it is written here. Each rule the BFF
+ * checks carries its predicate (`check`, defined below); the type refuses a local rule without one.
  */
 const CATALOGUE = [
   // Registration details: Mydex's rules 1 to 8, grouped by field, and our email format check.
-  { form: 'registration', field: 'mydexid', code: 'required', params: {}, message: 'Enter a MydexID.', local: true, source: 'mydex' },
+  {
+    form: 'registration',
+    field: 'mydexid',
+    code: 'required',
+    params: {},
+    message: 'Enter a MydexID.',
+    local: true,
+    check: isPresent,
+    source: 'mydex',
+  },
   {
     form: 'registration',
     field: 'mydexid',
@@ -93,6 +123,7 @@ const CATALOGUE = [
     params: { pattern: MYDEXID_PATTERN },
     message: 'A MydexID may contain only the letters A to Z and the digits 0 to 9.',
     local: true,
+    check: isMydexIdAlphanumeric,
     source: 'mydex',
   },
   {
@@ -102,6 +133,7 @@ const CATALOGUE = [
     params: { pattern: MYDEXID_NOT_DIGITS_ONLY_PATTERN },
     message: 'A MydexID cannot be made up only of digits.',
     local: true,
+    check: isMydexIdNotDigitsOnly,
     source: 'mydex',
   },
   {
@@ -111,9 +143,19 @@ const CATALOGUE = [
     params: { min: MYDEXID_MIN, max: MYDEXID_MAX },
     message: `A MydexID must be ${MYDEXID_MIN} to ${MYDEXID_MAX} characters long.`,
     local: true,
+    check: isMydexIdLengthOk,
     source: 'mydex',
   },
-  { form: 'registration', field: 'email', code: 'required', params: {}, message: 'Enter an email address.', local: true, source: 'mydex' },
+  {
+    form: 'registration',
+    field: 'email',
+    code: 'required',
+    params: {},
+    message: 'Enter an email address.',
+    local: true,
+    check: isPresent,
+    source: 'mydex',
+  },
   {
     form: 'registration',
     field: 'email',
@@ -130,9 +172,19 @@ const CATALOGUE = [
     params: { max: EMAIL_MAX, pattern: EMAIL_PATTERN },
     message: `Enter a valid email address of at most ${EMAIL_MAX} characters.`,
     local: true,
+    check: isEmailWellFormed,
     source: 'bff',
   },
-  { form: 'registration', field: 'password', code: 'required', params: {}, message: 'Enter a password.', local: true, source: 'mydex' },
+  {
+    form: 'registration',
+    field: 'password',
+    code: 'required',
+    params: {},
+    message: 'Enter a password.',
+    local: true,
+    check: isPresent,
+    source: 'mydex',
+  },
   {
     form: 'registration',
     field: 'password',
@@ -140,6 +192,7 @@ const CATALOGUE = [
     params: { differentFrom: 'mydexid' },
     message: 'The password must not be the same as the MydexID.',
     local: true,
+    check: (value, object) => differsIgnoringCase(value, object.mydexid),
     source: 'mydex',
   },
   {
@@ -149,10 +202,20 @@ const CATALOGUE = [
     params: { min: PASSWORD_MIN },
     message: `The password must be at least ${PASSWORD_MIN} characters long.`,
     local: true,
+    check: isPasswordLongEnough,
     source: 'mydex',
   },
   // The Private Key form (Mydex's rules 1 to 4; the BFF never receives a private key).
-  { form: 'privateKey', field: 'privateKey', code: 'required', params: {}, message: 'Enter a private key.', local: true, source: 'mydex' },
+  {
+    form: 'privateKey',
+    field: 'privateKey',
+    code: 'required',
+    params: {},
+    message: 'Enter a private key.',
+    local: true,
+    check: isPresent,
+    source: 'mydex',
+  },
   {
     form: 'privateKey',
     field: 'privateKey',
@@ -160,6 +223,7 @@ const CATALOGUE = [
     params: { differentFrom: 'mydexid' },
     message: 'The private key must not be the same as the MydexID.',
     local: true,
+    check: (value, object) => differs(value, object.mydexid),
     source: 'mydex',
   },
   {
@@ -169,6 +233,7 @@ const CATALOGUE = [
     params: { differentFrom: 'password' },
     message: 'The private key must not be the same as the password.',
     local: true,
+    check: (value, object) => differs(value, object.password),
     source: 'mydex',
   },
   {
@@ -178,6 +243,7 @@ const CATALOGUE = [
     params: { min: PRIVATE_KEY_MIN, max: PRIVATE_KEY_MAX },
     message: `The private key must be ${PRIVATE_KEY_MIN} to ${PRIVATE_KEY_MAX} characters long.`,
     local: true,
+    check: isPrivateKeyLengthOk,
     source: 'mydex',
   },
   {
@@ -187,6 +253,7 @@ const CATALOGUE = [
     params: {},
     message: 'Accept the terms of service to continue.',
     local: true,
+    check: isTermsAccepted,
     source: 'mydex',
   },
 ] as const satisfies readonly RuleEntry[];

@@ -1,17 +1,7 @@
+import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import {
-  formOf,
-  isEmailAddress,
-  isMydexIdAlphanumeric,
-  isMydexIdLengthOk,
-  isMydexIdNotDigitsOnly,
-  isPresent,
-  ruleFor,
-  trimField,
-  type RuleCode,
-  type RuleParams,
-} from './rule-catalogue.js';
+import { formOf, isEmailAddress, ruleFor, RULES, trimField, type RuleCode, type RuleParams } from './rule-catalogue.js';
 
 /**
  * class-validator constraints built from the catalogue. Each carries `context: { code, params }` (the
@@ -69,14 +59,47 @@ export function InRuleOrder(...decorators: PropertyDecorator[]): PropertyDecorat
   };
 }
 
-/** The four MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
-export const MydexIdRules = (): PropertyDecorator =>
-  InRuleOrder(
-    Rule('required', isPresent),
-    Rule('mydexid_not_alphanumeric', isMydexIdAlphanumeric),
-    Rule('mydexid_digits_only', isMydexIdNotDigitsOnly),
-    Rule('mydexid_length', isMydexIdLengthOk),
-  );
+/**
+ * Every rule the BFF checks for a field, straight from the catalogue, in rule order: the field is the
+ * decorated property (or `field`, for a property named otherwise) and the form the one that field
+ * belongs to. A rule written into the catalogue with its `check` reaches every DTO that declares the
+ * field this way, with nothing to edit here; a field without a rule the BFF checks throws when the
+ * class is defined (a bug, found at startup).
+ */
+export function CatalogueRules(field?: string): PropertyDecorator {
+  return (target, propertyName) => {
+    const name = field ?? String(propertyName);
+    const form = formOf(name);
+    const rules = RULES.filter((rule) => rule.form === form && rule.field === name && rule.local);
+    if (rules.length === 0) throw new Error(`No rule the BFF checks for ${form}.${name}`);
+    for (const rule of rules) Coded(rule.code, rule.message, rule.check!, rule.params)(target, propertyName);
+  };
+}
+
+/** The MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
+export const MydexIdRules = (): PropertyDecorator => CatalogueRules('mydexid');
+
+/**
+ * `@ApiProperty` with the length limits the field's catalogue rules publish (`minLength` the largest
+ * `params.min`, `maxLength` the smallest `params.max`), so a new limit in the catalogue reaches
+ * `openapi.yaml` (after `npm run openapi`) without an edit here. A `pattern` is given by the caller:
+ * a JSON Schema property has one, and the MydexID's rules have two.
+ */
+export function CatalogueProperty(options: ApiPropertyOptions & { pattern?: string } = {}, field?: string): PropertyDecorator {
+  return (target, propertyName) => {
+    const name = field ?? String(propertyName);
+    const rules = RULES.filter((rule) => rule.form === formOf(name) && rule.field === name && rule.local);
+    const mins = rules.flatMap((rule) => (rule.params.min === undefined ? [] : [rule.params.min]));
+    const maxes = rules.flatMap((rule) => (rule.params.max === undefined ? [] : [rule.params.max]));
+    const { example, ...rest } = options;
+    ApiProperty({
+      example,
+      ...(mins.length ? { minLength: Math.max(...mins) } : {}),
+      ...(maxes.length ? { maxLength: Math.min(...maxes) } : {}),
+      ...rest,
+    } as ApiPropertyOptions)(target, propertyName);
+  };
+}
 
 /**
  * The BFF's one email rule (`email_invalid`) for an optional email outside the registration form

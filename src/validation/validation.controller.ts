@@ -11,7 +11,7 @@ import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 const CATALOGUE: ValidationRulesDto = {
   trimmed: true,
   lengthUnit: 'codePoints',
-  rules: RULES.map((rule) => ({ ...rule, params: { ...rule.params } })),
+  rules: RULES.map(({ check: _predicate, ...rule }) => ({ ...rule, params: { ...rule.params } })),
 };
 
 @ApiTags('validation')
