@@ -17,7 +17,8 @@ import {
   isMydexIdLengthOk,
   isMydexIdNotDigitsOnly,
   isPresent,
-  RULES,
+  checkedRules,
+  PUBLISHED_RULES,
   trimField,
   type RuleCode,
 } from '../src/validation/rule-catalogue.js';
@@ -29,7 +30,7 @@ type Details = Record<'mydexid' | 'email' | 'password', unknown>;
  * The registration rules the BFF checks itself (uniqueness is Mydex's), in rule order, each with the
  * catalogue's predicate: the same `check` the DTO runs, so a new rule reaches the baseline unedited.
  */
-const CHECKED_RULES = RULES.filter((rule) => rule.form === 'registration' && rule.local).map((rule) => ({ rule, check: rule.check! }));
+const CHECKED_RULES = checkedRules('registration');
 
 /**
  * Mydex's registration rules by hand, in rule order: a field's rules after `required` pass a missing
@@ -39,8 +40,8 @@ function checkByHand(body: Record<string, unknown>): Violation[] {
   const own = (name: keyof Details) => trimField(Object.hasOwn(body, name) ? body[name] : undefined);
   const details: Details = { mydexid: own('mydexid'), email: own('email'), password: own('password') };
   const errors: Violation[] = [];
-  for (const { rule, check } of CHECKED_RULES) {
-    if (!check(details[rule.field as keyof Details], details))
+  for (const rule of CHECKED_RULES) {
+    if (!rule.check(details[rule.field as keyof Details], details))
       errors.push({ field: rule.field, code: rule.code, message: rule.message, params: { ...rule.params } });
   }
   return errors;
@@ -178,7 +179,7 @@ export function createBaseline(): FastifyInstance {
   addCallbackRoute(app, file);
   addSessionRoutes(app, file);
   app.removeContentTypeParser(['text/plain']);
-  const catalogue = { trimmed: true, lengthUnit: 'codePoints', rules: RULES.map(({ check: _predicate, ...rule }) => rule) };
+  const catalogue = { trimmed: true, lengthUnit: 'codePoints', rules: PUBLISHED_RULES };
 
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/v1/validation/rules', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(catalogue));

@@ -60,7 +60,10 @@ interface MydexOnlyRuleEntry extends RuleEntryBase {
 type RuleEntry = LocalRuleEntry | MydexOnlyRuleEntry;
 
 /** A catalogue rule, its code narrowed to the catalogue's codes. `check` is not published (GET /v1/validation/rules leaves it out). */
-export type RuleDefinition = (LocalRuleEntry | MydexOnlyRuleEntry) & { code: RuleCode };
+export type RuleDefinition = RuleEntry & { code: RuleCode };
+
+/** A catalogue rule the BFF checks itself: its `check` is there. */
+export type CheckedRule = LocalRuleEntry & { code: RuleCode };
 
 export const MYDEXID_MIN = 3;
 export const MYDEXID_MAX = 60;
@@ -262,6 +265,14 @@ const CATALOGUE = [
 export type RuleCode = (typeof CATALOGUE)[number]['code'];
 
 export const RULES: readonly RuleDefinition[] = CATALOGUE;
+
+/** The rules the BFF checks itself for a form (and field), in rule order, each with its `check`. */
+export function checkedRules(form: RuleForm, field?: string): CheckedRule[] {
+  return RULES.filter((rule): rule is CheckedRule => rule.local && rule.form === form && (field === undefined || rule.field === field));
+}
+
+/** The catalogue as GET /v1/validation/rules publishes it: every entry without its `check`. */
+export const PUBLISHED_RULES = RULES.map(({ check: _check, ...rule }) => ({ ...rule, params: { ...rule.params } }));
 
 /** The catalogue entry for a field and code; throws on a pair that is not in the catalogue (a bug). */
 export function ruleFor(form: RuleForm, field: string, code: RuleCode): RuleDefinition {

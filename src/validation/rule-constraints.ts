@@ -1,7 +1,16 @@
 import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { registerDecorator } from 'class-validator';
-import { formOf, isEmailAddress, ruleFor, RULES, trimField, type RuleCode, type RuleParams } from './rule-catalogue.js';
+import {
+  checkedRules,
+  formOf,
+  isEmailAddress,
+  ruleFor,
+  trimField,
+  type CheckedRule,
+  type RuleCode,
+  type RuleParams,
+} from './rule-catalogue.js';
 
 /**
  * class-validator constraints built from the catalogue. Each carries `context: { code, params }` (the
@@ -68,12 +77,17 @@ export function InRuleOrder(...decorators: PropertyDecorator[]): PropertyDecorat
  */
 export function CatalogueRules(field?: string): PropertyDecorator {
   return (target, propertyName) => {
-    const name = field ?? String(propertyName);
-    const form = formOf(name);
-    const rules = RULES.filter((rule) => rule.form === form && rule.field === name && rule.local);
-    if (rules.length === 0) throw new Error(`No rule the BFF checks for ${form}.${name}`);
-    for (const rule of rules) Coded(rule.code, rule.message, rule.check!, rule.params)(target, propertyName);
+    const rules = rulesOfProperty(field ?? String(propertyName));
+    for (const rule of rules) Coded(rule.code, rule.message, rule.check, rule.params)(target, propertyName);
   };
+}
+
+/** The rules the BFF checks for a field (of the form that field belongs to); none is a bug. */
+function rulesOfProperty(field: string): CheckedRule[] {
+  const form = formOf(field);
+  const rules = checkedRules(form, field);
+  if (rules.length === 0) throw new Error(`No rule the BFF checks for ${form}.${field}`);
+  return rules;
 }
 
 /** The MydexID rules, in rule order: wherever a MydexID arrives (registration, Mydex's callback). */
@@ -85,19 +99,13 @@ export const MydexIdRules = (): PropertyDecorator => CatalogueRules('mydexid');
  * `openapi.yaml` (after `npm run openapi`) without an edit here. A `pattern` is given by the caller:
  * a JSON Schema property has one, and the MydexID's rules have two.
  */
-export function CatalogueProperty(options: ApiPropertyOptions & { pattern?: string } = {}, field?: string): PropertyDecorator {
+export function CatalogueProperty(options: ApiPropertyOptions = {}, field?: string): PropertyDecorator {
   return (target, propertyName) => {
-    const name = field ?? String(propertyName);
-    const rules = RULES.filter((rule) => rule.form === formOf(name) && rule.field === name && rule.local);
-    const mins = rules.flatMap((rule) => (rule.params.min === undefined ? [] : [rule.params.min]));
-    const maxes = rules.flatMap((rule) => (rule.params.max === undefined ? [] : [rule.params.max]));
-    const { example, ...rest } = options;
-    ApiProperty({
-      example,
-      ...(mins.length ? { minLength: Math.max(...mins) } : {}),
-      ...(maxes.length ? { maxLength: Math.min(...maxes) } : {}),
-      ...rest,
-    } as ApiPropertyOptions)(target, propertyName);
+    const params = rulesOfProperty(field ?? String(propertyName)).map((rule) => rule.params);
+    const mins = params.flatMap((p) => (p.min === undefined ? [] : [p.min]));
+    const maxes = params.flatMap((p) => (p.max === undefined ? [] : [p.max]));
+    const limits = { ...(mins.length ? { minLength: Math.max(...mins) } : {}), ...(maxes.length ? { maxLength: Math.min(...maxes) } : {}) };
+    ApiProperty({ ...limits, ...options } as ApiPropertyOptions)(target, propertyName);
   };
 }
 

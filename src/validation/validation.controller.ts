@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags, A
 import { Public } from '../common/auth/route-access.decorator.js';
 import { checkRegistrationBody } from './registration-body.js';
 import { RegistrationDetailsDto } from './registration-details.dto.js';
-import { RULES } from './rule-catalogue.js';
+import { PUBLISHED_RULES } from './rule-catalogue.js';
 import { RegistrationCheckDto, ValidationRulesDto } from './validation-results.dto.js';
 import { PROBLEM } from '../common/problem/problem-openapi.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -11,7 +11,7 @@ import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 const CATALOGUE: ValidationRulesDto = {
   trimmed: true,
   lengthUnit: 'codePoints',
-  rules: RULES.map(({ check: _predicate, ...rule }) => ({ ...rule, params: { ...rule.params } })),
+  rules: PUBLISHED_RULES,
 };
 
 @ApiTags('validation')
